@@ -1,0 +1,37 @@
+//! Scenario files shipped inside the binary, so `rentree verify` (and, later, `rentree run` with no argument)
+//! work from any directory. The files themselves live in `models/` as data; this only embeds them.
+
+/// A scenario file embedded at build time.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinModel {
+    /// Path relative to the repository root, e.g. `models/textbook/mmc.toml`.
+    pub path: &'static str,
+    /// The file's text.
+    pub text: &'static str,
+}
+
+macro_rules! model {
+    ($path:literal) => {
+        BuiltinModel { path: $path, text: include_str!(concat!("../", $path)) }
+    };
+}
+
+/// The textbook queues, each checked against theory by `rentree verify`.
+pub const TEXTBOOK: &[BuiltinModel] = &[
+    model!("models/textbook/mm1.toml"),
+    model!("models/textbook/mmc.toml"),
+    model!("models/textbook/mmc-heavy.toml"),
+    model!("models/textbook/mmc-large.toml"),
+    model!("models/textbook/mmck.toml"),
+    model!("models/textbook/erlang-a.toml"),
+    model!("models/textbook/mgc-loss.toml"),
+    model!("models/textbook/md1.toml"),
+    model!("models/textbook/mg1-erlang.toml"),
+    model!("models/textbook/mgc.toml"),
+    model!("models/textbook/mmc-bench.toml"),
+];
+
+/// The built-in model at `path`, if any.
+pub fn find(path: &str) -> Option<&'static BuiltinModel> {
+    TEXTBOOK.iter().find(|m| m.path == path)
+}

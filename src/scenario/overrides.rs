@@ -1,0 +1,68 @@
+//! `--set path=value` overrides, applied to the parsed TOML tree before it is checked against the schema.
+
+use super::raw::RawScenario;
+use crate::error::{Error, Result};
+use serde::Deserialize;
+
+/// One `dotted.path=value` assignment. The value is read as a TOML value (`40`, `0.5`, `"fifo"`,
+/// `{ dist = "exponential", mean_s = 2.0 }`); a bare word that is not valid TOML is taken as a string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// The assignment as the user wrote it.
+    pub assignment: String,
+    /// The path split on dots.
+    pub path: Vec<String>,
+    /// The value to set.
+    pub value: toml::Value,
+}
+
+impl Override {
+    /// Parses `path=value`.
+    pub fn parse(assignment: &str) -> Result<Override> {
+        let err = |message: &str| Error::Override { assignment: assignment.to_owned(), message: message.to_owned() };
+        let (path, value) = assignment.split_once('=').ok_or_else(|| err("expected path=value"))?;
+        let path: Vec<String> = path.trim().split('.').map(|s| s.trim().to_owned()).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(err("expected a dotted path such as platforms.desk.pool.servers"));
+        }
+        let value = value.trim();
+        let value = match toml::from_str::<toml::Table>(&format!("v = {value}")) {
+            Ok(mut t) => t.remove("v").expect("key v was just parsed"),
+            Err(_) => toml::Value::String(value.to_owned()),
+        };
+        Ok(Override { assignment: assignment.to_owned(), path, value })
+    }
+
+    /// Sets the value in `table`, creating intermediate tables where the path is absent (an optional
+    /// section); whether the final path is a real field is checked by the schema afterwards.
+    pub fn apply(&self, table: &mut toml::Table) -> Result<()> {
+        let mut current = table;
+        for (depth, key) in self.path[..self.path.len() - 1].iter().enumerate() {
+            let entry = current.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            current = match entry {
+                toml::Value::Table(t) => t,
+                other => {
+                    return Err(Error::Override {
+                        assignment: self.assignment.clone(),
+                        message: format!(
+                            "{} is a {}, not a table: cannot set a field inside it",
+                            self.path[..=depth].join("."),
+                            other.type_str()
+                        ),
+                    })
+                }
+            };
+        }
+        current.insert(self.path[self.path.len() - 1].clone(), self.value.clone());
+        Ok(())
+    }
+}
+
+/// Checks the overridden tree against the schema; a failure now is the overrides' fault, since the file
+/// itself was checked before they were applied.
+pub(super) fn deserialize_overridden(table: toml::Table, overrides: &[Override]) -> Result<RawScenario> {
+    RawScenario::deserialize(toml::Value::Table(table)).map_err(|e| Error::Override {
+        assignment: overrides.iter().map(|o| o.assignment.as_str()).collect::<Vec<_>>().join(" "),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}

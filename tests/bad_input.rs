@@ -1,0 +1,147 @@
+//! Bad input never panics: every case exits with code 2 and one clear message naming the file, the field (or
+//! line and column), what was found and what was expected.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const VALID: &str = r#"
+[scenario]
+name = "M/M/2"
+horizon_s = 100.0
+
+[cohorts.customers]
+platform = "desk"
+arrivals = { process = "poisson", rate_per_s = 1.0 }
+
+[platforms.desk.pool]
+servers = 2
+service = { dist = "exponential", mean_s = 1.0 }
+"#;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rentree-bad-input-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("scenario.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs `rentree args…` and returns (exit code, stderr).
+fn rentree(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rentree")).args(args).output().expect("binary runs");
+    (out.status.code().expect("exited, not killed"), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Checks that `validate` and `run` on `text` both exit 2 with a message containing every `needle`.
+fn check(name: &str, text: &str, needles: &[&str]) {
+    let dir = scratch(name);
+    let file = write(&dir, text);
+    let file_s = file.to_str().unwrap();
+    for args in [vec!["validate", file_s], vec!["run", file_s, "--out", dir.join("out").to_str().unwrap()]] {
+        let (code, stderr) = rentree(&args);
+        assert_eq!(code, 2, "{name}: {args:?} exit code; stderr:\n{stderr}");
+        assert!(stderr.contains(file_s), "{name}: message does not name the file:\n{stderr}");
+        for n in needles {
+            assert!(stderr.contains(n), "{name}: message lacks {n:?}:\n{stderr}");
+        }
+        assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{name}: panic:\n{stderr}");
+    }
+}
+
+#[test]
+fn valid_file_validates() {
+    let dir = scratch("valid");
+    let file = write(&dir, VALID);
+    let (code, stderr) = rentree(&["validate", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn malformed_toml_names_line_and_column() {
+    check("malformed", &VALID.replace("servers = 2", "servers = = 2"), &["line 11", "column"]);
+}
+
+#[test]
+fn unknown_field_is_named_with_the_expected_ones() {
+    check("unknown-field", &VALID.replace("servers = 2", "servers = 2\nservrs = 3"), &["unknown field `servrs`", "expected", "line 12"]);
+}
+
+#[test]
+fn negative_rate_names_the_field() {
+    check("negative-rate", &VALID.replace("rate_per_s = 1.0", "rate_per_s = -4.0"), &[
+        "cohorts.customers.arrivals.rate_per_s",
+        "-4",
+        "expected a rate per second > 0",
+    ]);
+}
+
+#[test]
+fn zero_servers_names_the_field() {
+    check("zero-servers", &VALID.replace("servers = 2", "servers = 0"), &["platforms.desk.pool.servers", "= 0", "expected an integer >= 1"]);
+}
+
+#[test]
+fn capacity_below_servers_is_rejected() {
+    check("k-below-c", &VALID.replace("servers = 2", "servers = 2\nmax_in_system = 1"), &[
+        "platforms.desk.pool.max_in_system",
+        "= 1",
+        "K >= c",
+    ]);
+}
+
+#[test]
+fn unknown_distribution_lists_the_known_ones() {
+    check("unknown-dist", &VALID.replace("dist = \"exponential\"", "dist = \"weibull\""), &["unknown variant `weibull`", "exponential", "lognormal"]);
+}
+
+#[test]
+fn unknown_platform_reference_lists_the_defined_ones() {
+    check("unknown-platform", &VALID.replace("platform = \"desk\"", "platform = \"dsk\""), &["cohorts.customers.platform", "\"dsk\"", "desk"]);
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let text = VALID.replace("servers = 2", "servers = 0").replace("rate_per_s = 1.0", "rate_per_s = -1.0");
+    check("many", &text, &["2 problems", "platforms.desk.pool.servers", "cohorts.customers.arrivals.rate_per_s"]);
+}
+
+#[test]
+fn missing_file_is_named() {
+    let (code, stderr) = rentree(&["run", "/nonexistent/rentree/scenario.toml"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/rentree/scenario.toml") && stderr.contains("cannot read"), "{stderr}");
+}
+
+#[test]
+fn unwritable_output_directory_is_named() {
+    let dir = scratch("unwritable");
+    let file = write(&dir, VALID);
+    // A regular file where a directory is needed: fails even for root, unlike permission bits.
+    let blocker = dir.join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("out");
+    let (code, stderr) = rentree(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(out.to_str().unwrap()) && stderr.contains("cannot write"), "{stderr}");
+}
+
+#[test]
+fn bad_override_is_explained() {
+    let dir = scratch("override");
+    let file = write(&dir, VALID);
+    let f = file.to_str().unwrap();
+    let out = dir.join("out");
+    let (code, stderr) = rentree(&["run", f, "--out", out.to_str().unwrap(), "--set", "platforms.desk.pool.srvers=4"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("platforms.desk.pool.srvers=4") && stderr.contains("unknown field `srvers`"), "{stderr}");
+    let (code, stderr) = rentree(&["run", f, "--out", out.to_str().unwrap(), "--set", "platforms.desk.pool.servers=0"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("platforms.desk.pool.servers"), "{stderr}");
+    let (code, stderr) = rentree(&["run", f, "--set", "nonsense"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("expected path=value"), "{stderr}");
+}

@@ -1,0 +1,99 @@
+//! `rentree run` writes the three files, they read back, and a run is a deterministic function of its seed.
+
+use rentree::output::read_parquet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rentree-run-files-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run(model: &str, out: &Path, extra: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_rentree"))
+        .arg("run")
+        .arg(repo(model))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("binary runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+}
+
+#[test]
+fn every_textbook_model_writes_three_files_that_read_back() {
+    for entry in std::fs::read_dir(repo("models/textbook")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "mmc-bench" {
+            continue; // the long benchmark horizon; covered by the benches
+        }
+        let out = out_dir(&name);
+        run(&format!("models/textbook/{name}.toml"), &out, &[]);
+        let summary = read_parquet(&out.join("summary.parquet")).unwrap();
+        assert_eq!(summary.height(), 1, "{name}");
+        for col in ["arrivals", "served", "abandoned", "blocked", "mean_wait_s", "p50_wait_s", "p95_wait_s", "p99_wait_s", "mean_sojourn_s", "utilization", "events"] {
+            assert!(summary.column(col).is_ok(), "{name}: summary lacks {col}");
+        }
+        let ts = read_parquet(&out.join("timeseries.parquet")).unwrap();
+        let text = std::fs::read_to_string(repo(&format!("models/textbook/{name}.toml"))).unwrap();
+        let horizon: f64 = text.lines().find_map(|l| l.strip_prefix("horizon_s = ")).unwrap().parse().unwrap();
+        assert_eq!(ts.height() as f64, (horizon / 60.0).ceil(), "{name}: one row per simulated minute");
+        for col in ["minute", "platform", "arrivals", "served", "mean_queue_len", "mean_busy_slots", "utilization"] {
+            assert!(ts.column(col).is_ok(), "{name}: timeseries lacks {col}");
+        }
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+        for key in ["rentree_version", "scenario_sha256", "seed", "events", "wall_s"] {
+            assert!(manifest.get(key).is_some(), "{name}: manifest lacks {key}");
+        }
+        assert_eq!(manifest["events"].as_u64().unwrap(), summary.column("events").unwrap().u64().unwrap().get(0).unwrap());
+        // No temporary file is left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+        assert!(leftovers.is_empty(), "{name}: temporary files left: {leftovers:?}");
+    }
+}
+
+#[test]
+fn same_seed_gives_byte_identical_files_and_another_seed_differs() {
+    let (a, b, c) = (out_dir("seed-a"), out_dir("seed-b"), out_dir("seed-c"));
+    run("models/textbook/erlang-a.toml", &a, &["--seed", "7"]);
+    run("models/textbook/erlang-a.toml", &b, &["--seed", "7"]);
+    run("models/textbook/erlang-a.toml", &c, &["--seed", "8"]);
+    for f in ["summary.parquet", "timeseries.parquet"] {
+        let (fa, fb, fc) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), std::fs::read(c.join(f)).unwrap());
+        assert_eq!(fa, fb, "{f} differs between two runs with the same seed");
+        assert_ne!(fa, fc, "{f} is the same for two different seeds");
+    }
+}
+
+#[test]
+fn csv_format_writes_csv_beside_parquet() {
+    let out = out_dir("csv");
+    run("models/textbook/mm1.toml", &out, &["--format", "both"]);
+    for f in ["summary.parquet", "summary.csv", "timeseries.parquet", "timeseries.csv", "manifest.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.contains("mean_wait_s") && header.contains("arrivals"), "{header}");
+    assert_eq!(csv.lines().count(), 2);
+}
+
+#[test]
+fn overrides_change_the_run_and_the_hash() {
+    let (a, b) = (out_dir("ovr-a"), out_dir("ovr-b"));
+    run("models/textbook/mmc.toml", &a, &[]);
+    run("models/textbook/mmc.toml", &b, &["--set", "platforms.server.pool.servers=60"]);
+    let ma: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.join("manifest.json")).unwrap()).unwrap();
+    let mb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(b.join("manifest.json")).unwrap()).unwrap();
+    assert_ne!(ma["scenario_sha256"], mb["scenario_sha256"]);
+    let wa = read_parquet(&a.join("summary.parquet")).unwrap().column("mean_wait_s").unwrap().f64().unwrap().get(0).unwrap();
+    let wb = read_parquet(&b.join("summary.parquet")).unwrap().column("mean_wait_s").unwrap().f64().unwrap().get(0).unwrap();
+    assert!(wb < wa / 5.0, "60 servers should wait far less than 50: {wb} vs {wa}");
+}
