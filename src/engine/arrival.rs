@@ -155,8 +155,9 @@ impl RateProfile {
 pub enum ArrivalProcess {
     /// Poisson arrivals at a constant rate.
     Poisson {
-        /// Arrivals per second.
-        rate_per_s: f64,
+        /// Mean time between arrivals, `1 / rate`, in seconds (stored so the hot path multiplies rather
+        /// than divides).
+        mean_gap_s: f64,
     },
     /// Non-homogeneous Poisson arrivals following a piecewise-linear rate.
     Profile(RateProfile),
@@ -168,6 +169,21 @@ pub enum ArrivalProcess {
         /// Shape of the arrival density.
         shape: RateProfile,
     },
+}
+
+impl ArrivalProcess {
+    /// Poisson arrivals at `rate_per_s` (> 0).
+    pub fn poisson(rate_per_s: f64) -> ArrivalProcess {
+        ArrivalProcess::Poisson { mean_gap_s: 1.0 / rate_per_s }
+    }
+
+    /// The long-run arrival rate of a Poisson process, if this is one.
+    pub fn poisson_rate_per_s(&self) -> Option<f64> {
+        match self {
+            ArrivalProcess::Poisson { mean_gap_s } => Some(1.0 / mean_gap_s),
+            _ => None,
+        }
+    }
 }
 
 /// The state of one arrival stream: where it is in its process.
@@ -192,9 +208,9 @@ impl ArrivalStream {
     /// The next arrival instant, or `None` once the process is exhausted.
     pub fn next_arrival<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<SimTime> {
         match &self.process {
-            ArrivalProcess::Poisson { rate_per_s } => {
+            ArrivalProcess::Poisson { mean_gap_s } => {
                 let e: f64 = Exp1.sample(rng);
-                self.position += e / rate_per_s;
+                self.position += e * mean_gap_s;
                 Some(SimTime::from_secs_f64(self.position))
             }
             ArrivalProcess::Profile(profile) => {
@@ -296,7 +312,7 @@ mod tests {
 
     #[test]
     fn poisson_gaps_have_the_right_mean() {
-        let mut s = ArrivalStream::new(ArrivalProcess::Poisson { rate_per_s: 4.0 });
+        let mut s = ArrivalStream::new(ArrivalProcess::poisson(4.0));
         let mut rng = stream(9, 0, "arrivals");
         let n = 100_000;
         let mut t = SimTime::ZERO;

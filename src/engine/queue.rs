@@ -5,7 +5,8 @@
 //! events the way a binary heap's does: a binary heap's sift touches `log2 n` cache lines spread over the
 //! whole array, which at millions of pending events means a cache miss per level, while a radix heap moves
 //! each item at most once per bucket (at most 64 times in its life, in practice a handful) with sequential
-//! memory access.
+//! memory access. (A base-16 variant, which moves items fewer times, measured slower here: its 256 buckets
+//! spread a small queue over more cache lines than the moves it saves.)
 //!
 //! Bucket `i` holds the items whose key differs from `last` (the last key popped) first in bit `i - 1`;
 //! bucket 0 holds the items equal to `last`. This bucket index is exact for every item at every moment
@@ -28,6 +29,8 @@ pub struct EventQueue<E> {
     current: VecDeque<(u64, E)>,
     /// `buckets[i - 1]` is bucket `i` (1..=64) of the radix heap.
     buckets: Vec<Vec<(u64, E)>>,
+    /// Bit `i - 1` is set when bucket `i` is non-empty, so the lowest one is a `trailing_zeros` away.
+    occupied: u64,
     last: u64,
     len: usize,
 }
@@ -47,7 +50,13 @@ fn bucket_of(key: u64, last: u64) -> usize {
 impl<E> EventQueue<E> {
     /// An empty queue whose floor starts at time zero.
     pub fn new() -> Self {
-        EventQueue { current: VecDeque::new(), buckets: (1..BUCKETS).map(|_| Vec::new()).collect(), last: 0, len: 0 }
+        EventQueue {
+            current: VecDeque::new(),
+            buckets: (1..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            last: 0,
+            len: 0,
+        }
     }
 
     /// Number of pending events.
@@ -81,7 +90,10 @@ impl<E> EventQueue<E> {
     fn place(&mut self, key: u64, event: E) {
         match bucket_of(key, self.last) {
             0 => self.current.push_back((key, event)),
-            b => self.buckets[b - 1].push((key, event)),
+            b => {
+                self.buckets[b - 1].push((key, event));
+                self.occupied |= 1 << (b - 1);
+            }
         }
     }
 
@@ -106,11 +118,19 @@ impl<E> EventQueue<E> {
 
     /// Moves the lowest non-empty bucket down so that `current` holds the new minimum. Returns false when
     /// the queue is empty.
-    #[cold]
     fn refill(&mut self) -> bool {
-        let Some(i) = self.buckets.iter().position(|b| !b.is_empty()) else {
+        if self.occupied == 0 {
             return false;
-        };
+        }
+        let i = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << i);
+        if self.buckets[i].len() == 1 {
+            // Common when few events are pending: a lone item becomes the minimum without a scan.
+            let item = self.buckets[i].pop().expect("length checked");
+            self.last = item.0;
+            self.current.push_back(item);
+            return true;
+        }
         let mut moving = std::mem::take(&mut self.buckets[i]);
         self.last = moving.iter().map(|(k, _)| *k).min().expect("bucket is non-empty");
         for (key, event) in moving.drain(..) {

@@ -12,13 +12,18 @@ use hdrhistogram::Histogram;
 
 pub use row::{Field, MinuteRow, Summary};
 
-/// The time integral of a piecewise-constant quantity (queue length, busy servers), for time averages.
+/// The running time integral of a piecewise-constant quantity (queue length, busy servers).
+///
+/// The integral is cumulative from the start of the run; a time average over any span is the difference of
+/// two readings of [`TimeWeighted::area_at`] divided by the span. One accumulator thus serves the per-minute
+/// series and the whole-run summary (which starts at the warm-up), with one update per change.
 #[derive(Clone, Debug, Default)]
 pub struct TimeWeighted {
     value: u64,
     since: SimTime,
-    /// Integral since the last [`TimeWeighted::take_area`], in value × microseconds.
+    /// Integral from the start of the run to `since`, in value × microseconds.
     area: u128,
+    /// Largest value since the last [`TimeWeighted::take_max`].
     max: u64,
 }
 
@@ -38,20 +43,28 @@ impl TimeWeighted {
         self.max = self.max.max(value);
     }
 
-    /// Adds `delta` (may be negative) to the value at `now`.
+    /// Adds one at `now`.
     #[inline]
-    pub fn add(&mut self, now: SimTime, delta: i64) {
-        let v = self.value.checked_add_signed(delta).expect("time-weighted value stays non-negative");
-        self.set(now, v);
+    pub fn incr(&mut self, now: SimTime) {
+        self.set(now, self.value + 1);
     }
 
-    /// Returns the integral since the last call (value × µs) and the maximum seen, then starts afresh at `now`.
-    pub fn take_area(&mut self, now: SimTime) -> (u128, u64) {
-        self.set(now, self.value);
-        let out = (self.area, self.max);
-        self.area = 0;
-        self.max = self.value;
-        out
+    /// Removes one at `now`.
+    #[inline]
+    pub fn decr(&mut self, now: SimTime) {
+        debug_assert!(self.value > 0, "time-weighted value stays non-negative");
+        self.set(now, self.value.saturating_sub(1));
+    }
+
+    /// The integral from the start of the run to `now` (value × µs); `now` must not precede the last change.
+    #[inline]
+    pub fn area_at(&self, now: SimTime) -> u128 {
+        self.area + u128::from(self.value) * u128::from((now - self.since).as_micros())
+    }
+
+    /// The largest value since the previous call, then starts tracking afresh from the current value.
+    pub fn take_max(&mut self) -> u64 {
+        std::mem::replace(&mut self.max, self.value)
     }
 }
 
@@ -65,10 +78,15 @@ pub fn time_average(area: u128, span: SimDuration) -> f64 {
 }
 
 /// A streaming record of durations: exact count and mean, approximate quantiles (3 significant digits).
+///
+/// Zero durations (a request served without waiting: most of them in a healthy system) are counted apart
+/// rather than recorded in the histogram, which keeps the common case to one increment; quantiles account
+/// for them exactly.
 #[derive(Clone, Debug)]
 pub struct DurationStats {
     histogram: Histogram<u64>,
     count: u64,
+    zeros: u64,
     sum_us: u128,
 }
 
@@ -83,15 +101,19 @@ impl DurationStats {
     /// stays exact).
     pub fn new() -> Self {
         let histogram = Histogram::new_with_bounds(1, 2 * 86_400 * MICROS_PER_S, 3).expect("static histogram bounds are valid");
-        DurationStats { histogram, count: 0, sum_us: 0 }
+        DurationStats { histogram, count: 0, zeros: 0, sum_us: 0 }
     }
 
     /// Records one duration.
     #[inline]
     pub fn record(&mut self, d: SimDuration) {
-        self.histogram.saturating_record(d.as_micros());
         self.count += 1;
-        self.sum_us += u128::from(d.as_micros());
+        if d.as_micros() == 0 {
+            self.zeros += 1;
+        } else {
+            self.histogram.saturating_record(d.as_micros());
+            self.sum_us += u128::from(d.as_micros());
+        }
     }
 
     /// Number of durations recorded.
@@ -110,16 +132,21 @@ impl DurationStats {
 
     /// The `q`-quantile in seconds (0 when empty).
     pub fn quantile_s(&self, q: f64) -> f64 {
-        if self.count == 0 {
+        let positive = self.count - self.zeros;
+        // The q-quantile is zero while the zeros cover rank q·count; beyond, it is the matching rank among the
+        // positive values.
+        let rank = (q * self.count as f64).ceil() as u64;
+        if positive == 0 || rank <= self.zeros {
             0.0
         } else {
-            self.histogram.value_at_quantile(q) as f64 / MICROS_PER_S as f64
+            let q_positive = (rank - self.zeros) as f64 / positive as f64;
+            self.histogram.value_at_quantile(q_positive.min(1.0)) as f64 / MICROS_PER_S as f64
         }
     }
 
     /// The largest duration recorded, in seconds (to the histogram's precision).
     pub fn max_s(&self) -> f64 {
-        if self.count == 0 {
+        if self.count == self.zeros {
             0.0
         } else {
             self.histogram.max() as f64 / MICROS_PER_S as f64
@@ -128,8 +155,11 @@ impl DurationStats {
 
     /// Forgets everything recorded (keeps the allocation).
     pub fn reset(&mut self) {
-        self.histogram.reset();
+        if self.count > self.zeros {
+            self.histogram.reset();
+        }
         self.count = 0;
+        self.zeros = 0;
         self.sum_us = 0;
     }
 }
@@ -143,13 +173,17 @@ mod tests {
         let mut tw = TimeWeighted::default();
         tw.set(SimTime(0), 2);
         tw.set(SimTime(10), 5);
-        tw.add(SimTime(20), -5);
-        let (area, max) = tw.take_area(SimTime(40));
+        tw.set(SimTime(20), 0);
+        let area = tw.area_at(SimTime(40));
         assert_eq!(area, 2 * 10 + 5 * 10);
-        assert_eq!(max, 5);
+        assert_eq!(tw.take_max(), 5);
         assert_eq!(time_average(area, SimDuration(40)), 70.0 / 40.0);
-        tw.set(SimTime(50), 1);
-        assert_eq!(tw.take_area(SimTime(60)), (10, 1));
+        tw.incr(SimTime(50));
+        assert_eq!(tw.area_at(SimTime(60)) - area, 10);
+        assert_eq!(tw.take_max(), 1);
+        tw.decr(SimTime(60));
+        assert_eq!(tw.take_max(), 1);
+        assert_eq!(tw.take_max(), 0);
     }
 
     #[test]
@@ -164,5 +198,24 @@ mod tests {
         assert!((s.max_s() - 1.0).abs() < 1e-3);
         s.reset();
         assert_eq!(s.quantile_s(0.5), 0.0);
+    }
+
+    #[test]
+    fn zero_durations_count_in_quantiles() {
+        // 60 zeros and 40 values 1..=40 ms: the median is 0, the 70th percentile is the 10th value (10 ms).
+        let mut s = DurationStats::new();
+        for _ in 0..60 {
+            s.record(SimDuration::ZERO);
+        }
+        for ms in 1..=40u64 {
+            s.record(SimDuration(ms * 1000));
+        }
+        assert_eq!(s.count(), 100);
+        assert_eq!(s.quantile_s(0.5), 0.0);
+        assert_eq!(s.quantile_s(0.6), 0.0);
+        assert!((s.quantile_s(0.7) - 0.010).abs() < 1e-5, "{}", s.quantile_s(0.7));
+        assert!((s.quantile_s(1.0) - 0.040).abs() < 1e-4);
+        assert!((s.mean_s() - 0.0082).abs() < 1e-12);
+        assert!((s.max_s() - 0.040).abs() < 1e-4);
     }
 }

@@ -241,7 +241,7 @@ impl Validator {
             RawArrivals::Poisson { rate_per_s } => {
                 let ok = rate_per_s.is_finite() && *rate_per_s > 0.0;
                 self.check(ok, &format!("{field}.rate_per_s"), rate_per_s, "a rate per second > 0");
-                ok.then_some(ArrivalProcess::Poisson { rate_per_s: *rate_per_s })
+                ok.then(|| ArrivalProcess::poisson(*rate_per_s))
             }
             RawArrivals::Profile { points } => self.profile(&format!("{field}.points"), points).map(ArrivalProcess::Profile),
             RawArrivals::Population { count, shape } => {

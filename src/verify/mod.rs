@@ -104,10 +104,7 @@ struct Params {
 
 fn params(s: &Scenario) -> Params {
     let cohort = &s.cohorts[0];
-    let lambda = match &cohort.arrivals {
-        crate::engine::ArrivalProcess::Poisson { rate_per_s } => *rate_per_s,
-        other => panic!("verify models use Poisson arrivals, found {other:?}"),
-    };
+    let lambda = cohort.arrivals.poisson_rate_per_s().expect("verify models use Poisson arrivals");
     let pool = &s.platforms[cohort.platform].pool;
     Params {
         lambda,

@@ -216,8 +216,7 @@ impl World {
 
     fn warmup_end(&mut self, now: SimTime) {
         for pool in &mut self.pools {
-            pool.busy_observed.take_area(now);
-            pool.waiting_observed.take_area(now);
+            pool.warmup_mark = pool.areas_at(now);
         }
     }
 
@@ -229,8 +228,10 @@ impl World {
         }
         let minute = self.minute_start.as_micros() / MINUTE.as_micros();
         for (i, pool) in self.pools.iter_mut().enumerate() {
-            let (busy_area, _) = pool.busy.take_area(now);
-            let (wait_area, max_waiting) = pool.waiting.take_area(now);
+            let (busy_now, wait_now) = pool.areas_at(now);
+            let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
+            pool.minute_mark = (busy_now, wait_now);
+            let max_waiting = pool.waiting.take_max();
             let mean_busy = time_average(busy_area, span);
             let counters = std::mem::take(&mut pool.minute);
             self.timeseries.push(MinuteRow {
@@ -255,13 +256,14 @@ impl World {
         self.minute_start = now;
     }
 
-    fn summary(&mut self, scenario: &Scenario, events: u64) -> Summary {
+    fn summary(&self, scenario: &Scenario, events: u64) -> Summary {
         let now = self.horizon;
         let span = self.horizon - self.warmup;
         let (mut busy_area, mut wait_area, mut slots) = (0u128, 0u128, 0u64);
-        for pool in &mut self.pools {
-            busy_area += pool.busy_observed.take_area(now).0;
-            wait_area += pool.waiting_observed.take_area(now).0;
+        for pool in &self.pools {
+            let (busy, waiting) = pool.areas_at(now);
+            busy_area += busy - pool.warmup_mark.0;
+            wait_area += waiting - pool.warmup_mark.1;
             slots += pool.slots;
         }
         let in_system_end = self.requests.iter().filter(|r| r.observed).count() as u64;

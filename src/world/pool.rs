@@ -4,7 +4,7 @@
 //! blocked). Who arrives, how long they wait and what they do next is decided by the world.
 
 use super::request::RequestRef;
-use crate::engine::{DurationDist, StreamRng};
+use crate::engine::{DurationDist, SimTime, StreamRng};
 use crate::metrics::{DurationStats, TimeWeighted};
 use std::collections::VecDeque;
 
@@ -51,10 +51,10 @@ pub struct Pool {
     pub busy: TimeWeighted,
     /// Live waiting requests (abandoned ones excluded), integrated over time.
     pub waiting: TimeWeighted,
-    /// Busy slots integrated over the observed span (for the summary).
-    pub busy_observed: TimeWeighted,
-    /// Waiting requests integrated over the observed span.
-    pub waiting_observed: TimeWeighted,
+    /// Readings of the `busy` and `waiting` integrals at the start of the current minute.
+    pub minute_mark: (u128, u128),
+    /// Readings of the same integrals at the end of the warm-up.
+    pub warmup_mark: (u128, u128),
     /// This minute's counters.
     pub minute: MinuteCounters,
     /// Waits of requests that left the backlog this minute.
@@ -72,8 +72,8 @@ impl Pool {
             backlog: VecDeque::new(),
             busy: TimeWeighted::default(),
             waiting: TimeWeighted::default(),
-            busy_observed: TimeWeighted::default(),
-            waiting_observed: TimeWeighted::default(),
+            minute_mark: (0, 0),
+            warmup_mark: (0, 0),
             minute: MinuteCounters::default(),
             minute_waits: DurationStats::new(),
         }
@@ -93,13 +93,13 @@ impl Pool {
 
     /// Offers a request to the pool at `now`; on `Started` the caller schedules the service completion.
     #[inline]
-    pub fn offer(&mut self, now: crate::engine::SimTime, request: RequestRef) -> Admission {
+    pub fn offer(&mut self, now: SimTime, request: RequestRef) -> Admission {
         if self.busy.value() < self.slots {
-            self.set_busy(now, 1);
+            self.busy.incr(now);
             Admission::Started
         } else if self.max_waiting.is_none_or(|m| self.waiting.value() < m) {
             self.backlog.push_back(request);
-            self.set_waiting(now, 1);
+            self.waiting.incr(now);
             Admission::Queued
         } else {
             Admission::Blocked
@@ -109,34 +109,27 @@ impl Pool {
     /// Frees a slot at `now`, then hands it to the first live waiting request, if any: `is_live` tells whether
     /// a backlog entry still wants service. Returns the request that starts service.
     #[inline]
-    pub fn release(&mut self, now: crate::engine::SimTime, mut is_live: impl FnMut(RequestRef) -> bool) -> Option<RequestRef> {
+    pub fn release(&mut self, now: SimTime, mut is_live: impl FnMut(RequestRef) -> bool) -> Option<RequestRef> {
         while let Some(r) = self.backlog.pop_front() {
             if is_live(r) {
                 // The slot passes straight from one request to the next: busy count unchanged.
-                self.set_waiting(now, -1);
+                self.waiting.decr(now);
                 return Some(r);
             }
         }
-        self.set_busy(now, -1);
+        self.busy.decr(now);
         None
     }
 
     /// Records that a waiting request left the backlog without service (abandonment) at `now`; its entry
     /// stays in the backlog and is skipped later.
     #[inline]
-    pub fn forget_waiting(&mut self, now: crate::engine::SimTime) {
-        self.set_waiting(now, -1);
+    pub fn forget_waiting(&mut self, now: SimTime) {
+        self.waiting.decr(now);
     }
 
-    #[inline]
-    fn set_busy(&mut self, now: crate::engine::SimTime, delta: i64) {
-        self.busy.add(now, delta);
-        self.busy_observed.add(now, delta);
-    }
-
-    #[inline]
-    fn set_waiting(&mut self, now: crate::engine::SimTime, delta: i64) {
-        self.waiting.add(now, delta);
-        self.waiting_observed.add(now, delta);
+    /// Readings of the busy and waiting integrals at `now`.
+    pub fn areas_at(&self, now: SimTime) -> (u128, u128) {
+        (self.busy.area_at(now), self.waiting.area_at(now))
     }
 }
