@@ -31,7 +31,13 @@ pub const TEXTBOOK: &[BuiltinModel] = &[
     model!("models/textbook/mmc-bench.toml"),
 ];
 
+/// The 6 April 2021 replay, run by `rentree run` with no scenario argument.
+pub const REPLAY: BuiltinModel = model!("models/france-2021-04-06.toml");
+
+/// The Monday-evening profile with the same capacities.
+pub const EVENING: BuiltinModel = model!("models/france-2021-04-05-evening.toml");
+
 /// The built-in model at `path`, if any.
 pub fn find(path: &str) -> Option<&'static BuiltinModel> {
-    TEXTBOOK.iter().find(|m| m.path == path)
+    TEXTBOOK.iter().chain([&REPLAY, &EVENING]).find(|m| m.path == path)
 }

@@ -41,8 +41,11 @@ pub enum Command {
 /// Arguments of `rentree run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Scenario file (TOML).
-    pub scenario: PathBuf,
+    /// Scenario file (TOML); without one, the built-in 6 April 2021 replay.
+    pub scenario: Option<PathBuf>,
+    /// Multiply population and capacity by this factor (e.g. 0.01 for a quick look).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
     /// Output directory.
     #[arg(long, default_value = "results/run")]
     pub out: PathBuf,
@@ -87,10 +90,16 @@ pub enum Outcome {
     ChecksFailed,
 }
 
-/// Loads a scenario from disk.
-fn load(path: &Path, overrides: &[String]) -> anyhow::Result<Scenario> {
+/// Loads a scenario from disk, or the built-in replay when `path` is `None`.
+fn load(path: Option<&Path>, overrides: &[String], scale: f64) -> anyhow::Result<(Scenario, String)> {
     let overrides = overrides.iter().map(|o| Override::parse(o)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Scenario::load(path, &overrides)?)
+    Ok(match path {
+        Some(p) => (Scenario::load_scaled(p, &overrides, scale)?, p.display().to_string()),
+        None => {
+            let m = rentree::builtin::REPLAY;
+            (Scenario::from_toml_scaled(m.text, Path::new(m.path), &overrides, scale)?, format!("builtin:{}", m.path))
+        }
+    })
 }
 
 /// Runs the parsed command line.
@@ -98,7 +107,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Validate { file } => {
-            let s = load(&file, &[])?;
+            let (s, _) = load(Some(&file), &[], 1.0)?;
             println!(
                 "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s",
                 file.display(),
@@ -120,7 +129,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let scenario = load(&args.scenario, &args.overrides)?;
+    let (scenario, source) = load(args.scenario.as_deref(), &args.overrides, args.scale)?;
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
     let started = Instant::now();
@@ -129,10 +138,11 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let mut manifest = Manifest {
         rentree_version: env!("CARGO_PKG_VERSION").into(),
         scenario: scenario.name.clone(),
-        scenario_source: args.scenario.display().to_string(),
+        scenario_source: source.clone(),
         scenario_sha256: scenario.hash_hex(),
         overrides: args.overrides.clone(),
         seed: args.seed,
+        scale: args.scale,
         replication: 0,
         horizon_s: scenario.horizon.as_secs_f64(),
         warmup_s: scenario.warmup.as_secs_f64(),
@@ -142,22 +152,27 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         files: Vec::new(),
     };
     let written = output::write_run(&args.out, &report, &mut manifest, args.format.into())
-        .with_context(|| format!("writing results of {}", args.scenario.display()))?;
+        .with_context(|| format!("writing results of {source}"))?;
     let s = &report.summary;
-    eprintln!(
-        "{}: {} arrivals, {} served, {} abandoned, {} blocked; mean wait {:.4} s, p95 {:.4} s; utilization {:.3}; {} events in {:.2} s ({:.1} M events/s)",
-        scenario.name,
-        s.arrivals,
-        s.served,
-        s.abandoned,
-        s.blocked,
-        s.mean_wait_s,
-        s.p95_wait_s,
-        s.utilization,
-        report.events,
-        wall_s,
-        manifest.events_per_s / 1e6
-    );
+    if s.users > 0 {
+        eprintln!(
+            "{}: {} users, {} got in ({:.1}% by 9:00, {:.1}% by noon), p95 time to access {:.0} s, {:.2} requests per session, {} gave up",
+            scenario.name,
+            s.users,
+            s.accessed,
+            100.0 * s.served_share_by_0900,
+            100.0 * s.served_share_by_1200,
+            s.p95_time_to_access_s,
+            s.amplification,
+            s.gave_up
+        );
+    } else {
+        eprintln!(
+            "{}: {} arrivals, {} served, {} abandoned, {} blocked; mean wait {:.4} s, p95 {:.4} s; utilization {:.3}",
+            scenario.name, s.arrivals, s.served, s.abandoned, s.blocked, s.mean_wait_s, s.p95_wait_s, s.utilization
+        );
+    }
+    eprintln!("{} events in {:.2} s ({:.1} M events/s)", report.events, wall_s, manifest.events_per_s / 1e6);
     for p in written {
         println!("{}", p.display());
     }

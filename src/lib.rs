@@ -36,6 +36,7 @@ pub mod engine;
 pub mod error;
 pub mod metrics;
 pub mod output;
+pub mod policy;
 pub mod scenario;
 pub mod verify;
 pub mod world;

@@ -145,3 +145,22 @@ fn bad_override_is_explained() {
     assert_eq!(code, 2);
     assert!(stderr.contains("expected path=value"), "{stderr}");
 }
+
+#[test]
+fn a_share_above_one_names_the_field() {
+    let text = VALID.replace("platform = \"desk\"", "platforms = { desk = 1.5 }");
+    check("share", &text, &["cohorts.customers.platforms.desk", "1.5", "a share in (0, 1]"]);
+}
+
+#[test]
+fn an_unknown_dependency_lists_the_defined_ones() {
+    let text = VALID.replace("[platforms.desk.pool]", "[platforms.desk]\nlogin_via = [\"sso\"]\n[platforms.desk.pool]");
+    check("dependency", &text, &["platforms.desk.login_via", "\"sso\"", "dependencies defined"]);
+}
+
+#[test]
+fn a_bad_scale_is_explained() {
+    let (code, stderr) = rentree(&["run", "--scale=-1", "--out", "/tmp/rentree-bad-scale"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--scale") && stderr.contains("expected a number > 0"), "{stderr}");
+}

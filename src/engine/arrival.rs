@@ -86,6 +86,15 @@ impl RateProfile {
         Ok(RateProfile { t_s, rate_per_s, cum })
     }
 
+    /// The same profile with every rate multiplied by `factor`.
+    pub fn scaled(&self, factor: f64) -> RateProfile {
+        RateProfile {
+            t_s: self.t_s.clone(),
+            rate_per_s: self.rate_per_s.iter().map(|r| r * factor).collect(),
+            cum: self.cum.iter().map(|c| c * factor).collect(),
+        }
+    }
+
     /// Total expected number of arrivals, `Λ(∞)`.
     pub fn total(&self) -> f64 {
         *self.cum.last().expect("at least two points")

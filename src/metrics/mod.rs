@@ -153,6 +153,14 @@ impl DurationStats {
         }
     }
 
+    /// Adds every duration recorded in `other`.
+    pub fn merge(&mut self, other: &DurationStats) {
+        self.histogram.add(&other.histogram).expect("histograms of one run share their bounds");
+        self.count += other.count;
+        self.zeros += other.zeros;
+        self.sum_us += other.sum_us;
+    }
+
     /// Forgets everything recorded (keeps the allocation).
     pub fn reset(&mut self) {
         if self.count > self.zeros {

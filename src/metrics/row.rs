@@ -65,6 +65,47 @@ pub struct Summary {
     pub utilization: f64,
     /// Served requests per second.
     pub throughput_per_s: f64,
+    /// Users (one person on one platform) who arrived.
+    pub users: u64,
+    /// Users who logged in at least once.
+    pub accessed: u64,
+    /// Users who read every page of their session.
+    pub completed: u64,
+    /// Users who gave up for the morning.
+    pub gave_up: u64,
+    /// Users still trying (or in a session) at the horizon.
+    pub users_active_end: u64,
+    /// Sessions opened (successful logins, a user may log in again after a failure).
+    pub sessions: u64,
+    /// Logins refused by an admission policy (session quota, token bucket).
+    pub rejected: u64,
+    /// Sessions closed by the session time limit.
+    pub kicked: u64,
+    /// Of the login attempts by users an admission policy had refused before, the share refused again:
+    /// "a few minutes later, nothing had changed".
+    pub re_rejection_share: f64,
+    /// Requests whose client timed out.
+    pub timeouts: u64,
+    /// Requests rejected locally by adaptive client throttling.
+    pub throttled: u64,
+    /// Median time from arrival to first successful login, of users who got in.
+    pub p50_time_to_access_s: f64,
+    /// 95th percentile of the same.
+    pub p95_time_to_access_s: f64,
+    /// Share of users logged in by 8:30 (wall clock of the scenario).
+    pub served_share_by_0830: f64,
+    /// Share of users logged in by 9:00.
+    pub served_share_by_0900: f64,
+    /// Share of users logged in by 10:00.
+    pub served_share_by_1000: f64,
+    /// Share of users logged in by noon.
+    pub served_share_by_1200: f64,
+    /// Requests sent per session opened (retries and failed attempts make it grow).
+    pub amplification: f64,
+    /// Minutes lost waiting to get in: per user, from arrival to first login (or the horizon), summed.
+    pub lost_learning_min: f64,
+    /// Service time spent on requests nobody waited for any more, in server-seconds.
+    pub wasted_work_s: f64,
     /// Events the engine handled in the whole run (warm-up included).
     pub events: u64,
 }
@@ -97,6 +138,26 @@ impl Summary {
             ("mean_in_system", F64(self.mean_in_system)),
             ("utilization", F64(self.utilization)),
             ("throughput_per_s", F64(self.throughput_per_s)),
+            ("users", U64(self.users)),
+            ("accessed", U64(self.accessed)),
+            ("completed", U64(self.completed)),
+            ("gave_up", U64(self.gave_up)),
+            ("users_active_end", U64(self.users_active_end)),
+            ("sessions", U64(self.sessions)),
+            ("rejected", U64(self.rejected)),
+            ("kicked", U64(self.kicked)),
+            ("re_rejection_share", F64(self.re_rejection_share)),
+            ("timeouts", U64(self.timeouts)),
+            ("throttled", U64(self.throttled)),
+            ("p50_time_to_access_s", F64(self.p50_time_to_access_s)),
+            ("p95_time_to_access_s", F64(self.p95_time_to_access_s)),
+            ("served_share_by_0830", F64(self.served_share_by_0830)),
+            ("served_share_by_0900", F64(self.served_share_by_0900)),
+            ("served_share_by_1000", F64(self.served_share_by_1000)),
+            ("served_share_by_1200", F64(self.served_share_by_1200)),
+            ("amplification", F64(self.amplification)),
+            ("lost_learning_min", F64(self.lost_learning_min)),
+            ("wasted_work_s", F64(self.wasted_work_s)),
             ("events", U64(self.events)),
         ]
     }
@@ -111,15 +172,20 @@ impl Summary {
     }
 }
 
-/// One simulated minute of one platform.
+/// One simulated minute of one pool: a platform's application pool (with the platform's own counters) or a
+/// shared dependency.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MinuteRow {
     /// Minute index from the start of the run.
     pub minute: u64,
     /// Start of the minute, seconds from the start of the run.
     pub t_s: f64,
-    /// Platform name.
+    /// Start of the minute on the scenario's wall clock, `HH:MM`.
+    pub clock: String,
+    /// Platform (or dependency) name.
     pub platform: String,
+    /// `"platform"` or `"dependency"`.
+    pub tier: String,
     /// Requests that arrived.
     pub arrivals: u64,
     /// Requests that started service.
@@ -144,6 +210,38 @@ pub struct MinuteRow {
     pub mean_wait_s: f64,
     /// 95th percentile of the same.
     pub p95_wait_s: f64,
+    /// Service time spent on requests nobody waited for any more, server-seconds.
+    pub wasted_work_s: f64,
+    /// Users who arrived (platform rows).
+    pub users_arrived: u64,
+    /// Requests sent by clients, retries included: the offered load (platform rows).
+    pub attempts: u64,
+    /// Requests answered while their client still waited (platform rows).
+    pub goodput: u64,
+    /// Successful logins.
+    pub logins_ok: u64,
+    /// Logins refused by an admission policy.
+    pub logins_rejected: u64,
+    /// Logins that failed after every retry.
+    pub logins_failed: u64,
+    /// Requests whose client timed out.
+    pub timeouts: u64,
+    /// Requests refused at the front door (connection cap) or by a full backlog.
+    pub refused: u64,
+    /// Requests rejected locally by adaptive throttling.
+    pub throttled: u64,
+    /// Users who gave up for the morning.
+    pub gave_up: u64,
+    /// Sessions open at the end of the minute.
+    pub active_sessions: u64,
+    /// Users in the waiting room at the end of the minute.
+    pub waiting_room_len: u64,
+    /// Median response time of requests answered in time.
+    pub p50_latency_s: f64,
+    /// 95th percentile of the same.
+    pub p95_latency_s: f64,
+    /// 99th percentile of the same.
+    pub p99_latency_s: f64,
 }
 
 impl MinuteRow {
@@ -153,7 +251,9 @@ impl MinuteRow {
         vec![
             ("minute", U64(self.minute)),
             ("t_s", F64(self.t_s)),
+            ("clock", Str(self.clock.clone())),
             ("platform", Str(self.platform.clone())),
+            ("tier", Str(self.tier.clone())),
             ("arrivals", U64(self.arrivals)),
             ("started", U64(self.started)),
             ("served", U64(self.served)),
@@ -166,6 +266,22 @@ impl MinuteRow {
             ("utilization", F64(self.utilization)),
             ("mean_wait_s", F64(self.mean_wait_s)),
             ("p95_wait_s", F64(self.p95_wait_s)),
+            ("wasted_work_s", F64(self.wasted_work_s)),
+            ("users_arrived", U64(self.users_arrived)),
+            ("attempts", U64(self.attempts)),
+            ("goodput", U64(self.goodput)),
+            ("logins_ok", U64(self.logins_ok)),
+            ("logins_rejected", U64(self.logins_rejected)),
+            ("logins_failed", U64(self.logins_failed)),
+            ("timeouts", U64(self.timeouts)),
+            ("refused", U64(self.refused)),
+            ("throttled", U64(self.throttled)),
+            ("gave_up", U64(self.gave_up)),
+            ("active_sessions", U64(self.active_sessions)),
+            ("waiting_room_len", U64(self.waiting_room_len)),
+            ("p50_latency_s", F64(self.p50_latency_s)),
+            ("p95_latency_s", F64(self.p95_latency_s)),
+            ("p99_latency_s", F64(self.p99_latency_s)),
         ]
     }
 }

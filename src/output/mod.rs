@@ -48,6 +48,8 @@ pub struct Manifest {
     pub overrides: Vec<String>,
     /// Master seed.
     pub seed: u64,
+    /// Population and capacity scale (1 = as written).
+    pub scale: f64,
     /// Replication index.
     pub replication: u64,
     /// Simulated horizon in seconds.
@@ -160,7 +162,8 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
 pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format: Format) -> Result<Vec<PathBuf>> {
     ensure_dir(dir)?;
     let polars_err = |e: PolarsError| Error::Write { path: dir.to_owned(), message: e.to_string() };
-    let mut summary = frame(&[report.summary.fields()]).map_err(polars_err)?;
+    let rows: Vec<_> = report.rows.iter().map(|r| r.fields()).collect();
+    let mut summary = frame(&rows).map_err(polars_err)?;
     let rows: Vec<_> = report.timeseries.iter().map(|r| r.fields()).collect();
     let mut timeseries = frame(&rows).map_err(polars_err)?;
     let mut written = Vec::new();

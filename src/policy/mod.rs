@@ -66,3 +66,22 @@ fn non_negative(parameter: &'static str, value: f64) -> Result<f64, PolicyError>
         Err(PolicyError { parameter, found: value, expected: "a finite number >= 0" })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The world moves whole runs across threads: every policy must be `Send` (and, holding no shared
+    /// state, `Sync` too).
+    #[test]
+    fn policies_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<RetryPolicy>();
+        check::<RetryBudget>();
+        check::<TokenBucket>();
+        check::<SessionQuota>();
+        check::<WaitingRoom<u32>>();
+        check::<AdaptiveThrottle>();
+        check::<PolicyError>();
+    }
+}

@@ -8,9 +8,10 @@
 pub mod overrides;
 pub mod raw;
 
-use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimTime};
+use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimDuration, SimTime};
+use crate::policy::retry::{Backoff, Jitter, RetryPolicy};
 use crate::error::{Error, Result};
-use raw::{RawArrivals, RawDist, RawScenario};
+use raw::{RawAdmission, RawArrivals, RawDist, RawPool, RawRetry, RawScenario};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -31,7 +32,13 @@ pub struct Scenario {
     pub cohorts: Vec<CohortSpec>,
     /// Platforms in name order.
     pub platforms: Vec<PlatformSpec>,
-    /// The file as parsed (after overrides), kept for hashing and for the manifest.
+    /// Shared tiers in name order.
+    pub dependencies: Vec<DependencySpec>,
+    /// Seconds after midnight of t = 0 (from `clock_start`).
+    pub clock_start_s: f64,
+    /// The population and capacity scale the file was run at (1 = as written).
+    pub scale: f64,
+    /// The file as parsed (after overrides and scaling), kept for hashing and for the manifest.
     pub raw: RawScenario,
 }
 
@@ -40,12 +47,44 @@ pub struct Scenario {
 pub struct CohortSpec {
     /// Cohort name.
     pub name: String,
-    /// Index into [`Scenario::platforms`].
-    pub platform: usize,
-    /// Arrival process.
+    /// The platforms used, as (index into [`Scenario::platforms`], share of the cohort).
+    pub platforms: Vec<(usize, f64)>,
+    /// Arrival process (for the whole cohort; each platform's users are its share of it).
     pub arrivals: ArrivalProcess,
     /// Patience while waiting in a backlog, if the cohort abandons.
     pub patience: Option<DurationDist>,
+    /// Priority class (0 first).
+    pub priority: u32,
+    /// Session behaviour; `None` for single-request arrivals (textbook queues).
+    pub session: Option<SessionSpec>,
+}
+
+impl CohortSpec {
+    /// The platform of a single-platform cohort (the textbook case).
+    pub fn platform(&self) -> usize {
+        self.platforms[0].0
+    }
+}
+
+/// A session and its client's behaviour, validated.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    /// Page requests after login.
+    pub pages: u32,
+    /// Think time between pages.
+    pub think: DurationDist,
+    /// Client timeout of every request.
+    pub timeout: SimDuration,
+    /// Retry policy after a failed request.
+    pub retry: RetryPolicy,
+    /// Retries per first attempt allowed over the last minute.
+    pub retry_budget: Option<f64>,
+    /// Delay before coming back after a rejection or a failed session.
+    pub comeback_delay: DurationDist,
+    /// Returns before giving up.
+    pub max_returns: u32,
+    /// Patience in a waiting room.
+    pub room_patience: Option<DurationDist>,
 }
 
 /// A platform, validated.
@@ -54,6 +93,43 @@ pub struct PlatformSpec {
     /// Platform name.
     pub name: String,
     /// Its application pool.
+    pub pool: PoolSpec,
+    /// Front-door connection cap.
+    pub max_connections: Option<u64>,
+    /// Indices into [`Scenario::dependencies`] that a login calls before the application pool.
+    pub login_via: Vec<usize>,
+    /// Admission policies.
+    pub admission: AdmissionSpec,
+}
+
+/// A platform's admission policies. They compose in a fixed pipeline, whatever their order in the file:
+/// staggered slots (too early: come back at the slot) → token bucket (no token: come back later) →
+/// waiting room (wait your turn) → session quota (full: come back later) → login request; the session time
+/// limit, priority classes and adaptive throttling modify what happens along the way.
+#[derive(Debug, Clone, Default)]
+pub struct AdmissionSpec {
+    /// Concurrent sessions allowed.
+    pub session_quota: Option<u64>,
+    /// Session length limit.
+    pub session_time_limit: Option<SimDuration>,
+    /// Waiting room: (admitted per minute, opening time, shuffle the pre-queue).
+    pub waiting_room: Option<(f64, SimTime, bool)>,
+    /// Token bucket: (tokens per second, burst).
+    pub token_bucket: Option<(f64, f64)>,
+    /// Whether priority classes apply in pools and the waiting room.
+    pub priority: bool,
+    /// Slot start per cohort index (`None`: no slot for that cohort).
+    pub slots: Vec<Option<SimTime>>,
+    /// Adaptive client throttling: (K, window in seconds).
+    pub throttle: Option<(f64, u32)>,
+}
+
+/// A shared tier, validated.
+#[derive(Debug, Clone)]
+pub struct DependencySpec {
+    /// Its name.
+    pub name: String,
+    /// Its pool.
     pub pool: PoolSpec,
 }
 
@@ -68,6 +144,8 @@ pub struct PoolSpec {
     pub max_in_system: Option<u64>,
     /// Service-time distribution.
     pub service: DurationDist,
+    /// Overload slowdown (knee, slowdown), see [`raw::RawOverload`].
+    pub overload: Option<(f64, f64)>,
 }
 
 impl PoolSpec {
@@ -80,12 +158,34 @@ impl PoolSpec {
 impl Scenario {
     /// Reads, parses and validates the scenario at `path`, applying `overrides` first.
     pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario> {
+        Scenario::load_scaled(path, overrides, 1.0)
+    }
+
+    /// Reads, parses, overrides, scales (see [`Scenario::from_toml_scaled`]) and validates.
+    pub fn load_scaled(path: &Path, overrides: &[Override], scale: f64) -> Result<Scenario> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
-        Scenario::from_toml(&text, path, overrides)
+        Scenario::from_toml_scaled(&text, path, overrides, scale)
     }
 
     /// Parses and validates scenario `text`; `origin` names it in messages.
     pub fn from_toml(text: &str, origin: &Path, overrides: &[Override]) -> Result<Scenario> {
+        Scenario::from_toml_scaled(text, origin, overrides, 1.0)
+    }
+
+    /// Parses `text`, applies `overrides`, multiplies population and capacity by `scale`, and validates.
+    ///
+    /// Scaling multiplies every count of people (population counts, open arrival rates) and every capacity
+    /// (servers, backlog limits, connection caps, session quotas, waiting-room and token rates), rounding
+    /// counts to the nearest integer (at least 1), so shares and delays stay comparable between scales.
+    pub fn from_toml_scaled(text: &str, origin: &Path, overrides: &[Override], scale: f64) -> Result<Scenario> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(Error::Invalid {
+                path: origin.to_owned(),
+                field: "--scale".into(),
+                found: scale.to_string(),
+                expected: "a number > 0".into(),
+            });
+        }
         let raw: RawScenario = if overrides.is_empty() {
             // Straight from the text, so that schema errors carry line and column.
             toml::from_str(text).map_err(|e| parse_error(origin, &e))?
@@ -98,7 +198,13 @@ impl Scenario {
             }
             overrides::deserialize_overridden(table, overrides)?
         };
-        Scenario::from_raw(raw, origin)
+        let mut raw = raw;
+        if scale != 1.0 {
+            raw.scale(scale);
+        }
+        let mut scenario = Scenario::from_raw(raw, origin)?;
+        scenario.scale = scale;
+        Ok(scenario)
     }
 
     /// Validates an already parsed scenario.
@@ -112,6 +218,16 @@ impl Scenario {
             run.warmup_s,
             "a number of seconds >= 0 and below scenario.horizon_s",
         );
+        let clock_start_s = match &run.clock_start {
+            None => 0.0,
+            Some(c) => match parse_clock(c) {
+                Some(s) => s,
+                None => {
+                    v.problem("scenario.clock_start", &format!("{c:?}"), "a time of day \"HH:MM\"");
+                    0.0
+                }
+            },
+        };
         if raw.platforms.is_empty() {
             v.problem("platforms", "no platform", "at least one [platforms.NAME] table");
         }
@@ -119,47 +235,69 @@ impl Scenario {
             v.problem("cohorts", "no cohort", "at least one [cohorts.NAME] table");
         }
 
+        let dependencies: Vec<DependencySpec> = raw
+            .dependencies
+            .iter()
+            .filter_map(|(name, d)| Some(DependencySpec { name: name.clone(), pool: v.pool(&format!("dependencies.{name}.pool"), &d.pool)? }))
+            .collect();
+        let cohort_names: Vec<&String> = raw.cohorts.keys().collect();
+
         let mut platforms = Vec::new();
         for (name, p) in &raw.platforms {
-            let field = format!("platforms.{name}.pool");
-            let pool = &p.pool;
-            v.check(pool.servers >= 1, &format!("{field}.servers"), pool.servers, "an integer >= 1");
-            v.check(pool.workers_per_server >= 1, &format!("{field}.workers_per_server"), pool.workers_per_server, "an integer >= 1");
-            let slots = pool.servers.max(0) * pool.workers_per_server.max(0);
-            if let Some(k) = pool.max_in_system {
-                v.check(
-                    k >= slots,
-                    &format!("{field}.max_in_system"),
-                    k,
-                    &format!("an integer >= servers × workers_per_server = {slots} (K >= c)"),
-                );
+            let field = format!("platforms.{name}");
+            let pool = v.pool(&format!("{field}.pool"), &p.pool);
+            if let Some(m) = p.max_connections {
+                v.check(m >= 1, &format!("{field}.max_connections"), m, "an integer >= 1");
             }
-            let service = v.dist(&format!("{field}.service"), &pool.service);
-            if let Some(service) = service {
-                platforms.push(PlatformSpec {
-                    name: name.clone(),
-                    pool: PoolSpec {
-                        servers: pool.servers.clamp(1, i64::from(u32::MAX)) as u32,
-                        workers_per_server: pool.workers_per_server.clamp(1, i64::from(u32::MAX)) as u32,
-                        max_in_system: pool.max_in_system.map(|k| k.max(0) as u64),
-                        service,
-                    },
-                });
+            let mut login_via = Vec::new();
+            for dep in &p.login_via {
+                match raw.dependencies.keys().position(|d| d == dep) {
+                    Some(i) => login_via.push(i),
+                    None => {
+                        let known: Vec<&str> = raw.dependencies.keys().map(String::as_str).collect();
+                        v.problem(&format!("{field}.login_via"), &format!("{dep:?}"), &format!("one of the dependencies defined: {known:?}"));
+                    }
+                }
+            }
+            let admission = v.admission(&format!("{field}.admission"), &p.admission, &cohort_names);
+            if let Some(pool) = pool {
+                platforms.push(PlatformSpec { name: name.clone(), pool, max_connections: p.max_connections, login_via, admission });
             }
         }
 
         let mut cohorts = Vec::new();
         for (name, c) in &raw.cohorts {
             let field = format!("cohorts.{name}");
-            let platform = raw.platforms.keys().position(|p| p == &c.platform);
-            if platform.is_none() {
-                let known: Vec<&str> = raw.platforms.keys().map(String::as_str).collect();
-                v.problem(&format!("{field}.platform"), &format!("{:?}", c.platform), &format!("one of the platforms defined: {known:?}"));
+            let mut uses: Vec<(String, f64)> = c.platforms.iter().map(|(k, s)| (k.clone(), *s)).collect();
+            match (&c.platform, uses.is_empty()) {
+                (Some(p), true) => uses.push((p.clone(), 1.0)),
+                (None, false) => {}
+                (Some(_), false) => v.problem(&format!("{field}.platform"), "both platform and platforms", "one of them"),
+                (None, true) => v.problem(&format!("{field}.platforms"), "no platform", "platform = \"NAME\" or platforms = { NAME = share }"),
+            }
+            let mut used = Vec::new();
+            for (p, share) in &uses {
+                v.check(share.is_finite() && *share > 0.0 && *share <= 1.0, &format!("{field}.platforms.{p}"), share, "a share in (0, 1]");
+                match raw.platforms.keys().position(|k| k == p) {
+                    Some(i) => used.push((i, *share)),
+                    None => {
+                        let known: Vec<&str> = raw.platforms.keys().map(String::as_str).collect();
+                        v.problem(&format!("{field}.platform"), &format!("{p:?}"), &format!("one of the platforms defined: {known:?}"));
+                    }
+                }
             }
             let arrivals = v.arrivals(&format!("{field}.arrivals"), &c.arrivals);
             let patience = c.patience.as_ref().map(|d| v.dist(&format!("{field}.patience"), d));
-            if let (Some(platform), Some(arrivals)) = (platform, arrivals) {
-                cohorts.push(CohortSpec { name: name.clone(), platform, arrivals, patience: patience.flatten() });
+            let session = c.session.as_ref().map(|s| v.session(&format!("{field}.session"), s));
+            if let (Some(arrivals), false) = (arrivals, used.is_empty()) {
+                cohorts.push(CohortSpec {
+                    name: name.clone(),
+                    platforms: used,
+                    arrivals,
+                    patience: patience.flatten(),
+                    priority: c.priority.unwrap_or(1),
+                    session: session.flatten(),
+                });
             }
         }
 
@@ -171,6 +309,9 @@ impl Scenario {
                 warmup: SimTime::from_secs_f64(raw.scenario.warmup_s),
                 cohorts,
                 platforms,
+                dependencies,
+                clock_start_s,
+                scale: 1.0,
                 raw,
             }),
             1 => {
@@ -182,6 +323,11 @@ impl Scenario {
                 problems: v.problems.into_iter().map(|(f, found, e)| format!("{f} = {found}: expected {e}")).collect(),
             }),
         }
+    }
+
+    /// Seconds from t = 0 to the wall-clock time `hh:mm` of the simulated day.
+    pub fn clock_offset_s(&self, hh: u32, mm: u32) -> f64 {
+        f64::from(hh * 3600 + mm * 60) - self.clock_start_s
     }
 
     /// SHA-256 of the scenario's canonical TOML form (after overrides), in hex: two files that differ only in
@@ -196,6 +342,13 @@ impl Scenario {
     pub fn observed_s(&self) -> f64 {
         (self.horizon - self.warmup).as_secs_f64()
     }
+}
+
+/// `"HH:MM"` to seconds after midnight.
+fn parse_clock(text: &str) -> Option<f64> {
+    let (h, m) = text.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then(|| f64::from(h * 3600 + m * 60))
 }
 
 fn parse_error(origin: &Path, e: &toml::de::Error) -> Error {
@@ -234,6 +387,178 @@ impl Validator {
                 None
             }
         }
+    }
+
+    fn pool(&mut self, field: &str, pool: &RawPool) -> Option<PoolSpec> {
+        self.check(pool.servers >= 1, &format!("{field}.servers"), pool.servers, "an integer >= 1");
+        self.check(pool.workers_per_server >= 1, &format!("{field}.workers_per_server"), pool.workers_per_server, "an integer >= 1");
+        let slots = pool.servers.max(0) * pool.workers_per_server.max(0);
+        if let Some(k) = pool.max_in_system {
+            self.check(k >= slots, &format!("{field}.max_in_system"), k, &format!("an integer >= servers × workers_per_server = {slots} (K >= c)"));
+        }
+        if let Some(o) = &pool.overload {
+            self.check(o.knee.is_finite() && o.knee > 0.0, &format!("{field}.overload.knee"), o.knee, "a multiple of the slots > 0");
+            self.check(o.slowdown.is_finite() && o.slowdown >= 0.0, &format!("{field}.overload.slowdown"), o.slowdown, "a number >= 0");
+        }
+        let service = self.dist(&format!("{field}.service"), &pool.service)?;
+        (pool.servers >= 1 && pool.workers_per_server >= 1).then(|| PoolSpec {
+            servers: pool.servers.min(i64::from(u32::MAX)) as u32,
+            workers_per_server: pool.workers_per_server.min(i64::from(u32::MAX)) as u32,
+            max_in_system: pool.max_in_system.map(|k| k.max(0) as u64),
+            service,
+            overload: pool.overload.as_ref().map(|o| (o.knee, o.slowdown)),
+        })
+    }
+
+    fn positive(&mut self, field: &str, x: f64, expected: &str) -> bool {
+        let ok = x.is_finite() && x > 0.0;
+        self.check(ok, field, x, expected);
+        ok
+    }
+
+    fn session(&mut self, field: &str, s: &raw::RawSession) -> Option<SessionSpec> {
+        let think = self.dist(&format!("{field}.think"), &s.think);
+        let timeout_ok = self.positive(&format!("{field}.timeout_s"), s.timeout_s, "a number of seconds > 0");
+        let retry = match &s.retry {
+            None => Some(RetryPolicy::none()),
+            Some(r) => self.retry(&format!("{field}.retry"), r),
+        };
+        if let Some(b) = s.retry_budget {
+            self.check(b.is_finite() && b >= 0.0, &format!("{field}.retry_budget"), b, "a ratio >= 0 (e.g. 0.1)");
+        }
+        let comeback_delay = self.dist(&format!("{field}.comeback.delay"), &s.comeback.delay);
+        let room_patience = s.room_patience.as_ref().map(|d| self.dist(&format!("{field}.room_patience"), d));
+        Some(SessionSpec {
+            pages: s.pages,
+            think: think?,
+            timeout: timeout_ok.then(|| SimDuration::from_secs_f64(s.timeout_s))?,
+            retry: retry?,
+            retry_budget: s.retry_budget,
+            comeback_delay: comeback_delay?,
+            max_returns: s.comeback.max_returns,
+            room_patience: match room_patience {
+                None => None,
+                Some(d) => Some(d?),
+            },
+        })
+    }
+
+    fn jitter(&mut self, field: &str, j: &str) -> Option<Jitter> {
+        match j {
+            "none" => Some(Jitter::None),
+            "full" => Some(Jitter::Full),
+            "equal" => Some(Jitter::Equal),
+            other => {
+                self.problem(field, &format!("{other:?}"), "one of \"none\", \"full\", \"equal\"");
+                None
+            }
+        }
+    }
+
+    fn retry(&mut self, field: &str, r: &RawRetry) -> Option<RetryPolicy> {
+        let attempts = |v: &mut Self, n: u32| {
+            v.check(n >= 1, &format!("{field}.max_attempts"), n, "an integer >= 1 (the first attempt included)");
+            n >= 1
+        };
+        match r {
+            RawRetry::Immediate { max_attempts } => {
+                attempts(self, *max_attempts).then(|| RetryPolicy { backoff: Backoff::Immediate, jitter: Jitter::None, max_attempts: *max_attempts })
+            }
+            RawRetry::Fixed { delay_s, max_attempts, jitter } => {
+                let ok = attempts(self, *max_attempts);
+                let d = delay_s.is_finite() && *delay_s >= 0.0;
+                self.check(d, &format!("{field}.delay_s"), delay_s, "a number of seconds >= 0");
+                let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
+                (ok && d).then(|| RetryPolicy { backoff: Backoff::Fixed { delay_s: *delay_s }, jitter, max_attempts: *max_attempts })
+            }
+            RawRetry::Exponential { base_s, multiplier, cap_s, max_attempts, jitter } => {
+                let ok = attempts(self, *max_attempts);
+                let b = self.positive(&format!("{field}.base_s"), *base_s, "a number of seconds > 0");
+                let m = multiplier.is_finite() && *multiplier >= 1.0;
+                self.check(m, &format!("{field}.multiplier"), multiplier, "a number >= 1");
+                let c = cap_s.is_finite() && *cap_s >= *base_s;
+                self.check(c, &format!("{field}.cap_s"), cap_s, "a number of seconds >= base_s");
+                let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
+                (ok && b && m && c).then(|| RetryPolicy {
+                    backoff: Backoff::Exponential { base_s: *base_s, multiplier: *multiplier, cap_s: *cap_s },
+                    jitter,
+                    max_attempts: *max_attempts,
+                })
+            }
+        }
+    }
+
+    fn admission(&mut self, field: &str, policies: &[RawAdmission], cohorts: &[&String]) -> AdmissionSpec {
+        let mut a = AdmissionSpec { slots: vec![None; cohorts.len()], ..AdmissionSpec::default() };
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, p) in policies.iter().enumerate() {
+            let f = format!("{field}[{i}]");
+            let kind = match p {
+                RawAdmission::SessionQuota { .. } => "session_quota",
+                RawAdmission::SessionTimeLimit { .. } => "session_time_limit",
+                RawAdmission::WaitingRoom { .. } => "waiting_room",
+                RawAdmission::TokenBucket { .. } => "token_bucket",
+                RawAdmission::Priority {} => "priority",
+                RawAdmission::StaggeredSlots { .. } => "staggered_slots",
+                RawAdmission::AdaptiveThrottling { .. } => "adaptive_throttling",
+            };
+            if !seen.insert(kind) {
+                self.problem(&format!("{f}.policy"), &format!("{kind:?} a second time"), "each policy at most once per platform");
+                continue;
+            }
+            match p {
+                RawAdmission::SessionQuota { max_sessions } => {
+                    self.check(*max_sessions >= 1, &format!("{f}.max_sessions"), max_sessions, "an integer >= 1");
+                    a.session_quota = Some(*max_sessions);
+                }
+                RawAdmission::SessionTimeLimit { max_s } => {
+                    if self.positive(&format!("{f}.max_s"), *max_s, "a number of seconds > 0") {
+                        a.session_time_limit = Some(SimDuration::from_secs_f64(*max_s));
+                    }
+                }
+                RawAdmission::WaitingRoom { admit_per_min, opens_at_s, shuffle_prequeue } => {
+                    let r = self.positive(&format!("{f}.admit_per_min"), *admit_per_min, "users per minute > 0");
+                    let o = opens_at_s.is_finite() && *opens_at_s >= 0.0;
+                    self.check(o, &format!("{f}.opens_at_s"), opens_at_s, "seconds >= 0");
+                    if r && o {
+                        a.waiting_room = Some((*admit_per_min, SimTime::from_secs_f64(*opens_at_s), *shuffle_prequeue));
+                    }
+                }
+                RawAdmission::TokenBucket { rate_per_s, burst } => {
+                    let r = self.positive(&format!("{f}.rate_per_s"), *rate_per_s, "tokens per second > 0");
+                    let b = burst.is_finite() && *burst >= 1.0;
+                    self.check(b, &format!("{f}.burst"), burst, "a number of tokens >= 1");
+                    if r && b {
+                        a.token_bucket = Some((*rate_per_s, *burst));
+                    }
+                }
+                RawAdmission::Priority {} => a.priority = true,
+                RawAdmission::StaggeredSlots { slots } => {
+                    for (cohort, start_s) in slots {
+                        let sf = format!("{f}.slots.{cohort}");
+                        match cohorts.iter().position(|c| *c == cohort) {
+                            Some(ci) => {
+                                if start_s.is_finite() && *start_s >= 0.0 {
+                                    a.slots[ci] = Some(SimTime::from_secs_f64(*start_s));
+                                } else {
+                                    self.problem(&sf, &start_s.to_string(), "seconds >= 0");
+                                }
+                            }
+                            None => self.problem(&sf, &format!("{cohort:?}"), &format!("one of the cohorts defined: {cohorts:?}")),
+                        }
+                    }
+                }
+                RawAdmission::AdaptiveThrottling { k, window_s } => {
+                    let kk = k.is_finite() && *k >= 1.0;
+                    self.check(kk, &format!("{f}.k"), k, "a multiplier >= 1 (2 in the SRE book)");
+                    self.check(*window_s >= 1, &format!("{f}.window_s"), window_s, "an integer number of seconds >= 1");
+                    if kk && *window_s >= 1 {
+                        a.throttle = Some((*k, *window_s));
+                    }
+                }
+            }
+        }
+        a
     }
 
     fn arrivals(&mut self, field: &str, a: &RawArrivals) -> Option<ArrivalProcess> {

@@ -17,6 +17,9 @@ pub struct RawScenario {
     pub cohorts: BTreeMap<String, RawCohort>,
     /// The services they use, keyed by platform name.
     pub platforms: BTreeMap<String, RawPlatform>,
+    /// Shared tiers (a national SSO, a database) that platforms call, keyed by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, RawDependency>,
 }
 
 /// The `[scenario]` table.
@@ -33,19 +36,171 @@ pub struct RawRun {
     /// Initial span excluded from statistics (steady-state cases); 0 for a terminating run.
     #[serde(default)]
     pub warmup_s: f64,
+    /// Wall-clock time of t = 0 as `"HH:MM"`, for reports and the "served by 9:00" metrics (default 00:00).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_start: Option<String>,
 }
 
 /// One `[cohorts.NAME]` table: a group of people (or customers) with one arrival process and behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCohort {
-    /// The platform this cohort's requests go to.
-    pub platform: String,
-    /// How the cohort arrives.
+    /// The one platform this cohort uses (shorthand for `platforms = { NAME = 1.0 }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Share of the cohort that uses each platform this morning (each use is a separate session).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub platforms: BTreeMap<String, f64>,
+    /// How the cohort arrives (for a population: each person once, per platform used).
     pub arrivals: RawArrivals,
     /// How long a request waits in a backlog before its client abandons (absent: it waits for ever).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patience: Option<RawDist>,
+    /// Priority class for `priority` admission (0 is served first); default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// What a session is: absent, each arrival is a single request with no login and no retries (the
+    /// textbook queue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<RawSession>,
+}
+
+/// A session: a login, then page requests separated by think times, under a client behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSession {
+    /// Page requests after a successful login.
+    pub pages: u32,
+    /// Think time between two pages.
+    pub think: RawDist,
+    /// A request not answered within this many seconds fails (the server may still work on it).
+    pub timeout_s: f64,
+    /// Retry policy after a failed request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RawRetry>,
+    /// Retries allowed per first attempt over the last minute (e.g. 0.1); absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_budget: Option<f64>,
+    /// The "come back later" orbit after a rejection or a failed session.
+    pub comeback: RawComeback,
+    /// Patience in a waiting room before giving up and coming back later (absent: waits for ever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_patience: Option<RawDist>,
+}
+
+/// A retry policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "backoff", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawRetry {
+    /// Retry at once.
+    Immediate {
+        /// Attempts in all, the first included.
+        max_attempts: u32,
+    },
+    /// Retry after a fixed delay.
+    Fixed {
+        /// The delay in seconds.
+        delay_s: f64,
+        /// Attempts in all, the first included.
+        max_attempts: u32,
+        /// `"none"`, `"full"` or `"equal"`.
+        #[serde(default = "no_jitter")]
+        jitter: String,
+    },
+    /// Exponential backoff: `min(cap_s, base_s × multiplier^(n−2))` before attempt `n`.
+    Exponential {
+        /// First retry delay.
+        base_s: f64,
+        /// Growth per retry.
+        #[serde(default = "two")]
+        multiplier: f64,
+        /// Longest delay.
+        cap_s: f64,
+        /// Attempts in all, the first included.
+        max_attempts: u32,
+        /// `"none"`, `"full"` or `"equal"`.
+        #[serde(default = "no_jitter")]
+        jitter: String,
+    },
+}
+
+fn no_jitter() -> String {
+    "none".into()
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// Coming back later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawComeback {
+    /// Delay before coming back.
+    pub delay: RawDist,
+    /// Returns before giving up for the morning.
+    pub max_returns: u32,
+}
+
+/// A shared tier, `[dependencies.NAME]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDependency {
+    /// Its pool.
+    pub pool: RawPool,
+}
+
+/// One admission policy of a platform, `[[platforms.NAME.admission]]`, tagged by `policy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAdmission {
+    /// At most `max_sessions` sessions at once; a login beyond it is told to come back later.
+    SessionQuota {
+        /// Concurrent sessions allowed.
+        max_sessions: u64,
+    },
+    /// A session is closed after `max_s` seconds; the user comes back later for the rest.
+    SessionTimeLimit {
+        /// Session length limit in seconds.
+        max_s: f64,
+    },
+    /// Logins queue in a waiting room admitted at a fixed rate, in arrival order.
+    WaitingRoom {
+        /// Users admitted per minute.
+        admit_per_min: f64,
+        /// When the room opens (seconds from t = 0); users before then form a pre-queue.
+        #[serde(default)]
+        opens_at_s: f64,
+        /// Shuffle the pre-queue at opening.
+        #[serde(default)]
+        shuffle_prequeue: bool,
+    },
+    /// Logins consume tokens refilled at a fixed rate; without a token, come back later.
+    TokenBucket {
+        /// Tokens per second.
+        rate_per_s: f64,
+        /// Bucket size.
+        burst: f64,
+    },
+    /// Lower priority classes are served first in pools and waiting rooms.
+    Priority {},
+    /// Each cohort may log in only from its slot's start, in seconds from t = 0.
+    StaggeredSlots {
+        /// Slot start per cohort name.
+        slots: BTreeMap<String, f64>,
+    },
+    /// Clients reject requests locally with probability max(0, (requests − k·accepts) / (requests + 1)).
+    AdaptiveThrottling {
+        /// The multiplier K (2 in the SRE book).
+        k: f64,
+        /// Sliding window in seconds.
+        #[serde(default = "two_minutes")]
+        window_s: u32,
+    },
+}
+
+fn two_minutes() -> u32 {
+    120
 }
 
 /// An arrival process, tagged by `process`.
@@ -121,6 +276,15 @@ pub enum RawDist {
 pub struct RawPlatform {
     /// The application pool that serves requests.
     pub pool: RawPool,
+    /// Concurrent connections the front door accepts; beyond it a request is refused at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u64>,
+    /// Shared dependencies a login calls, in order, before the application pool (e.g. `["sso"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub login_via: Vec<String>,
+    /// Admission policies, applied in the listed order to each login.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admission: Vec<RawAdmission>,
 }
 
 /// A pool of servers with a FIFO backlog.
@@ -137,6 +301,24 @@ pub struct RawPool {
     pub max_in_system: Option<i64>,
     /// Service-time distribution of one request.
     pub service: RawDist,
+    /// Slowdown once the pool is crowded (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overload: Option<RawOverload>,
+}
+
+/// Overload slowdown: service times grow once the requests in the pool pass a knee.
+///
+/// With `n` requests in the pool (waiting and in service) and `c` slots, a service starting now takes
+/// `1 + slowdown × clamp((n / c − knee) / knee, 0, 1)` times its drawn length: contention (locks, memory,
+/// connection handling) makes each request slower as the crowd grows, up to `1 + slowdown` times at twice
+/// the knee, so throughput falls exactly when demand is highest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverload {
+    /// Requests in the pool, as a multiple of the slots, where slowdown starts.
+    pub knee: f64,
+    /// Extra service time per knee's worth of requests beyond the knee.
+    pub slowdown: f64,
 }
 
 fn one() -> i64 {
@@ -145,4 +327,57 @@ fn one() -> i64 {
 
 fn is_one(v: &i64) -> bool {
     *v == 1
+}
+
+/// `x × f` rounded to the nearest integer, at least 1.
+fn scale_count(x: i64, f: f64) -> i64 {
+    ((x as f64 * f).round() as i64).max(1)
+}
+
+impl RawPool {
+    fn scale(&mut self, f: f64) {
+        let before = self.servers.max(1);
+        self.servers = scale_count(self.servers, f);
+        if let Some(k) = self.max_in_system {
+            // Keep the backlog proportional, and K >= c after rounding.
+            let backlog = (k - before * self.workers_per_server).max(0);
+            self.max_in_system = Some(self.servers * self.workers_per_server + ((backlog as f64 * f).round() as i64));
+        }
+    }
+}
+
+impl RawScenario {
+    /// Multiplies population and capacity by `f` (see `Scenario::from_toml_scaled`).
+    pub fn scale(&mut self, f: f64) {
+        for c in self.cohorts.values_mut() {
+            match &mut c.arrivals {
+                RawArrivals::Poisson { rate_per_s } => *rate_per_s *= f,
+                RawArrivals::Profile { points } => points.iter_mut().for_each(|p| p[1] *= f),
+                RawArrivals::Population { count, .. } => *count = ((*count as f64 * f).round() as u64).max(1),
+            }
+        }
+        for p in self.platforms.values_mut() {
+            p.pool.scale(f);
+            if let Some(m) = &mut p.max_connections {
+                *m = ((*m as f64 * f).round() as u64).max(1);
+            }
+            for a in &mut p.admission {
+                match a {
+                    RawAdmission::SessionQuota { max_sessions } => *max_sessions = ((*max_sessions as f64 * f).round() as u64).max(1),
+                    RawAdmission::WaitingRoom { admit_per_min, .. } => *admit_per_min *= f,
+                    RawAdmission::TokenBucket { rate_per_s, burst } => {
+                        *rate_per_s *= f;
+                        *burst = (*burst * f).max(1.0);
+                    }
+                    RawAdmission::SessionTimeLimit { .. }
+                    | RawAdmission::Priority {}
+                    | RawAdmission::StaggeredSlots { .. }
+                    | RawAdmission::AdaptiveThrottling { .. } => {}
+                }
+            }
+        }
+        for d in self.dependencies.values_mut() {
+            d.pool.scale(f);
+        }
+    }
 }

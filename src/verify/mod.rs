@@ -105,7 +105,7 @@ struct Params {
 fn params(s: &Scenario) -> Params {
     let cohort = &s.cohorts[0];
     let lambda = cohort.arrivals.poisson_rate_per_s().expect("verify models use Poisson arrivals");
-    let pool = &s.platforms[cohort.platform].pool;
+    let pool = &s.platforms[cohort.platform()].pool;
     Params {
         lambda,
         servers: u32::try_from(pool.slots()).expect("verify models have few slots"),

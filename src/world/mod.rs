@@ -1,18 +1,28 @@
-//! The simulated system: cohorts that arrive, requests that queue for platform pools, and the closed set of
-//! events that moves them.
+//! The simulated system: users who arrive, log in through admission policies and shared dependencies, read
+//! pages, time out, retry and come back later; requests that queue for pools; and the closed set of events
+//! that moves them.
 //!
-//! A textbook queue is the simplest case of this world: a cohort with Poisson arrivals sending one request per
-//! person to one pool, with no retries. The world never touches the file system, polars or plotly: a run is
-//! a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
+//! A textbook queue is the simplest case of this world: a cohort with no session, whose arrivals each send
+//! one request to one pool with no client behind it. The world never touches the file system, polars or
+//! plotly: a run is a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
 
+pub mod platform;
 pub mod pool;
 pub mod request;
+pub mod slab;
+pub mod stats;
+pub mod user;
 
-use crate::engine::{ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
-use crate::metrics::{time_average, DurationStats, MinuteRow, Summary};
-use crate::scenario::Scenario;
+use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
+use crate::metrics::{time_average, MinuteRow, Summary};
+use crate::policy::RetryBudget;
+use crate::scenario::{Scenario, SessionSpec};
+use platform::Platform;
 use pool::{Admission, Pool};
-use request::{Request, RequestRef, Requests, Stage};
+use request::{Kind, Request, Stage};
+use slab::{Ref, Slab};
+use stats::{GroupStats, CHECKPOINTS};
+use user::{User, UserStage};
 
 /// Length of a timeseries bin.
 pub const MINUTE: SimDuration = SimDuration::from_secs(60);
@@ -20,204 +30,769 @@ pub const MINUTE: SimDuration = SimDuration::from_secs(60);
 /// Everything that can happen. Small and `Copy`: events sit in the pending set by the million.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    /// The next member of a cohort arrives.
+    /// The next member of a (cohort, platform) group arrives.
     Arrival {
-        /// Cohort index.
-        cohort: u32,
+        /// Group index.
+        group: u32,
     },
-    /// A request finishes service in its pool.
-    ServiceDone(RequestRef),
-    /// A waiting request's patience runs out.
-    PatienceExpired(RequestRef),
+    /// A request finishes service in its current pool.
+    ServiceDone(Ref),
+    /// A waiting request's patience runs out (it leaves the backlog).
+    PatienceExpired(Ref),
+    /// A request's client timeout expires (the client stops waiting; the server does not know).
+    Timeout(Ref),
+    /// A user acts: comes back, retries, reads the next page, or gives up waiting in the room.
+    Wake {
+        /// The user.
+        user: Ref,
+        /// The user's token when this was scheduled; a different token means the event is stale.
+        token: u32,
+    },
+    /// A session reaches the platform's session time limit.
+    SessionExpired {
+        /// The user.
+        user: Ref,
+        /// The session token when this was scheduled.
+        token: u32,
+    },
+    /// A platform's waiting room may admit its next user.
+    RoomRelease {
+        /// Platform index.
+        platform: u32,
+    },
     /// The warm-up ends: time averages restart.
     WarmupEnd,
-    /// A minute ends: the timeseries takes a row per platform.
+    /// A minute ends: the timeseries takes a row per pool.
     MinuteTick,
 }
 
 /// The result of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
-    /// The whole-run summary.
+    /// Summary rows: the whole system first (`platform = cohort = "all"`), then one per platform, then one
+    /// per cohort when there are several.
+    pub rows: Vec<Summary>,
+    /// The whole-system row (the first of `rows`).
     pub summary: Summary,
-    /// One row per simulated minute and platform.
+    /// One row per simulated minute and pool.
     pub timeseries: Vec<MinuteRow>,
     /// Events handled.
     pub events: u64,
 }
 
-struct Cohort {
+/// A (cohort, platform) pair: the users of one platform from one cohort.
+struct Group {
+    cohort: u32,
+    platform: u32,
     arrivals: ArrivalStream,
     arrival_rng: StreamRng,
-    patience: Option<DurationDist>,
     behaviour_rng: StreamRng,
-    platform: u32,
+    patience: Option<DurationDist>,
+    session: Option<SessionSpec>,
+    budget: Option<RetryBudget>,
+    class: u8,
+    slot_start: Option<SimTime>,
+    stats: GroupStats,
 }
 
 /// The state of one run.
 struct World {
     horizon: SimTime,
     warmup: SimTime,
-    cohorts: Vec<Cohort>,
+    clock_start_s: f64,
+    /// Checkpoint instants of the "served by" metrics.
+    checkpoints: [SimTime; 4],
+    groups: Vec<Group>,
+    platforms: Vec<Platform>,
+    /// Application pools (one per platform, same index) then dependency pools.
     pools: Vec<Pool>,
-    platform_names: Vec<String>,
-    requests: Requests,
-    stats: RunStats,
+    requests: Slab<Request>,
+    users: Slab<User>,
     timeseries: Vec<MinuteRow>,
     minute_start: SimTime,
 }
 
-/// Whole-run counters over observed requests.
-#[derive(Default)]
-struct RunStats {
-    arrivals: u64,
-    served: u64,
-    abandoned: u64,
-    blocked: u64,
-    waited: u64,
-    /// Observed requests that started service (some may still be in service at the horizon).
-    started: u64,
-    waits: DurationStats,
-    served_wait_us: u128,
-    sojourn_us: u128,
+/// A share of an arrival process: each member of the cohort uses the platform with probability `share`.
+fn share_of(process: &ArrivalProcess, share: f64) -> ArrivalProcess {
+    if share >= 1.0 {
+        return process.clone();
+    }
+    match process {
+        ArrivalProcess::Poisson { mean_gap_s } => ArrivalProcess::Poisson { mean_gap_s: mean_gap_s / share },
+        ArrivalProcess::Profile(p) => ArrivalProcess::Profile(p.scaled(share)),
+        ArrivalProcess::Population { count, shape } => {
+            ArrivalProcess::Population { count: ((*count as f64) * share).round() as u64, shape: shape.clone() }
+        }
+    }
 }
 
 impl World {
     fn new(scenario: &Scenario, seed: u64, replication: u64) -> World {
         let key = |label: String| StreamKey::new(seed, replication, &label).rng();
-        let cohorts = scenario
-            .cohorts
-            .iter()
-            .map(|c| Cohort {
-                arrivals: ArrivalStream::new(c.arrivals.clone()),
-                arrival_rng: key(format!("arrivals/{}", c.name)),
-                patience: c.patience.clone(),
-                behaviour_rng: key(format!("behaviour/{}", c.name)),
-                platform: c.platform as u32,
-            })
-            .collect();
-        let pools = scenario
+        let mut groups = Vec::new();
+        for (ci, c) in scenario.cohorts.iter().enumerate() {
+            for &(pi, share) in &c.platforms {
+                let p = &scenario.platforms[pi];
+                // A cohort on a single platform keeps the stream names of a textbook queue.
+                let label = if c.platforms.len() == 1 { c.name.clone() } else { format!("{}/{}", c.name, p.name) };
+                groups.push(Group {
+                    cohort: ci as u32,
+                    platform: pi as u32,
+                    arrivals: ArrivalStream::new(share_of(&c.arrivals, share)),
+                    arrival_rng: key(format!("arrivals/{label}")),
+                    behaviour_rng: key(format!("behaviour/{label}")),
+                    patience: c.patience.clone(),
+                    session: c.session.clone(),
+                    budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
+                    class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
+                    slot_start: p.admission.slots.get(ci).copied().flatten(),
+                    stats: GroupStats::default(),
+                });
+            }
+        }
+        let classes = |priority: bool| if priority { 8 } else { 1 };
+        let mut pools: Vec<Pool> = scenario
             .platforms
             .iter()
             .map(|p| {
                 let slots = p.pool.slots();
-                let max_waiting = p.pool.max_in_system.map(|k| k - slots);
-                Pool::new(slots, max_waiting, p.pool.service.clone(), key(format!("service/{}", p.name)))
+                Pool::new(
+                    p.name.clone(),
+                    slots,
+                    p.pool.max_in_system.map(|k| k - slots),
+                    p.pool.service.clone(),
+                    p.pool.overload,
+                    classes(p.admission.priority),
+                    key(format!("service/{}", p.name)),
+                )
             })
             .collect();
+        let any_priority = scenario.platforms.iter().any(|p| p.admission.priority);
+        for d in &scenario.dependencies {
+            let slots = d.pool.slots();
+            pools.push(Pool::new(
+                d.name.clone(),
+                slots,
+                d.pool.max_in_system.map(|k| k - slots),
+                d.pool.service.clone(),
+                d.pool.overload,
+                classes(any_priority),
+                key(format!("service/{}", d.name)),
+            ));
+        }
+        let n_platforms = scenario.platforms.len() as u32;
+        let platforms = scenario
+            .platforms
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Platform::new(p, i as u32, n_platforms, key(format!("admission/{}", p.name))))
+            .collect();
+        let checkpoints = CHECKPOINTS.map(|(h, m)| SimTime::from_secs_f64(scenario.clock_offset_s(h, m).max(0.0)));
         World {
             horizon: scenario.horizon,
             warmup: scenario.warmup,
-            cohorts,
+            clock_start_s: scenario.clock_start_s,
+            checkpoints,
+            groups,
+            platforms,
             pools,
-            platform_names: scenario.platforms.iter().map(|p| p.name.clone()).collect(),
-            requests: Requests::default(),
-            stats: RunStats { waits: DurationStats::new(), ..RunStats::default() },
+            requests: Slab::default(),
+            users: Slab::default(),
             timeseries: Vec::new(),
             minute_start: SimTime::ZERO,
         }
     }
 
-    /// Schedules the next arrival of `cohort`, if it falls within the horizon.
-    fn schedule_next_arrival(&mut self, cohort: u32, sched: &mut Scheduler<Event>) {
-        let c = &mut self.cohorts[cohort as usize];
-        if let Some(t) = c.arrivals.next_arrival(&mut c.arrival_rng) {
+    /// Schedules the next arrival of `group`, if it falls within the horizon.
+    fn schedule_next_arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
+        let g = &mut self.groups[group as usize];
+        if let Some(t) = g.arrivals.next_arrival(&mut g.arrival_rng) {
             if t <= self.horizon {
-                sched.schedule_at(t, Event::Arrival { cohort });
+                sched.schedule_at(t, Event::Arrival { group });
             }
         }
     }
 
-    fn arrival(&mut self, cohort: u32, sched: &mut Scheduler<Event>) {
+    fn arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let g = &mut self.groups[group as usize];
+        match &g.session {
+            None => {
+                self.send(group, None, Kind::Single, sched);
+            }
+            Some(session) => {
+                let pages = session.pages;
+                if now >= self.warmup {
+                    g.stats.users += 1;
+                }
+                self.platforms[g.platform as usize].minute.users_arrived += 1;
+                let u = self.users.insert(User::new(now, group, pages));
+                self.try_login(u, sched);
+            }
+        }
+        self.schedule_next_arrival(group, sched);
+    }
+
+    // ------------------------------------------------------------------ requests
+
+    /// Sends a request from `group` (for `user`, if any) into its platform. Returns the request, or `None`
+    /// if it was refused at once (the user's failure is already handled).
+    fn send(&mut self, group: u32, user: Option<Ref>, kind: Kind, sched: &mut Scheduler<Event>) -> Option<Ref> {
         let now = sched.now();
         let observed = now >= self.warmup;
-        let platform = self.cohorts[cohort as usize].platform;
-        let request = Request { arrived: now, started: now, cohort, platform, stage: Stage::Waiting, observed };
-        let r = self.requests.insert(request);
-        let pool = &mut self.pools[platform as usize];
-        pool.minute.arrivals += 1;
+        let g = &mut self.groups[group as usize];
+        let platform = g.platform;
+        let class = g.class;
         if observed {
-            self.stats.arrivals += 1;
+            g.stats.arrivals += 1;
         }
-        match pool.offer(now, r) {
-            Admission::Started => self.start_service(r, now, sched),
+        let p = &mut self.platforms[platform as usize];
+        if kind != Kind::Single {
+            p.minute.attempts += 1;
+        }
+        if p.max_connections.is_some_and(|m| p.connections >= m) {
+            // Connection refused at the front door: nothing reaches the servers.
+            p.minute.refused += 1;
+            if observed {
+                self.groups[group as usize].stats.blocked += 1;
+            }
+            if let Some(u) = user {
+                self.request_failed(u, sched);
+            }
+            return None;
+        }
+        p.connections += 1;
+        let first_pool = p.route(kind)[0];
+        let r = self.requests.insert(Request {
+            arrived: now,
+            entered: now,
+            started: now,
+            waited_us: 0,
+            user,
+            group,
+            platform,
+            pool: first_pool,
+            hop: 0,
+            class,
+            kind,
+            stage: Stage::Waiting,
+            observed,
+            orphaned: false,
+        });
+        if let (Some(_), Some(session)) = (user, &self.groups[group as usize].session) {
+            sched.schedule(session.timeout, Event::Timeout(r));
+        }
+        self.enter_pool(r, first_pool, sched);
+        // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
+        self.requests.get(r).map(|_| r)
+    }
+
+    /// Offers request `r` to `pool`.
+    fn enter_pool(&mut self, r: Ref, pool: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let req = self.requests.get_mut(r).expect("a request entering a pool is live");
+        req.pool = pool;
+        req.entered = now;
+        req.stage = Stage::Waiting;
+        let class = req.class as usize;
+        let group = req.group as usize;
+        match self.pools[pool as usize].offer(now, r, class) {
+            Admission::Started => self.start_service(r, sched),
             Admission::Queued => {
-                if observed {
-                    self.stats.waited += 1;
+                let g = &mut self.groups[group];
+                if req.observed && req.hop == 0 {
+                    g.stats.waited += 1;
                 }
-                let c = &mut self.cohorts[cohort as usize];
-                if let Some(patience) = &c.patience {
-                    let p = patience.sample(&mut c.behaviour_rng);
+                if let Some(patience) = &g.patience {
+                    let p = patience.sample(&mut g.behaviour_rng);
                     sched.schedule(p, Event::PatienceExpired(r));
                 }
             }
             Admission::Blocked => {
-                pool.minute.blocked += 1;
-                if observed {
-                    self.stats.blocked += 1;
+                let req = self.requests.remove(r).expect("live");
+                let p = &mut self.platforms[req.platform as usize];
+                p.minute.refused += 1;
+                if req.observed {
+                    self.groups[group].stats.blocked += 1;
                 }
-                self.requests.remove(r);
+                if !req.orphaned {
+                    p.connections -= 1;
+                    if let Some(u) = req.user {
+                        self.user_lost_request(u, r);
+                        self.request_failed(u, sched);
+                    }
+                }
             }
         }
-        self.schedule_next_arrival(cohort, sched);
     }
 
     /// Starts service of `r`, which has just been given a slot.
-    fn start_service(&mut self, r: RequestRef, now: SimTime, sched: &mut Scheduler<Event>) {
+    fn start_service(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request given a slot is live");
         req.stage = Stage::InService;
         req.started = now;
-        let wait = now - req.arrived;
-        let (observed, platform) = (req.observed, req.platform as usize);
-        let pool = &mut self.pools[platform];
-        pool.minute.started += 1;
+        let wait = now - req.entered;
+        req.waited_us += wait.as_micros();
+        let platform = &self.platforms[req.platform as usize];
+        let last_hop = usize::from(req.hop) + 1 == platform.route(req.kind).len();
+        let pool = &mut self.pools[req.pool as usize];
         pool.minute_waits.record(wait);
-        if observed {
-            self.stats.waits.record(wait);
-            self.stats.started += 1;
-            self.stats.served_wait_us += u128::from(wait.as_micros());
+        if last_hop && req.observed {
+            let total = SimDuration(req.waited_us);
+            let s = &mut self.groups[req.group as usize].stats;
+            s.started += 1;
+            s.waits.record(total);
+            s.served_wait_us += u128::from(total.as_micros());
         }
-        let service = pool.service.sample(&mut pool.rng);
+        let service = pool.draw_service();
         sched.schedule(service, Event::ServiceDone(r));
     }
 
-    fn service_done(&mut self, r: RequestRef, sched: &mut Scheduler<Event>) {
+    fn service_done(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let req = self.requests.remove(r).expect("a request in service is live until it completes");
-        let pool = &mut self.pools[req.platform as usize];
+        let req = *self.requests.get(r).expect("a request in service is live until it completes");
+        let pool = &mut self.pools[req.pool as usize];
         pool.minute.served += 1;
-        if req.observed {
-            self.stats.served += 1;
-            self.stats.sojourn_us += u128::from((now - req.arrived).as_micros());
+        if req.orphaned {
+            let wasted = (now - req.started).as_micros();
+            pool.minute.wasted_us += wasted;
+            if req.observed {
+                self.groups[req.group as usize].stats.wasted_us += u128::from(wasted);
+            }
         }
         let requests = &self.requests;
-        if let Some(next) = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting)) {
-            self.start_service(next, now, sched);
+        let next = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+        let route = self.platforms[req.platform as usize].route(req.kind);
+        if let Some(&next_pool) = route.get(usize::from(req.hop) + 1) {
+            self.requests.get_mut(r).expect("live").hop += 1;
+            self.enter_pool(r, next_pool, sched);
+        } else {
+            self.requests.remove(r);
+            if req.observed {
+                let s = &mut self.groups[req.group as usize].stats;
+                s.served += 1;
+                s.sojourn_us += u128::from((now - req.arrived).as_micros());
+            }
+            if !req.orphaned {
+                self.platforms[req.platform as usize].connections -= 1;
+                if let Some(u) = req.user {
+                    self.user_lost_request(u, r);
+                    self.request_succeeded(u, now - req.arrived, sched);
+                }
+            }
+        }
+        if let Some(next) = next {
+            self.start_service(next, sched);
         }
     }
 
-    fn patience_expired(&mut self, r: RequestRef, now: SimTime) {
+    fn patience_expired(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
         // Stale if the request was served (and its slot perhaps reused) before its patience ran out.
         let Some(req) = self.requests.get(r) else { return };
         if req.stage != Stage::Waiting {
             return;
         }
         let req = self.requests.remove(r).expect("checked live");
-        let pool = &mut self.pools[req.platform as usize];
+        let pool = &mut self.pools[req.pool as usize];
         pool.forget_waiting(now);
-        pool.minute.abandoned += 1;
-        let wait = now - req.arrived;
+        let wait = now - req.entered;
         pool.minute_waits.record(wait);
         if req.observed {
-            self.stats.abandoned += 1;
-            self.stats.waits.record(wait);
+            let s = &mut self.groups[req.group as usize].stats;
+            s.abandoned += 1;
+            s.waits.record(SimDuration(req.waited_us + wait.as_micros()));
+        }
+        if !req.orphaned {
+            self.platforms[req.platform as usize].connections -= 1;
+            if let Some(u) = req.user {
+                self.user_lost_request(u, r);
+                self.request_failed(u, sched);
+            }
         }
     }
+
+    fn timeout(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let Some(req) = self.requests.get_mut(r) else { return };
+        if req.orphaned {
+            return;
+        }
+        // The client closes the connection and moves on; the servers keep working on the request.
+        req.orphaned = true;
+        let (platform, group, observed, user) = (req.platform, req.group, req.observed, req.user);
+        let p = &mut self.platforms[platform as usize];
+        p.connections -= 1;
+        p.minute.timeouts += 1;
+        if observed {
+            self.groups[group as usize].stats.timeouts += 1;
+        }
+        if let Some(u) = user {
+            self.user_lost_request(u, r);
+            self.request_failed(u, sched);
+        }
+    }
+
+    /// Clears `u`'s pending request if it is `r`.
+    fn user_lost_request(&mut self, u: Ref, r: Ref) {
+        if let Some(user) = self.users.get_mut(u) {
+            if user.pending == Some(r) {
+                user.pending = None;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ users
+
+    fn wake_user(&mut self, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<Event>) {
+        let user = self.users.get_mut(u).expect("a user being scheduled is alive");
+        user.stage = stage;
+        user.token = user.token.wrapping_add(1);
+        sched.schedule(delay, Event::Wake { user: u, token: user.token });
+    }
+
+    /// Tries to log in: the admission pipeline of the user's platform.
+    fn try_login(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let user = *self.users.get(u).expect("alive");
+        let g = &self.groups[user.group as usize];
+        let (platform, class) = (g.platform as usize, g.class);
+        if let Some(slot) = g.slot_start {
+            if now < slot {
+                // "Your class connects at 9:00": come back at the slot, with no return counted.
+                self.wake_user(u, slot - now, UserStage::Away, sched);
+                return;
+            }
+        }
+        self.count_return(u);
+        let p = &mut self.platforms[platform];
+        if let Some(bucket) = &mut p.bucket {
+            if !bucket.try_take(now) {
+                p.minute.logins_rejected += 1;
+                self.count_rejection(u);
+                self.go_away(u, sched);
+                return;
+            }
+        }
+        if let Some(room) = &mut p.room {
+            let user = self.users.get_mut(u).expect("alive");
+            user.stage = UserStage::InRoom;
+            user.token = user.token.wrapping_add(1);
+            room.join(now, (u, user.token), usize::from(class));
+            let token = user.token;
+            if !p.room_event_pending {
+                if let Some(t) = room.next_release_at(now) {
+                    p.room_event_pending = true;
+                    sched.schedule_at(t, Event::RoomRelease { platform: platform as u32 });
+                }
+            }
+            let g = &mut self.groups[user.group as usize];
+            if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
+                let d = patience.sample(&mut g.behaviour_rng);
+                sched.schedule(d, Event::Wake { user: u, token });
+            }
+            return;
+        }
+        self.pass_quota(u, sched);
+    }
+
+    fn count_rejection(&mut self, u: Ref) {
+        let user = self.users.get_mut(u).expect("alive");
+        let again = user.was_rejected;
+        user.was_rejected = true;
+        if user.arrived >= self.warmup {
+            let s = &mut self.groups[user.group as usize].stats;
+            s.rejected += 1;
+            if again {
+                s.rejected_again += 1;
+            }
+        }
+    }
+
+    /// Counts a login attempt of a user refused before: the denominator of "still refused on coming back".
+    fn count_return(&mut self, u: Ref) {
+        let user = self.users.get(u).expect("alive");
+        if user.was_rejected && user.arrived >= self.warmup {
+            self.groups[user.group as usize].stats.returns_after_rejection += 1;
+        }
+    }
+
+    /// After the waiting room (or without one): the session quota, then the login request.
+    fn pass_quota(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let user = self.users.get(u).expect("alive");
+        let platform = self.groups[user.group as usize].platform as usize;
+        let p = &mut self.platforms[platform];
+        let mut in_quota = false;
+        if let Some(quota) = &mut p.quota {
+            if !quota.try_admit() {
+                // "When the maximum number of users is reached, you must wait your turn… come back later."
+                p.minute.logins_rejected += 1;
+                self.count_rejection(u);
+                self.go_away(u, sched);
+                return;
+            }
+            in_quota = true;
+        }
+        let user = self.users.get_mut(u).expect("alive");
+        user.in_quota = in_quota;
+        user.next = Kind::Login;
+        user.attempt = 1;
+        let now = sched.now();
+        if let Some(b) = &mut self.groups[user.group as usize].budget {
+            b.record_first_attempt(now);
+        }
+        self.send_user_request(u, sched);
+    }
+
+    /// Sends the user's current request (`next`, attempt `attempt`), unless client-side throttling drops it.
+    fn send_user_request(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let user = self.users.get_mut(u).expect("alive");
+        user.stage = UserStage::Requesting;
+        let (group, kind) = (user.group, user.next);
+        let platform = self.groups[group as usize].platform as usize;
+        let p = &mut self.platforms[platform];
+        if let Some(t) = &mut p.throttle {
+            if t.should_reject(now, &mut p.rng) {
+                p.minute.throttled += 1;
+                if now >= self.warmup {
+                    self.groups[group as usize].stats.throttled += 1;
+                }
+                self.request_failed(u, sched);
+                return;
+            }
+        }
+        if let Some(r) = self.send(group, Some(u), kind, sched) {
+            if let Some(user) = self.users.get_mut(u) {
+                user.pending = Some(r);
+            }
+        }
+    }
+
+    /// The user's request failed (timeout, refused, abandoned): retry, or give up on this session for now.
+    fn request_failed(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(user) = self.users.get(u) else { return };
+        let user = *user;
+        let g = &mut self.groups[user.group as usize];
+        let platform = g.platform as usize;
+        if let Some(t) = &mut self.platforms[platform].throttle {
+            t.record(now, false);
+        }
+        let session = g.session.as_ref().expect("users belong to session cohorts");
+        let next_attempt = user.attempt + 1;
+        let delay = session.retry.delay(next_attempt, &mut g.behaviour_rng);
+        let allowed = delay.is_some() && g.budget.as_mut().is_none_or(|b| b.try_retry(now));
+        if let (Some(delay), true) = (delay, allowed) {
+            self.users.get_mut(u).expect("alive").attempt = next_attempt;
+            self.wake_user(u, delay, UserStage::RetryWait, sched);
+            return;
+        }
+        if user.next == Kind::Login {
+            self.platforms[platform].minute.logins_failed += 1;
+        }
+        self.end_session(u);
+        self.go_away(u, sched);
+    }
+
+    fn request_succeeded(&mut self, u: Ref, latency: SimDuration, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(user) = self.users.get(u) else { return };
+        let user = *user;
+        let g = &mut self.groups[user.group as usize];
+        let platform = g.platform as usize;
+        let p = &mut self.platforms[platform];
+        if let Some(t) = &mut p.throttle {
+            t.record(now, true);
+        }
+        p.minute.goodput += 1;
+        p.minute_latencies.record(latency);
+        let observed = user.arrived >= self.warmup;
+        let session = g.session.as_ref().expect("users belong to session cohorts");
+        let think = session.think.sample(&mut g.behaviour_rng);
+        match user.next {
+            Kind::Login => {
+                p.minute.logins_ok += 1;
+                p.active_sessions += 1;
+                let time_limit = p.time_limit;
+                if observed {
+                    g.stats.sessions += 1;
+                }
+                if !user.accessed {
+                    if observed {
+                        g.stats.accessed += 1;
+                        g.stats.access_times.record(now - user.arrived);
+                        g.stats.lost_us += u128::from((now - user.arrived).as_micros());
+                        for (k, &c) in self.checkpoints.iter().enumerate() {
+                            if now <= c {
+                                g.stats.accessed_by[k] += 1;
+                            }
+                        }
+                    }
+                }
+                let user = self.users.get_mut(u).expect("alive");
+                user.accessed = true;
+                user.logged_in = true;
+                user.session_token = user.session_token.wrapping_add(1);
+                if let Some(limit) = time_limit {
+                    sched.schedule(limit, Event::SessionExpired { user: u, token: user.session_token });
+                }
+                if user.pages_left == 0 {
+                    self.finish_user(u);
+                } else {
+                    user.next = Kind::Page;
+                    user.attempt = 1;
+                    self.wake_user(u, think, UserStage::Thinking, sched);
+                }
+            }
+            Kind::Page => {
+                let user = self.users.get_mut(u).expect("alive");
+                user.pages_left -= 1;
+                if user.pages_left == 0 {
+                    self.finish_user(u);
+                } else {
+                    user.attempt = 1;
+                    self.wake_user(u, think, UserStage::Thinking, sched);
+                }
+            }
+            Kind::Single => unreachable!("single requests have no user"),
+        }
+    }
+
+    fn wake(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
+        let Some(user) = self.users.get(u) else { return };
+        if user.token != token {
+            return;
+        }
+        match user.stage {
+            UserStage::Away => self.try_login(u, sched),
+            UserStage::RetryWait | UserStage::Thinking => {
+                if user.stage == UserStage::Thinking {
+                    if let Some(b) = &mut self.groups[user.group as usize].budget {
+                        b.record_first_attempt(sched.now());
+                    }
+                }
+                self.send_user_request(u, sched)
+            }
+            UserStage::InRoom => {
+                // Room patience ran out: leave the room and come back later.
+                let class = usize::from(self.groups[user.group as usize].class);
+                let platform = self.groups[user.group as usize].platform as usize;
+                if let Some(room) = &mut self.platforms[platform].room {
+                    room.leave(class);
+                }
+                self.go_away(u, sched);
+            }
+            UserStage::Requesting => {}
+        }
+    }
+
+    fn session_expired(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
+        let Some(user) = self.users.get(u) else { return };
+        if user.session_token != token || !user.logged_in {
+            return;
+        }
+        let user = *user;
+        if user.arrived >= self.warmup {
+            self.groups[user.group as usize].stats.kicked += 1;
+        }
+        if let Some(r) = user.pending {
+            // The page being loaded is lost with the session: its remaining work is wasted.
+            if let Some(req) = self.requests.get_mut(r) {
+                if !req.orphaned {
+                    req.orphaned = true;
+                    self.platforms[req.platform as usize].connections -= 1;
+                }
+            }
+        }
+        self.end_session(u);
+        self.go_away(u, sched);
+    }
+
+    /// Closes the user's session, if open, and frees their quota place.
+    fn end_session(&mut self, u: Ref) {
+        let user = self.users.get_mut(u).expect("alive");
+        let platform = self.groups[user.group as usize].platform as usize;
+        let p = &mut self.platforms[platform];
+        if user.logged_in {
+            user.logged_in = false;
+            user.session_token = user.session_token.wrapping_add(1);
+            p.active_sessions -= 1;
+        }
+        if user.in_quota {
+            user.in_quota = false;
+            if let Some(q) = &mut p.quota {
+                q.release();
+            }
+        }
+        user.pending = None;
+        user.next = Kind::Login;
+    }
+
+    /// "Come back in a few minutes": the user leaves and returns later, or gives up for the morning.
+    fn go_away(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let user = self.users.get_mut(u).expect("alive");
+        user.returns += 1;
+        let g = &mut self.groups[user.group as usize];
+        let session = g.session.as_ref().expect("users belong to session cohorts");
+        if user.returns > session.max_returns {
+            let user = self.users.remove(u).expect("alive");
+            self.platforms[g.platform as usize].minute.gave_up += 1;
+            if user.arrived >= self.warmup {
+                g.stats.gave_up += 1;
+                if !user.accessed {
+                    g.stats.lost_us += u128::from((self.horizon - user.arrived).as_micros());
+                }
+            }
+            return;
+        }
+        let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
+        let _ = now;
+        self.wake_user(u, delay, UserStage::Away, sched);
+    }
+
+    fn finish_user(&mut self, u: Ref) {
+        self.end_session(u);
+        let user = self.users.remove(u).expect("alive");
+        if user.arrived >= self.warmup {
+            self.groups[user.group as usize].stats.completed += 1;
+        }
+    }
+
+    fn room_release(&mut self, platform: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let p = &mut self.platforms[platform as usize];
+        p.room_event_pending = false;
+        let users = &self.users;
+        let room = p.room.as_mut().expect("release events only for platforms with a room");
+        let admitted = room.release(now, &mut p.rng, |(u, token)| {
+            users.get(u).is_some_and(|x| x.stage == UserStage::InRoom && x.token == token)
+        });
+        if let Some(t) = room.next_release_at(now) {
+            p.room_event_pending = true;
+            sched.schedule_at(t, Event::RoomRelease { platform });
+        }
+        if let Some((u, _)) = admitted {
+            let user = self.users.get_mut(u).expect("live in the room");
+            // Invalidate the room-patience timer.
+            user.token = user.token.wrapping_add(1);
+            user.stage = UserStage::Requesting;
+            self.pass_quota(u, sched);
+        }
+    }
+
+    // ------------------------------------------------------------------ statistics
 
     fn warmup_end(&mut self, now: SimTime) {
         for pool in &mut self.pools {
             pool.warmup_mark = pool.areas_at(now);
         }
+    }
+
+    fn clock_label(&self, t: SimTime) -> String {
+        let s = (self.clock_start_s + t.as_secs_f64()).round() as u64;
+        format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60)
     }
 
     /// Closes the current minute at `now` (a tick, or the horizon for a partial last minute).
@@ -227,6 +802,8 @@ impl World {
             return;
         }
         let minute = self.minute_start.as_micros() / MINUTE.as_micros();
+        let clock = self.clock_label(self.minute_start);
+        let n_platforms = self.platforms.len();
         for (i, pool) in self.pools.iter_mut().enumerate() {
             let (busy_now, wait_now) = pool.areas_at(now);
             let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
@@ -234,10 +811,12 @@ impl World {
             let max_waiting = pool.waiting.take_max();
             let mean_busy = time_average(busy_area, span);
             let counters = std::mem::take(&mut pool.minute);
-            self.timeseries.push(MinuteRow {
+            let mut row = MinuteRow {
                 minute,
                 t_s: self.minute_start.as_secs_f64(),
-                platform: self.platform_names[i].clone(),
+                clock: clock.clone(),
+                platform: pool.name.clone(),
+                tier: if i < n_platforms { "platform".into() } else { "dependency".into() },
                 arrivals: counters.arrivals,
                 started: counters.started,
                 served: counters.served,
@@ -250,32 +829,78 @@ impl World {
                 utilization: mean_busy / pool.slots as f64,
                 mean_wait_s: pool.minute_waits.mean_s(),
                 p95_wait_s: pool.minute_waits.quantile_s(0.95),
-            });
+                wasted_work_s: counters.wasted_us as f64 / 1e6,
+                ..MinuteRow::default()
+            };
             pool.minute_waits.reset();
+            if let Some(p) = self.platforms.get_mut(i) {
+                let m = std::mem::take(&mut p.minute);
+                row.users_arrived = m.users_arrived;
+                row.attempts = m.attempts;
+                row.goodput = m.goodput;
+                row.logins_ok = m.logins_ok;
+                row.logins_rejected = m.logins_rejected;
+                row.logins_failed = m.logins_failed;
+                row.timeouts = m.timeouts;
+                row.refused = m.refused;
+                row.throttled = m.throttled;
+                row.gave_up = m.gave_up;
+                row.active_sessions = p.active_sessions;
+                row.waiting_room_len = p.room.as_ref().map_or(0, |r| r.live_len());
+                row.p50_latency_s = p.minute_latencies.quantile_s(0.50);
+                row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
+                row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
+                p.minute_latencies.reset();
+            }
+            self.timeseries.push(row);
         }
         self.minute_start = now;
     }
 
-    fn summary(&self, scenario: &Scenario, events: u64) -> Summary {
+    /// Users still around at the horizon who never got in lost the whole rest of the morning.
+    fn close_users(&mut self) {
+        for user in self.users.iter() {
+            if user.arrived >= self.warmup {
+                let s = &mut self.groups[user.group as usize].stats;
+                s.active_end += 1;
+                if !user.accessed {
+                    s.lost_us += u128::from((self.horizon - user.arrived).as_micros());
+                }
+            }
+        }
+    }
+
+    /// One summary row over `groups` (stats) and `pools` (time averages).
+    fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[usize], pools: &[usize], events: u64) -> Summary {
         let now = self.horizon;
         let span = self.horizon - self.warmup;
+        let mut s = GroupStats::default();
+        for &g in groups {
+            s.merge(&self.groups[g].stats);
+        }
         let (mut busy_area, mut wait_area, mut slots) = (0u128, 0u128, 0u64);
-        for pool in &self.pools {
+        for &i in pools {
+            let pool = &self.pools[i];
             let (busy, waiting) = pool.areas_at(now);
             busy_area += busy - pool.warmup_mark.0;
             wait_area += waiting - pool.warmup_mark.1;
             slots += pool.slots;
         }
-        let in_system_end = self.requests.iter().filter(|r| r.observed).count() as u64;
-        let s = &self.stats;
+        let in_system_end = self
+            .requests
+            .iter()
+            .filter(|r| r.observed && groups.contains(&(r.group as usize)))
+            .count() as u64;
         let admitted = s.arrivals - s.blocked;
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let mean_busy = time_average(busy_area, span);
         let mean_queue = time_average(wait_area, span);
+        let nan_if_no_pool = |x: f64| if pools.is_empty() { f64::NAN } else { x };
+        let share_by = |k: usize| ratio(s.accessed_by[k], s.users);
         Summary {
             scenario: scenario.name.clone(),
-            platform: "all".into(),
-            cohort: "all".into(),
+            platform: platform.into(),
+            cohort: cohort.into(),
             observed_s: span.as_secs_f64(),
             arrivals: s.arrivals,
             served: s.served,
@@ -292,12 +917,51 @@ impl World {
             max_wait_s: s.waits.max_s(),
             mean_wait_served_s: if s.started == 0 { 0.0 } else { s.served_wait_us as f64 / s.started as f64 / 1e6 },
             mean_sojourn_s: if s.served == 0 { 0.0 } else { s.sojourn_us as f64 / s.served as f64 / 1e6 },
-            mean_queue_len: mean_queue,
-            mean_in_system: mean_queue + mean_busy,
-            utilization: if slots == 0 { 0.0 } else { mean_busy / slots as f64 },
+            mean_queue_len: nan_if_no_pool(mean_queue),
+            mean_in_system: nan_if_no_pool(mean_queue + mean_busy),
+            utilization: nan_if_no_pool(if slots == 0 { 0.0 } else { mean_busy / slots as f64 }),
             throughput_per_s: s.served as f64 / span.as_secs_f64(),
+            users: s.users,
+            accessed: s.accessed,
+            completed: s.completed,
+            gave_up: s.gave_up,
+            users_active_end: s.active_end,
+            sessions: s.sessions,
+            rejected: s.rejected,
+            kicked: s.kicked,
+            re_rejection_share: ratio(s.rejected_again, s.returns_after_rejection),
+            timeouts: s.timeouts,
+            throttled: s.throttled,
+            p50_time_to_access_s: s.access_times.quantile_s(0.50),
+            p95_time_to_access_s: s.access_times.quantile_s(0.95),
+            served_share_by_0830: share_by(0),
+            served_share_by_0900: share_by(1),
+            served_share_by_1000: share_by(2),
+            served_share_by_1200: share_by(3),
+            amplification: ratio(s.arrivals + s.throttled, s.sessions),
+            lost_learning_min: s.lost_us as f64 / 60e6,
+            wasted_work_s: s.wasted_us as f64 / 1e6,
             events,
         }
+    }
+
+    fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
+        let all_groups: Vec<usize> = (0..self.groups.len()).collect();
+        let app_pools: Vec<usize> = (0..self.platforms.len()).collect();
+        let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &app_pools, events)];
+        if self.platforms.len() > 1 {
+            for (pi, p) in scenario.platforms.iter().enumerate() {
+                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].platform as usize == pi).collect();
+                rows.push(self.summary_row(scenario, &p.name, "all", &groups, &[pi], events));
+            }
+        }
+        if scenario.cohorts.len() > 1 {
+            for (ci, c) in scenario.cohorts.iter().enumerate() {
+                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].cohort as usize == ci).collect();
+                rows.push(self.summary_row(scenario, "all", &c.name, &groups, &[], events));
+            }
+        }
+        rows
     }
 }
 
@@ -307,9 +971,13 @@ impl Model for World {
     #[inline]
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
-            Event::Arrival { cohort } => self.arrival(cohort, sched),
+            Event::Arrival { group } => self.arrival(group, sched),
             Event::ServiceDone(r) => self.service_done(r, sched),
-            Event::PatienceExpired(r) => self.patience_expired(r, sched.now()),
+            Event::PatienceExpired(r) => self.patience_expired(r, sched),
+            Event::Timeout(r) => self.timeout(r, sched),
+            Event::Wake { user, token } => self.wake(user, token, sched),
+            Event::SessionExpired { user, token } => self.session_expired(user, token, sched),
+            Event::RoomRelease { platform } => self.room_release(platform, sched),
             Event::WarmupEnd => self.warmup_end(sched.now()),
             Event::MinuteTick => {
                 let now = sched.now();
@@ -330,8 +998,8 @@ impl Model for World {
 pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     let mut world = World::new(scenario, seed, replication);
     let mut sched = Scheduler::new();
-    for cohort in 0..world.cohorts.len() as u32 {
-        world.schedule_next_arrival(cohort, &mut sched);
+    for group in 0..world.groups.len() as u32 {
+        world.schedule_next_arrival(group, &mut sched);
     }
     if world.warmup > SimTime::ZERO {
         sched.schedule_at(world.warmup, Event::WarmupEnd);
@@ -341,8 +1009,9 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     }
     let horizon = world.horizon;
     sched.run_until(&mut world, horizon);
-    world.close_minute(world.horizon);
+    world.close_minute(horizon);
+    world.close_users();
     let events = sched.events_processed();
-    let summary = world.summary(scenario, events);
-    RunReport { summary, timeseries: world.timeseries, events }
+    let rows = world.summaries(scenario, events);
+    RunReport { summary: rows[0].clone(), rows, timeseries: world.timeseries, events }
 }

@@ -1,10 +1,11 @@
-//! An application pool: `servers × workers` service slots and a FIFO backlog with an optional limit.
+//! An application pool: `servers × workers` service slots and a FIFO backlog (one per priority class)
+//! with an optional limit and an optional overload slowdown.
 //!
-//! The pool is pure mechanism: it holds slots and a queue and says what happened (started, queued,
+//! The pool is pure mechanism: it holds slots and queues and says what happened (started, queued,
 //! blocked). Who arrives, how long they wait and what they do next is decided by the world.
 
-use super::request::RequestRef;
-use crate::engine::{DurationDist, SimTime, StreamRng};
+use super::slab::Ref;
+use crate::engine::{DurationDist, SimDuration, SimTime, StreamRng};
 use crate::metrics::{DurationStats, TimeWeighted};
 use std::collections::VecDeque;
 
@@ -22,34 +23,40 @@ pub enum Admission {
 /// Per-minute counters of one pool, flushed into a timeseries row at every minute tick.
 #[derive(Debug, Clone, Default)]
 pub struct MinuteCounters {
-    /// Arrivals this minute.
+    /// Requests offered to the pool.
     pub arrivals: u64,
-    /// Service starts this minute.
+    /// Service starts.
     pub started: u64,
-    /// Service completions this minute.
+    /// Service completions.
     pub served: u64,
-    /// Abandonments this minute.
+    /// Abandonments from the backlog.
     pub abandoned: u64,
-    /// Blocked arrivals this minute.
+    /// Requests turned away (backlog full).
     pub blocked: u64,
+    /// Service time spent on requests whose client had already given up, in microseconds.
+    pub wasted_us: u64,
 }
 
 /// One pool's state.
 #[derive(Debug)]
 pub struct Pool {
+    /// Name (platform or dependency) for the timeseries.
+    pub name: String,
     /// Service slots (servers × workers per server).
     pub slots: u64,
     /// Largest backlog allowed (`max_in_system − slots`), `None` for unbounded.
     pub max_waiting: Option<u64>,
     /// Service-time distribution.
     pub service: DurationDist,
+    /// Overload slowdown (knee as a multiple of slots, slowdown factor).
+    pub overload: Option<(f64, f64)>,
     /// The pool's own random stream (service times).
     pub rng: StreamRng,
-    /// Requests waiting, in arrival order; entries whose request has abandoned are skipped when reached.
-    backlog: VecDeque<RequestRef>,
+    /// Requests waiting, one FIFO per priority class; entries whose request has left are skipped.
+    backlogs: Vec<VecDeque<Ref>>,
     /// Busy slots, integrated over time.
     pub busy: TimeWeighted,
-    /// Live waiting requests (abandoned ones excluded), integrated over time.
+    /// Live waiting requests, integrated over time.
     pub waiting: TimeWeighted,
     /// Readings of the `busy` and `waiting` integrals at the start of the current minute.
     pub minute_mark: (u128, u128),
@@ -62,14 +69,24 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// An idle pool.
-    pub fn new(slots: u64, max_waiting: Option<u64>, service: DurationDist, rng: StreamRng) -> Pool {
+    /// An idle pool with `classes` priority classes.
+    pub fn new(
+        name: String,
+        slots: u64,
+        max_waiting: Option<u64>,
+        service: DurationDist,
+        overload: Option<(f64, f64)>,
+        classes: usize,
+        rng: StreamRng,
+    ) -> Pool {
         Pool {
+            name,
             slots,
             max_waiting,
             service,
+            overload,
             rng,
-            backlog: VecDeque::new(),
+            backlogs: (0..classes.max(1)).map(|_| VecDeque::new()).collect(),
             busy: TimeWeighted::default(),
             waiting: TimeWeighted::default(),
             minute_mark: (0, 0),
@@ -79,7 +96,7 @@ impl Pool {
         }
     }
 
-    /// Requests currently waiting (abandoned ones excluded).
+    /// Requests currently waiting (those that left excluded).
     #[inline]
     pub fn waiting_len(&self) -> u64 {
         self.waiting.value()
@@ -91,41 +108,63 @@ impl Pool {
         self.busy.value()
     }
 
-    /// Offers a request to the pool at `now`; on `Started` the caller schedules the service completion.
+    /// Offers a request of priority `class` to the pool at `now`; on `Started` the caller schedules the
+    /// service completion.
     #[inline]
-    pub fn offer(&mut self, now: SimTime, request: RequestRef) -> Admission {
+    pub fn offer(&mut self, now: SimTime, request: Ref, class: usize) -> Admission {
+        self.minute.arrivals += 1;
         if self.busy.value() < self.slots {
             self.busy.incr(now);
+            self.minute.started += 1;
             Admission::Started
         } else if self.max_waiting.is_none_or(|m| self.waiting.value() < m) {
-            self.backlog.push_back(request);
+            let c = class.min(self.backlogs.len() - 1);
+            self.backlogs[c].push_back(request);
             self.waiting.incr(now);
             Admission::Queued
         } else {
+            self.minute.blocked += 1;
             Admission::Blocked
         }
     }
 
-    /// Frees a slot at `now`, then hands it to the first live waiting request, if any: `is_live` tells whether
-    /// a backlog entry still wants service. Returns the request that starts service.
+    /// Frees a slot at `now`, then hands it to the first live waiting request of the most urgent class, if
+    /// any: `is_live` tells whether a backlog entry still wants service.
     #[inline]
-    pub fn release(&mut self, now: SimTime, mut is_live: impl FnMut(RequestRef) -> bool) -> Option<RequestRef> {
-        while let Some(r) = self.backlog.pop_front() {
-            if is_live(r) {
-                // The slot passes straight from one request to the next: busy count unchanged.
-                self.waiting.decr(now);
-                return Some(r);
+    pub fn release(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+        for backlog in &mut self.backlogs {
+            while let Some(r) = backlog.pop_front() {
+                if is_live(r) {
+                    // The slot passes straight from one request to the next: busy count unchanged.
+                    self.waiting.decr(now);
+                    self.minute.started += 1;
+                    return Some(r);
+                }
             }
         }
         self.busy.decr(now);
         None
     }
 
-    /// Records that a waiting request left the backlog without service (abandonment) at `now`; its entry
-    /// stays in the backlog and is skipped later.
+    /// Records that a waiting request left the backlog without service at `now`; its entry is skipped later.
     #[inline]
     pub fn forget_waiting(&mut self, now: SimTime) {
         self.waiting.decr(now);
+        self.minute.abandoned += 1;
+    }
+
+    /// Draws the service time of a request starting now, stretched by the overload slowdown.
+    #[inline]
+    pub fn draw_service(&mut self) -> SimDuration {
+        let base = self.service.sample_s(&mut self.rng);
+        let factor = match self.overload {
+            None => 1.0,
+            Some((knee, slowdown)) => {
+                let crowd = (self.busy.value() + self.waiting.value()) as f64 / self.slots as f64;
+                1.0 + slowdown * ((crowd - knee) / knee).clamp(0.0, 1.0)
+            }
+        };
+        SimDuration::from_secs_f64(base * factor)
     }
 
     /// Readings of the busy and waiting integrals at `now`.

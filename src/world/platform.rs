@@ -1,0 +1,101 @@
+//! A platform's own state: routes, front door, admission policies and per-minute counters.
+
+use super::request::Kind;
+use crate::engine::{SimDuration, StreamRng};
+use crate::metrics::DurationStats;
+use crate::policy::{AdaptiveThrottle, SessionQuota, TokenBucket, WaitingRoom};
+use crate::scenario::PlatformSpec;
+
+/// Per-minute platform counters (users and sessions, not pools).
+#[derive(Debug, Clone, Default)]
+pub struct PlatformMinute {
+    /// Users who arrived.
+    pub users_arrived: u64,
+    /// Requests sent, retries included.
+    pub attempts: u64,
+    /// Requests answered while their client waited.
+    pub goodput: u64,
+    /// Successful logins.
+    pub logins_ok: u64,
+    /// Logins refused by admission.
+    pub logins_rejected: u64,
+    /// Logins failed after retries.
+    pub logins_failed: u64,
+    /// Client timeouts.
+    pub timeouts: u64,
+    /// Refused at the door or by a full backlog.
+    pub refused: u64,
+    /// Dropped by client throttling.
+    pub throttled: u64,
+    /// Users who gave up.
+    pub gave_up: u64,
+}
+
+/// One platform.
+#[derive(Debug)]
+pub struct Platform {
+    /// Pools a login visits: the login dependencies, then the application pool.
+    login_route: Vec<u32>,
+    /// Pools a page (or a single request) visits: the application pool.
+    page_route: [u32; 1],
+    /// Front-door connection cap.
+    pub max_connections: Option<u64>,
+    /// Connections open (requests whose client still waits).
+    pub connections: u64,
+    /// Session quota.
+    pub quota: Option<SessionQuota>,
+    /// Session time limit.
+    pub time_limit: Option<SimDuration>,
+    /// Waiting room; users are (user, token) so a stale entry is recognised.
+    pub room: Option<WaitingRoom<(super::slab::Ref, u32)>>,
+    /// Whether a room release event is pending.
+    pub room_event_pending: bool,
+    /// Token bucket on logins.
+    pub bucket: Option<TokenBucket>,
+    /// Client-side adaptive throttling, aggregated over the platform's clients.
+    pub throttle: Option<AdaptiveThrottle>,
+    /// Randomness of admission (shuffle, throttling draws).
+    pub rng: StreamRng,
+    /// Sessions open.
+    pub active_sessions: u64,
+    /// This minute's counters.
+    pub minute: PlatformMinute,
+    /// Response times of requests answered in time this minute.
+    pub minute_latencies: DurationStats,
+}
+
+impl Platform {
+    /// The state of platform `index` (its application pool has the same index); dependency pools follow the
+    /// `n_platforms` application pools.
+    pub fn new(spec: &PlatformSpec, index: u32, n_platforms: u32, rng: StreamRng) -> Platform {
+        let a = &spec.admission;
+        let mut login_route: Vec<u32> = spec.login_via.iter().map(|&d| n_platforms + d as u32).collect();
+        login_route.push(index);
+        let classes = if a.priority { 8 } else { 1 };
+        Platform {
+            login_route,
+            page_route: [index],
+            max_connections: spec.max_connections,
+            connections: 0,
+            quota: a.session_quota.map(SessionQuota::new),
+            time_limit: a.session_time_limit,
+            room: a.waiting_room.map(|(rate, opens, shuffle)| WaitingRoom::new(rate, opens, shuffle, classes)),
+            room_event_pending: false,
+            bucket: a.token_bucket.map(|(rate, burst)| TokenBucket::new(rate, burst)),
+            throttle: a.throttle.map(|(k, window)| AdaptiveThrottle::new(k, window)),
+            rng,
+            active_sessions: 0,
+            minute: PlatformMinute::default(),
+            minute_latencies: DurationStats::new(),
+        }
+    }
+
+    /// The pools a request of `kind` visits, in order.
+    #[inline]
+    pub fn route(&self, kind: Kind) -> &[u32] {
+        match kind {
+            Kind::Login => &self.login_route,
+            Kind::Page | Kind::Single => &self.page_route,
+        }
+    }
+}

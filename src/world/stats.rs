@@ -1,0 +1,126 @@
+//! Counters of one (cohort, platform) group over the observed span, merged into summary rows.
+
+use crate::metrics::DurationStats;
+
+/// Wall-clock checkpoints of the "share served by" metrics, as (hour, minute).
+pub const CHECKPOINTS: [(u32, u32); 4] = [(8, 30), (9, 0), (10, 0), (12, 0)];
+
+/// Request-level and user-level counters.
+#[derive(Debug, Clone)]
+pub struct GroupStats {
+    /// Requests sent (each attempt counts).
+    pub arrivals: u64,
+    /// Requests answered (their last hop completed), whether or not the client still waited.
+    pub served: u64,
+    /// Requests that left a backlog because their client ran out of patience.
+    pub abandoned: u64,
+    /// Requests refused at the front door or turned away by a full backlog.
+    pub blocked: u64,
+    /// Requests that had to wait in some backlog.
+    pub waited: u64,
+    /// Requests that reached service at their last hop.
+    pub started: u64,
+    /// Total backlog time of requests that reached their last service or abandoned.
+    pub waits: DurationStats,
+    /// Backlog time of requests that reached their last service, µs.
+    pub served_wait_us: u128,
+    /// Time from sending to answer of answered requests, µs.
+    pub sojourn_us: u128,
+    /// Requests whose client timed out.
+    pub timeouts: u64,
+    /// Requests rejected locally by adaptive throttling (never sent).
+    pub throttled: u64,
+    /// Users who arrived.
+    pub users: u64,
+    /// Users who logged in at least once.
+    pub accessed: u64,
+    /// Users who read every page.
+    pub completed: u64,
+    /// Users who gave up for the morning.
+    pub gave_up: u64,
+    /// Time from arrival to first successful login.
+    pub access_times: DurationStats,
+    /// Users whose first login succeeded by each checkpoint.
+    pub accessed_by: [u64; 4],
+    /// Successful logins (sessions opened).
+    pub sessions: u64,
+    /// Logins refused by an admission policy (quota, token bucket).
+    pub rejected: u64,
+    /// Sessions closed by the session time limit.
+    pub kicked: u64,
+    /// Login attempts by users who had been refused by admission before (they came back).
+    pub returns_after_rejection: u64,
+    /// Of those, attempts refused again.
+    pub rejected_again: u64,
+    /// Users still around at the horizon.
+    pub active_end: u64,
+    /// Minutes between arrival and first access (or the horizon, for those who never got in), summed.
+    pub lost_us: u128,
+    /// Service time spent on requests whose client had given up, µs.
+    pub wasted_us: u128,
+}
+
+impl Default for GroupStats {
+    fn default() -> Self {
+        GroupStats {
+            arrivals: 0,
+            served: 0,
+            abandoned: 0,
+            blocked: 0,
+            waited: 0,
+            started: 0,
+            waits: DurationStats::new(),
+            served_wait_us: 0,
+            sojourn_us: 0,
+            timeouts: 0,
+            throttled: 0,
+            users: 0,
+            accessed: 0,
+            completed: 0,
+            gave_up: 0,
+            access_times: DurationStats::new(),
+            accessed_by: [0; 4],
+            sessions: 0,
+            rejected: 0,
+            kicked: 0,
+            returns_after_rejection: 0,
+            rejected_again: 0,
+            active_end: 0,
+            lost_us: 0,
+            wasted_us: 0,
+        }
+    }
+}
+
+impl GroupStats {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &GroupStats) {
+        self.arrivals += other.arrivals;
+        self.served += other.served;
+        self.abandoned += other.abandoned;
+        self.blocked += other.blocked;
+        self.waited += other.waited;
+        self.started += other.started;
+        self.waits.merge(&other.waits);
+        self.served_wait_us += other.served_wait_us;
+        self.sojourn_us += other.sojourn_us;
+        self.timeouts += other.timeouts;
+        self.throttled += other.throttled;
+        self.users += other.users;
+        self.accessed += other.accessed;
+        self.completed += other.completed;
+        self.gave_up += other.gave_up;
+        self.access_times.merge(&other.access_times);
+        for (a, b) in self.accessed_by.iter_mut().zip(other.accessed_by) {
+            *a += b;
+        }
+        self.sessions += other.sessions;
+        self.rejected += other.rejected;
+        self.kicked += other.kicked;
+        self.returns_after_rejection += other.returns_after_rejection;
+        self.rejected_again += other.rejected_again;
+        self.active_end += other.active_end;
+        self.lost_us += other.lost_us;
+        self.wasted_us += other.wasted_us;
+    }
+}
