@@ -149,6 +149,7 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         events: report.events,
         wall_s,
         events_per_s: report.events as f64 / wall_s.max(1e-9),
+        peak_rss_mib: output::peak_rss_mib(),
         files: Vec::new(),
     };
     let written = output::write_run(&args.out, &report, &mut manifest, args.format.into())

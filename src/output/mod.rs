@@ -62,8 +62,18 @@ pub struct Manifest {
     pub wall_s: f64,
     /// `events / wall_s`.
     pub events_per_s: f64,
+    /// Peak resident memory of the process, in MiB (Linux `VmHWM`; absent where unknown).
+    pub peak_rss_mib: Option<f64>,
     /// Files written next to the manifest.
     pub files: Vec<String>,
+}
+
+/// The process's peak resident memory in MiB, from `/proc/self/status` (Linux only).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Builds a table from rows that list their columns as `(name, value)` in the same order.

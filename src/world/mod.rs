@@ -204,6 +204,7 @@ impl World {
     }
 
     /// Schedules the next arrival of `group`, if it falls within the horizon.
+    #[inline]
     fn schedule_next_arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
         let g = &mut self.groups[group as usize];
         if let Some(t) = g.arrivals.next_arrival(&mut g.arrival_rng) {
@@ -213,6 +214,7 @@ impl World {
         }
     }
 
+    #[inline]
     fn arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let g = &mut self.groups[group as usize];
@@ -237,6 +239,7 @@ impl World {
 
     /// Sends a request from `group` (for `user`, if any) into its platform. Returns the request, or `None`
     /// if it was refused at once (the user's failure is already handled).
+    #[inline]
     fn send(&mut self, group: u32, user: Option<Ref>, kind: Kind, sched: &mut Scheduler<Event>) -> Option<Ref> {
         let now = sched.now();
         let observed = now >= self.warmup;
@@ -262,7 +265,8 @@ impl World {
             return None;
         }
         p.connections += 1;
-        let first_pool = p.route(kind)[0];
+        let route = p.route(kind);
+        let (first_pool, hops) = (route[0], route.len() as u8);
         let r = self.requests.insert(Request {
             arrived: now,
             entered: now,
@@ -273,6 +277,7 @@ impl World {
             platform,
             pool: first_pool,
             hop: 0,
+            hops,
             class,
             kind,
             stage: Stage::Waiting,
@@ -282,24 +287,33 @@ impl World {
         if let (Some(_), Some(session)) = (user, &self.groups[group as usize].session) {
             sched.schedule(session.timeout, Event::Timeout(r));
         }
-        self.enter_pool(r, first_pool, sched);
+        self.offer(r, first_pool, class, group, sched);
         // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
         self.requests.get(r).map(|_| r)
     }
 
     /// Offers request `r` to `pool`.
+    #[inline]
     fn enter_pool(&mut self, r: Ref, pool: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request entering a pool is live");
         req.pool = pool;
         req.entered = now;
         req.stage = Stage::Waiting;
-        let class = req.class as usize;
-        let group = req.group as usize;
-        match self.pools[pool as usize].offer(now, r, class) {
+        let (class, group) = (req.class, req.group);
+        self.offer(r, pool, class, group, sched);
+    }
+
+    /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool.
+    #[inline]
+    fn offer(&mut self, r: Ref, pool: u32, class: u8, group: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let group = group as usize;
+        match self.pools[pool as usize].offer(now, r, usize::from(class)) {
             Admission::Started => self.start_service(r, sched),
             Admission::Queued => {
                 let g = &mut self.groups[group];
+                let req = self.requests.get(r).expect("a queued request is live");
                 if req.observed && req.hop == 0 {
                     g.stats.waited += 1;
                 }
@@ -327,6 +341,7 @@ impl World {
     }
 
     /// Starts service of `r`, which has just been given a slot.
+    #[inline]
     fn start_service(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request given a slot is live");
@@ -334,8 +349,7 @@ impl World {
         req.started = now;
         let wait = now - req.entered;
         req.waited_us += wait.as_micros();
-        let platform = &self.platforms[req.platform as usize];
-        let last_hop = usize::from(req.hop) + 1 == platform.route(req.kind).len();
+        let last_hop = req.hop + 1 == req.hops;
         let pool = &mut self.pools[req.pool as usize];
         pool.minute_waits.record(wait);
         if last_hop && req.observed {
@@ -349,6 +363,7 @@ impl World {
         sched.schedule(service, Event::ServiceDone(r));
     }
 
+    #[inline]
     fn service_done(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = *self.requests.get(r).expect("a request in service is live until it completes");
@@ -363,8 +378,8 @@ impl World {
         }
         let requests = &self.requests;
         let next = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
-        let route = self.platforms[req.platform as usize].route(req.kind);
-        if let Some(&next_pool) = route.get(usize::from(req.hop) + 1) {
+        if req.hop + 1 < req.hops {
+            let next_pool = self.platforms[req.platform as usize].route(req.kind)[usize::from(req.hop) + 1];
             self.requests.get_mut(r).expect("live").hop += 1;
             self.enter_pool(r, next_pool, sched);
         } else {

@@ -44,6 +44,8 @@ pub struct Request {
     pub pool: u32,
     /// Position along its route (0 = first pool).
     pub hop: u8,
+    /// Length of its route, so the last hop is known without looking the route up.
+    pub hops: u8,
     /// Priority class in backlogs.
     pub class: u8,
     /// What it is for.
