@@ -17,6 +17,12 @@ cargo --version
 step "build (release)"
 cargo build --release --locked --all-targets
 
+step "single-node Slurm cluster on localhost (for the distributed-sweep test)"
+bash scripts/slurm-cluster.sh start
+eval "$(bash scripts/slurm-cluster.sh env)"
+export RENTREE_SLURM=1
+trap 'bash scripts/slurm-cluster.sh stop >/dev/null 2>&1 || true' EXIT
+
 step "unit, integration and doc tests"
 cargo test --release --locked --all-targets
 cargo test --release --locked --doc

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod output;
 pub mod policy;
 pub mod scenario;
+pub mod sweep;
 pub mod verify;
 pub mod world;
 

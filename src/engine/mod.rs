@@ -14,6 +14,6 @@ pub mod time;
 pub use arrival::{ArrivalProcess, ArrivalStream, RateProfile};
 pub use dist::DurationDist;
 pub use queue::EventQueue;
-pub use random::{stream, StreamKey, StreamRng};
+pub use random::{stream, SeedRng, StreamKey, StreamRng};
 pub use sim::{Model, Scheduler};
 pub use time::{SimDuration, SimTime, MICROS_PER_S};

@@ -64,6 +64,42 @@ impl StreamKey {
     }
 }
 
+/// A tiny generator for the few draws that hang off one seed (a request's service requirement): SplitMix64,
+/// whose state is the seed itself, so creating one costs nothing. Not for long streams: use [`StreamRng`].
+#[derive(Debug, Clone)]
+pub struct SeedRng(u64);
+
+impl SeedRng {
+    /// A generator whose draws are a function of `seed` alone.
+    #[inline]
+    pub fn new(seed: u64) -> SeedRng {
+        SeedRng(seed)
+    }
+}
+
+impl rand::RngCore for SeedRng {
+    #[inline]
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
+
 /// Shorthand for `StreamKey::new(seed, replication, label).rng()`.
 pub fn stream(seed: u64, replication: u64, label: &str) -> StreamRng {
     StreamKey::new(seed, replication, label).rng()

@@ -77,14 +77,14 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 /// Builds a table from rows that list their columns as `(name, value)` in the same order.
-pub fn frame(rows: &[Vec<(&'static str, Field)>]) -> Result<DataFrame, PolarsError> {
+pub fn frame<S: AsRef<str>>(rows: &[Vec<(S, Field)>]) -> Result<DataFrame, PolarsError> {
     let height = rows.len();
     let Some(first) = rows.first() else {
         return DataFrame::new(0, Vec::new());
     };
     let mut columns = Vec::with_capacity(first.len());
     for (j, (name, kind)) in first.iter().enumerate() {
-        let name = PlSmallStr::from_static(name);
+        let name = PlSmallStr::from(name.as_ref());
         let column = match kind {
             Field::U64(_) => Column::new(name, rows.iter().map(|r| as_u64(&r[j].1)).collect::<Vec<u64>>()),
             Field::F64(_) => Column::new(name, rows.iter().map(|r| as_f64(&r[j].1)).collect::<Vec<f64>>()),

@@ -13,6 +13,7 @@ pub mod slab;
 pub mod stats;
 pub mod user;
 
+use rand::RngCore;
 use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
 use crate::metrics::{time_average, MinuteRow, Summary};
 use crate::policy::RetryBudget;
@@ -87,6 +88,8 @@ struct Group {
     arrivals: ArrivalStream,
     arrival_rng: StreamRng,
     behaviour_rng: StreamRng,
+    /// Seeds of the service requirements of the requests this group sends, one draw per request.
+    work_rng: StreamRng,
     patience: Option<DurationDist>,
     session: Option<SessionSpec>,
     budget: Option<RetryBudget>,
@@ -141,6 +144,7 @@ impl World {
                     arrivals: ArrivalStream::new(share_of(&c.arrivals, share)),
                     arrival_rng: key(format!("arrivals/{label}")),
                     behaviour_rng: key(format!("behaviour/{label}")),
+                    work_rng: key(format!("work/{label}")),
                     patience: c.patience.clone(),
                     session: c.session.clone(),
                     budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
@@ -163,7 +167,6 @@ impl World {
                     p.pool.service.clone(),
                     p.pool.overload,
                     classes(p.admission.priority),
-                    key(format!("service/{}", p.name)),
                 )
             })
             .collect();
@@ -177,7 +180,6 @@ impl World {
                 d.pool.service.clone(),
                 d.pool.overload,
                 classes(any_priority),
-                key(format!("service/{}", d.name)),
             ));
         }
         let n_platforms = scenario.platforms.len() as u32;
@@ -246,6 +248,7 @@ impl World {
         let g = &mut self.groups[group as usize];
         let platform = g.platform;
         let class = g.class;
+        let work_seed = g.work_rng.next_u64();
         if observed {
             g.stats.arrivals += 1;
         }
@@ -271,6 +274,7 @@ impl World {
             arrived: now,
             entered: now,
             started: now,
+            work_seed,
             waited_us: 0,
             user,
             group,
@@ -359,7 +363,8 @@ impl World {
             s.waits.record(total);
             s.served_wait_us += u128::from(total.as_micros());
         }
-        let service = pool.draw_service();
+        // Each hop of a route gets its own requirement from the request's seed.
+        let service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         sched.schedule(service, Event::ServiceDone(r));
     }
 

@@ -5,7 +5,7 @@
 //! blocked). Who arrives, how long they wait and what they do next is decided by the world.
 
 use super::slab::Ref;
-use crate::engine::{DurationDist, SimDuration, SimTime, StreamRng};
+use crate::engine::{DurationDist, SeedRng, SimDuration, SimTime};
 use crate::metrics::{DurationStats, TimeWeighted};
 use std::collections::VecDeque;
 
@@ -50,8 +50,6 @@ pub struct Pool {
     pub service: DurationDist,
     /// Overload slowdown (knee as a multiple of slots, slowdown factor).
     pub overload: Option<(f64, f64)>,
-    /// The pool's own random stream (service times).
-    pub rng: StreamRng,
     /// Requests waiting, one FIFO per priority class; entries whose request has left are skipped.
     backlogs: Vec<VecDeque<Ref>>,
     /// Busy slots, integrated over time.
@@ -77,7 +75,6 @@ impl Pool {
         service: DurationDist,
         overload: Option<(f64, f64)>,
         classes: usize,
-        rng: StreamRng,
     ) -> Pool {
         Pool {
             name,
@@ -85,7 +82,6 @@ impl Pool {
             max_waiting,
             service,
             overload,
-            rng,
             backlogs: (0..classes.max(1)).map(|_| VecDeque::new()).collect(),
             busy: TimeWeighted::default(),
             waiting: TimeWeighted::default(),
@@ -153,10 +149,17 @@ impl Pool {
         self.minute.abandoned += 1;
     }
 
-    /// Draws the service time of a request starting now, stretched by the overload slowdown.
+    /// Draws the service time of a request starting now from the request's own `work_seed`, stretched by
+    /// the overload slowdown.
+    ///
+    /// The seed travels with the request (drawn when it was sent, from its sender's stream), so a request
+    /// has the same service requirement whatever else the pool is doing: two configurations compared on
+    /// common random numbers serve the same customers with the same work, which keeps their difference
+    /// sharp even when capacity changes the order of service.
     #[inline]
-    pub fn draw_service(&mut self) -> SimDuration {
-        let base = self.service.sample_s(&mut self.rng);
+    pub fn draw_service(&mut self, work_seed: u64) -> SimDuration {
+        let mut rng = SeedRng::new(work_seed);
+        let base = self.service.sample_s(&mut rng);
         let factor = match self.overload {
             None => 1.0,
             Some((knee, slowdown)) => {

@@ -32,6 +32,8 @@ pub struct Request {
     pub entered: SimTime,
     /// When its current service started (valid in `InService`).
     pub started: SimTime,
+    /// Seed of this request's service requirements (see `Pool::draw_service`).
+    pub work_seed: u64,
     /// Time spent waiting in backlogs so far, in microseconds.
     pub waited_us: u64,
     /// The user who sent it, if any (sessions); its cohort and platform are in `group`.

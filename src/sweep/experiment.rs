@@ -1,0 +1,335 @@
+//! Experiment files: a base scenario, a design over dotted paths, replications and a master seed.
+//!
+//! ```toml
+//! [experiment]
+//! name = "quota strategies"
+//! scenario = "../../models/france-2021-04-06.toml"   # relative to this file, or "builtin:replay"
+//! scale = 0.01
+//! replications = 5
+//! seed = 20210406
+//! design = "strategies"                              # grid | zip | strategies | lhs
+//!
+//! [[strategy]]
+//! name = "no quota"
+//! set = { "platforms.ent.admission" = [] }
+//!
+//! [grid]                                             # design = "grid" (full factorial) or "zip" (paired lists)
+//! "platforms.pronote.pool.servers" = [50, 100, 200]
+//!
+//! [lhs]                                              # design = "lhs": Latin hypercube over ranges
+//! samples = 12
+//! ranges = { "platforms.pronote.pool.servers" = { min = 50, max = 400, integer = true } }
+//! ```
+
+use crate::engine::stream;
+use crate::error::{Error, Result};
+use crate::scenario::{Override, Scenario};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExperiment {
+    /// Run-wide settings.
+    pub experiment: RawSettings,
+    /// Axes of a `grid` or `zip` design.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grid: BTreeMap<String, Vec<toml::Value>>,
+    /// Named strategies of a `strategies` design.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strategy: Vec<RawStrategy>,
+    /// A Latin hypercube design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lhs: Option<RawLhs>,
+}
+
+/// `[experiment]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// Name, shown in reports.
+    pub name: String,
+    /// What the study asks.
+    #[serde(default)]
+    pub description: String,
+    /// Base scenario: a path relative to the experiment file, or `builtin:replay` / `builtin:evening`.
+    pub scenario: String,
+    /// Population and capacity scale of every run.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Replications per configuration.
+    pub replications: u64,
+    /// Master seed.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Common random numbers: replication r of every configuration sees the same random streams.
+    #[serde(default = "yes")]
+    pub crn: bool,
+    /// `grid`, `zip`, `strategies` or `lhs`.
+    pub design: String,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn yes() -> bool {
+    true
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// One `[[strategy]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStrategy {
+    /// Its name.
+    pub name: String,
+    /// Overrides: dotted path → value.
+    #[serde(default)]
+    pub set: BTreeMap<String, toml::Value>,
+}
+
+/// `[lhs]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLhs {
+    /// Number of configurations.
+    pub samples: usize,
+    /// Range per dotted path.
+    pub ranges: BTreeMap<String, RawRange>,
+}
+
+/// A range of an LHS axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    /// Lower bound.
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+    /// Round samples to integers.
+    #[serde(default)]
+    pub integer: bool,
+}
+
+/// One configuration: a label, its parameter values and the overrides that make it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Index in the experiment.
+    pub index: usize,
+    /// Human label (strategy name, or `path=value, …`).
+    pub label: String,
+    /// Parameter columns for the result tables: (dotted path or `strategy`, value as text).
+    pub params: Vec<(String, String)>,
+    /// The overrides applied to the base scenario.
+    pub overrides: Vec<Override>,
+    /// The validated scenario.
+    pub scenario: Scenario,
+}
+
+/// A validated experiment.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The file as parsed.
+    pub raw: RawExperiment,
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Configurations, in design order.
+    pub configs: Vec<Config>,
+    /// Names of the parameter columns, in order.
+    pub param_names: Vec<String>,
+}
+
+fn invalid(path: &Path, field: &str, found: impl ToString, expected: &str) -> Error {
+    Error::Invalid { path: path.to_owned(), field: field.into(), found: found.to_string(), expected: expected.into() }
+}
+
+fn value_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn override_of(path: &str, value: &toml::Value) -> Override {
+    Override {
+        assignment: format!("{path}={}", value_text(value)),
+        path: path.split('.').map(str::to_owned).collect(),
+        value: value.clone(),
+    }
+}
+
+impl Experiment {
+    /// Reads and validates the experiment at `path`, and every scenario it defines.
+    pub fn load(path: &Path) -> Result<Experiment> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        let raw: RawExperiment =
+            toml::from_str(&text).map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
+        Experiment::from_raw(raw, path)
+    }
+
+    /// Whether a file looks like an experiment (has an `[experiment]` table) rather than a scenario.
+    pub fn is_experiment_text(text: &str) -> bool {
+        toml::from_str::<toml::Table>(text).map(|t| t.contains_key("experiment")).unwrap_or(false)
+    }
+
+    /// Validates a parsed experiment.
+    pub fn from_raw(raw: RawExperiment, path: &Path) -> Result<Experiment> {
+        let s = &raw.experiment;
+        if s.replications < 2 {
+            return Err(invalid(path, "experiment.replications", s.replications, "an integer >= 2 (confidence intervals need two)"));
+        }
+        if !(s.scale.is_finite() && s.scale > 0.0) {
+            return Err(invalid(path, "experiment.scale", s.scale, "a number > 0"));
+        }
+        let (base_text, base_origin) = base_scenario(path, &s.scenario)?;
+        // (label, params, overrides) per configuration.
+        let mut designs: Vec<(String, Vec<(String, String)>, Vec<Override>)> = Vec::new();
+        let param_names: Vec<String>;
+        match s.design.as_str() {
+            "grid" | "zip" => {
+                if raw.grid.is_empty() {
+                    return Err(invalid(path, "grid", "no axis", "a [grid] table of \"dotted.path\" = [values…]"));
+                }
+                param_names = raw.grid.keys().cloned().collect();
+                let axes: Vec<(&String, &Vec<toml::Value>)> = raw.grid.iter().collect();
+                for (p, vals) in &axes {
+                    if vals.is_empty() {
+                        return Err(invalid(path, &format!("grid.\"{p}\""), "[]", "at least one value"));
+                    }
+                }
+                let combos: Vec<Vec<usize>> = if s.design == "grid" {
+                    let mut out = vec![vec![]];
+                    for (_, vals) in &axes {
+                        out = out.into_iter().flat_map(|c| (0..vals.len()).map(move |i| [c.clone(), vec![i]].concat())).collect();
+                    }
+                    out
+                } else {
+                    let n = axes[0].1.len();
+                    if let Some((p, v)) = axes.iter().find(|(_, v)| v.len() != n) {
+                        return Err(invalid(path, &format!("grid.\"{p}\""), format!("{} values", v.len()), &format!("{n} values, as many as the other axes of a zip design")));
+                    }
+                    (0..n).map(|i| vec![i; axes.len()]).collect()
+                };
+                for combo in combos {
+                    let picks: Vec<(&String, &toml::Value)> = axes.iter().zip(&combo).map(|((p, v), &i)| (*p, &v[i])).collect();
+                    let label = picks.iter().map(|(p, v)| format!("{}={}", short(p), value_text(v))).collect::<Vec<_>>().join(", ");
+                    let params = picks.iter().map(|(p, v)| ((*p).clone(), value_text(v))).collect();
+                    let overrides = picks.iter().map(|(p, v)| override_of(p, v)).collect();
+                    designs.push((label, params, overrides));
+                }
+            }
+            "strategies" => {
+                if raw.strategy.is_empty() {
+                    return Err(invalid(path, "strategy", "no strategy", "[[strategy]] tables with a name and a set of overrides"));
+                }
+                param_names = vec!["strategy".into()];
+                for st in &raw.strategy {
+                    let overrides = st.set.iter().map(|(p, v)| override_of(p, v)).collect();
+                    designs.push((st.name.clone(), vec![("strategy".into(), st.name.clone())], overrides));
+                }
+            }
+            "lhs" => {
+                let Some(lhs) = &raw.lhs else {
+                    return Err(invalid(path, "lhs", "no [lhs] table", "samples and ranges for a Latin hypercube"));
+                };
+                if lhs.samples < 2 {
+                    return Err(invalid(path, "lhs.samples", lhs.samples, "an integer >= 2"));
+                }
+                for (p, r) in &lhs.ranges {
+                    if !(r.min.is_finite() && r.max.is_finite() && r.min < r.max) {
+                        return Err(invalid(path, &format!("lhs.ranges.\"{p}\""), format!("min {} max {}", r.min, r.max), "finite bounds with min < max"));
+                    }
+                }
+                param_names = lhs.ranges.keys().cloned().collect();
+                // One stratum per sample on every axis, strata permuted independently per axis, a uniform
+                // point inside each stratum: the standard Latin hypercube, seeded from the master seed.
+                let mut rng = stream(s.seed, 0, "experiment/lhs");
+                let columns: Vec<Vec<toml::Value>> = lhs
+                    .ranges
+                    .values()
+                    .map(|r| {
+                        let mut strata: Vec<usize> = (0..lhs.samples).collect();
+                        strata.shuffle(&mut rng);
+                        strata
+                            .into_iter()
+                            .map(|k| {
+                                let u: f64 = rng.random();
+                                let x = r.min + (r.max - r.min) * (k as f64 + u) / lhs.samples as f64;
+                                if r.integer {
+                                    toml::Value::Integer(x.round() as i64)
+                                } else {
+                                    toml::Value::Float(x)
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                for i in 0..lhs.samples {
+                    let picks: Vec<(&String, &toml::Value)> = param_names.iter().zip(&columns).map(|(p, c)| (p, &c[i])).collect();
+                    let label = format!("lhs {i}");
+                    let params = picks.iter().map(|(p, v)| ((*p).clone(), value_text(v))).collect();
+                    let overrides = picks.iter().map(|(p, v)| override_of(p, v)).collect();
+                    designs.push((label, params, overrides));
+                }
+            }
+            other => return Err(invalid(path, "experiment.design", format!("{other:?}"), "one of \"grid\", \"zip\", \"strategies\", \"lhs\"")),
+        }
+        let mut configs = Vec::new();
+        for (index, (label, params, overrides)) in designs.into_iter().enumerate() {
+            let scenario = Scenario::from_toml_scaled(&base_text, &base_origin, &overrides, s.scale).map_err(|e| Error::Invalid {
+                path: path.to_owned(),
+                field: format!("configuration {index} ({label})"),
+                found: e.to_string(),
+                expected: "a valid scenario once its overrides are applied".into(),
+            })?;
+            configs.push(Config { index, label, params, overrides, scenario });
+        }
+        Ok(Experiment { raw, path: path.to_owned(), configs, param_names })
+    }
+
+    /// Replications per configuration.
+    pub fn replications(&self) -> u64 {
+        self.raw.experiment.replications
+    }
+
+    /// The seed and replication index that run `replication` of `config` uses: with common random numbers
+    /// every configuration shares the streams of replication r; without, each configuration gets its own.
+    pub fn stream_of(&self, config: usize, replication: u64) -> (u64, u64) {
+        let seed = self.raw.experiment.seed;
+        if self.raw.experiment.crn {
+            (seed, replication)
+        } else {
+            (seed ^ (config as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), replication)
+        }
+    }
+}
+
+/// The last component of a dotted path, for labels.
+fn short(path: &str) -> &str {
+    let parts: Vec<&str> = path.rsplitn(3, '.').collect();
+    if parts.len() >= 2 {
+        let n = path.len() - parts[0].len() - parts[1].len() - 1;
+        &path[n..]
+    } else {
+        path
+    }
+}
+
+/// The base scenario's text and origin.
+fn base_scenario(experiment: &Path, spec: &str) -> Result<(String, PathBuf)> {
+    match spec {
+        "builtin:replay" => Ok((crate::builtin::REPLAY.text.to_owned(), PathBuf::from(crate::builtin::REPLAY.path))),
+        "builtin:evening" => Ok((crate::builtin::EVENING.text.to_owned(), PathBuf::from(crate::builtin::EVENING.path))),
+        rel => {
+            let p = experiment.parent().unwrap_or(Path::new(".")).join(rel);
+            let text = std::fs::read_to_string(&p).map_err(|source| Error::Read { path: p.clone(), source })?;
+            Ok((text, p))
+        }
+    }
+}

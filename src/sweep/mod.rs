@@ -1,0 +1,386 @@
+//! Sweeps: many configurations × replications, in parallel, resumable, shardable across a Slurm array.
+//!
+//! A sweep's unit of work is one run, `(configuration, replication)`. Each finished run is written at once,
+//! atomically, as `OUT/runs/cNNNN-rNNNN.json`; the result tables are built afterwards from those files in
+//! canonical order (configuration, then replication). Three consequences:
+//! - the tables do not depend on the number of threads, nor on which machine ran which run: `--jobs 1`,
+//!   `--jobs 2` and a Slurm array give byte-identical `runs`, `configs` and `timeseries` tables;
+//! - an interrupted sweep loses nothing finished: `--resume` skips the runs whose file exists;
+//! - memory stays bounded per job: a run's report is reduced to its file and dropped.
+//!
+//! The plan (configurations, their parameters and replication counts) is written as `OUT/plan.json`, so
+//! `rentree sweep --merge OUT` can build the tables from the part files alone.
+
+pub mod experiment;
+pub mod size;
+
+use crate::error::{Error, Result};
+use crate::metrics::ci::Estimate;
+use crate::metrics::{Field, MinuteRow, Summary};
+use crate::output;
+use crate::world;
+use experiment::Experiment;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Timeseries columns aggregated per configuration and minute (mean and 95% band over replications).
+pub const TIMESERIES_METRICS: &[&str] = &[
+    "users_arrived",
+    "attempts",
+    "goodput",
+    "logins_ok",
+    "logins_rejected",
+    "logins_failed",
+    "timeouts",
+    "active_sessions",
+    "waiting_room_len",
+    "utilization",
+    "mean_queue_len",
+    "p95_latency_s",
+    "wasted_work_s",
+];
+
+/// One finished run, as written to its part file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Configuration index.
+    pub config: usize,
+    /// Replication index within the configuration.
+    pub replication: u64,
+    /// Seed of the run's streams.
+    pub seed: u64,
+    /// Replication index of the run's streams (equal to `replication` with common random numbers).
+    pub stream_replication: u64,
+    /// The whole-system summary row, numeric columns by name (NaN stored as null).
+    pub summary: Vec<(String, Option<f64>)>,
+    /// Per pool and minute, the values of [`TIMESERIES_METRICS`].
+    pub timeseries: Vec<(String, u64, Vec<f64>)>,
+}
+
+impl RunRecord {
+    fn new(config: usize, replication: u64, seed: u64, stream_replication: u64, report: &world::RunReport) -> RunRecord {
+        let summary = report
+            .summary
+            .fields()
+            .into_iter()
+            .filter_map(|(n, v)| match v {
+                Field::U64(x) => Some((n.to_owned(), Some(x as f64))),
+                Field::F64(x) => Some((n.to_owned(), x.is_finite().then_some(x))),
+                Field::Str(_) => None,
+            })
+            .collect();
+        let timeseries = report
+            .timeseries
+            .iter()
+            .map(|m: &MinuteRow| {
+                let fields = m.fields();
+                let values = TIMESERIES_METRICS
+                    .iter()
+                    .map(|name| match fields.iter().find(|(n, _)| n == name).map(|(_, v)| v) {
+                        Some(Field::U64(x)) => *x as f64,
+                        Some(Field::F64(x)) => *x,
+                        _ => f64::NAN,
+                    })
+                    .collect();
+                (m.platform.clone(), m.minute, values)
+            })
+            .collect();
+        RunRecord { config, replication, seed, stream_replication, summary, timeseries }
+    }
+
+    /// A summary metric by name.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.summary.iter().find(|(n, _)| n == name).and_then(|(_, v)| *v)
+    }
+}
+
+/// What a sweep will run, saved beside its results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Experiment name.
+    pub experiment: String,
+    /// SHA-256 of the experiment file's text.
+    pub experiment_sha256: String,
+    /// Parameter column names.
+    pub param_names: Vec<String>,
+    /// Per configuration: label, parameter values, replications planned.
+    pub configs: Vec<PlanConfig>,
+}
+
+/// One configuration of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanConfig {
+    /// Index.
+    pub index: usize,
+    /// Label.
+    pub label: String,
+    /// Parameter values as text, in `param_names` order.
+    pub params: Vec<String>,
+    /// Replications planned.
+    pub replications: u64,
+}
+
+/// Options of `rentree sweep`.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Output directory.
+    pub out: PathBuf,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Skip runs already written.
+    pub resume: bool,
+    /// Run only the runs with `index % n == i` (Slurm array task `i` of `n`); no tables are built.
+    pub shard: Option<(usize, usize)>,
+    /// Add replications until this metric's 95% half-width is below the bound in every configuration.
+    pub until_ci: Option<(String, f64)>,
+    /// Replication cap for `until_ci`.
+    pub max_replications: u64,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone)]
+pub struct SweepOutcome {
+    /// Runs executed by this invocation.
+    pub executed: u64,
+    /// Runs found already finished and skipped.
+    pub skipped: u64,
+    /// Wall seconds.
+    pub wall_s: f64,
+    /// For `until_ci`: per configuration, (replications, half-width reached).
+    pub precision: Vec<(u64, f64)>,
+    /// Files written (tables), empty for a shard.
+    pub files: Vec<PathBuf>,
+}
+
+fn run_file(out: &Path, config: usize, replication: u64) -> PathBuf {
+    out.join("runs").join(format!("c{config:04}-r{replication:04}.json"))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+    serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })
+}
+
+/// Executes `todo` runs of `experiment`, writing each part file as it completes.
+fn execute(experiment: &Experiment, out: &Path, todo: &[(usize, u64)], jobs: usize, progress: bool) -> Result<u64> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| Error::Write { path: out.to_owned(), message: format!("cannot start {jobs} worker threads: {e}") })?;
+    let bar = if progress {
+        let b = indicatif::ProgressBar::new(todo.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}")
+                .expect("static progress template"),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let done = AtomicU64::new(0);
+    let result: Result<()> = pool.install(|| {
+        todo.par_iter().try_for_each(|&(c, r)| {
+            let (seed, stream_rep) = experiment.stream_of(c, r);
+            let report = world::run(&experiment.configs[c].scenario, seed, stream_rep);
+            let record = RunRecord::new(c, r, seed, stream_rep, &report);
+            output::write_json(&run_file(out, c, r), &record)?;
+            done.fetch_add(1, Ordering::Relaxed);
+            bar.inc(1);
+            Ok(())
+        })
+    });
+    bar.finish_and_clear();
+    result?;
+    Ok(done.load(Ordering::Relaxed))
+}
+
+fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
+    Plan {
+        experiment: experiment.raw.experiment.name.clone(),
+        experiment_sha256: text_sha.to_owned(),
+        param_names: experiment.param_names.clone(),
+        configs: experiment
+            .configs
+            .iter()
+            .map(|c| PlanConfig {
+                index: c.index,
+                label: c.label.clone(),
+                params: c.params.iter().map(|(_, v)| v.clone()).collect(),
+                replications: reps[c.index],
+            })
+            .collect(),
+    }
+}
+
+/// Runs a sweep.
+pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOutcome> {
+    let started = std::time::Instant::now();
+    let out = &options.out;
+    output::ensure_dir(&out.join("runs"))?;
+    let text = std::fs::read(&experiment.path).map_err(|source| Error::Read { path: experiment.path.clone(), source })?;
+    let sha = sha256_hex(&text);
+    // A results folder belongs to one experiment: mixing two would build tables from foreign runs.
+    let plan_path = out.join("plan.json");
+    if plan_path.exists() {
+        let old: Plan = read_json(&plan_path)?;
+        if old.experiment_sha256 != sha {
+            return Err(Error::Write {
+                path: out.clone(),
+                message: format!("holds results of another experiment (\"{}\"): use another --out", old.experiment),
+            });
+        }
+        if !options.resume && options.shard.is_none() {
+            return Err(Error::Write {
+                path: out.clone(),
+                message: "already holds runs of this experiment: pass --resume to continue it, or use another --out".into(),
+            });
+        }
+    }
+    let mut reps = vec![experiment.replications(); experiment.configs.len()];
+    let (mut executed, mut skipped) = (0, 0);
+    let mut precision = Vec::new();
+    loop {
+        output::write_json(&plan_path, &plan_of(experiment, &sha, &reps))?;
+        let all: Vec<(usize, u64)> = (0..experiment.configs.len()).flat_map(|c| (0..reps[c]).map(move |r| (c, r))).collect();
+        let mine: Vec<(usize, u64)> = match options.shard {
+            Some((i, n)) => all.iter().copied().enumerate().filter(|(k, _)| k % n == i).map(|(_, x)| x).collect(),
+            None => all,
+        };
+        let todo: Vec<(usize, u64)> = mine.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
+        skipped += (mine.len() - todo.len()) as u64;
+        executed += execute(experiment, out, &todo, options.jobs, options.progress)?;
+        let Some((metric, bound)) = &options.until_ci else { break };
+        // Precision on demand: double the replications of every configuration still too wide.
+        let plan: Plan = read_json(&plan_path)?;
+        let records = load_records(out, &plan)?;
+        let mut more = false;
+        precision.clear();
+        for (c, recs) in records.iter().enumerate() {
+            let values: Vec<f64> = recs.iter().filter_map(|r| r.metric(metric)).collect();
+            if values.len() != recs.len() {
+                return Err(Error::Invalid {
+                    path: experiment.path.clone(),
+                    field: "--until-ci".into(),
+                    found: metric.clone(),
+                    expected: "a numeric summary column (e.g. served_share_by_0900)".into(),
+                });
+            }
+            let hw = Estimate::new(&values, 0.95).half_width;
+            precision.push((reps[c], hw));
+            if hw > *bound && reps[c] < options.max_replications {
+                reps[c] = (reps[c] * 2).min(options.max_replications);
+                more = true;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    let files = if options.shard.is_some() { Vec::new() } else { merge(out)? };
+    Ok(SweepOutcome { executed, skipped, wall_s: started.elapsed().as_secs_f64(), precision, files })
+}
+
+/// Reads every planned run, per configuration in replication order; a missing run is an error.
+pub fn load_records(out: &Path, plan: &Plan) -> Result<Vec<Vec<RunRecord>>> {
+    let mut missing = Vec::new();
+    let mut all = Vec::new();
+    for c in &plan.configs {
+        let mut recs = Vec::new();
+        for r in 0..c.replications {
+            let p = run_file(out, c.index, r);
+            if p.exists() {
+                recs.push(read_json::<RunRecord>(&p)?);
+            } else {
+                missing.push(p);
+            }
+        }
+        all.push(recs);
+    }
+    if !missing.is_empty() {
+        return Err(Error::Write {
+            path: out.to_owned(),
+            message: format!(
+                "{} planned run(s) missing (first: {}): run the remaining shards, or the sweep with --resume",
+                missing.len(),
+                missing[0].display()
+            ),
+        });
+    }
+    Ok(all)
+}
+
+/// Builds `runs`, `configs` and `timeseries` tables (Parquet) from the part files in `out`.
+pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
+    let plan: Plan = read_json(&out.join("plan.json"))?;
+    let records = load_records(out, &plan)?;
+    let metric_names: Vec<String> = Summary::default()
+        .fields()
+        .into_iter()
+        .filter(|(_, v)| !matches!(v, Field::Str(_)))
+        .map(|(n, _)| n.to_owned())
+        .collect();
+    let head = |c: &PlanConfig| {
+        let mut row: Vec<(String, Field)> = vec![("config".into(), Field::U64(c.index as u64)), ("label".into(), Field::Str(c.label.clone()))];
+        for (n, v) in plan.param_names.iter().zip(&c.params) {
+            row.push((n.clone(), Field::Str(v.clone())));
+        }
+        row
+    };
+    let mut runs = Vec::new();
+    let mut configs = Vec::new();
+    let mut series = Vec::new();
+    for (c, recs) in plan.configs.iter().zip(&records) {
+        for rec in recs {
+            let mut row = head(c);
+            row.push(("replication".into(), Field::U64(rec.replication)));
+            row.push(("seed".into(), Field::U64(rec.seed)));
+            for m in &metric_names {
+                row.push((m.clone(), Field::F64(rec.metric(m).unwrap_or(f64::NAN))));
+            }
+            runs.push(row);
+        }
+        let mut row = head(c);
+        row.push(("replications".into(), Field::U64(recs.len() as u64)));
+        for m in &metric_names {
+            let values: Vec<f64> = recs.iter().map(|r| r.metric(m).unwrap_or(f64::NAN)).collect();
+            let e = Estimate::new(&values, 0.95);
+            row.push((format!("{m}_mean"), Field::F64(e.mean)));
+            row.push((format!("{m}_std"), Field::F64(e.std_dev)));
+            row.push((format!("{m}_hw95"), Field::F64(e.half_width)));
+        }
+        configs.push(row);
+        // Minutes line up across replications of a configuration: same pools, same horizon.
+        if let Some(first) = recs.first() {
+            for (k, (platform, minute, _)) in first.timeseries.iter().enumerate() {
+                let mut row = head(c);
+                row.push(("platform".into(), Field::Str(platform.clone())));
+                row.push(("minute".into(), Field::U64(*minute)));
+                for (j, m) in TIMESERIES_METRICS.iter().enumerate() {
+                    let values: Vec<f64> = recs.iter().map(|r| r.timeseries.get(k).map_or(f64::NAN, |t| t.2[j])).collect();
+                    let e = Estimate::new(&values, 0.95);
+                    row.push((format!("{m}_mean"), Field::F64(e.mean)));
+                    row.push((format!("{m}_lo"), Field::F64(e.lo())));
+                    row.push((format!("{m}_hi"), Field::F64(e.hi())));
+                }
+                series.push(row);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for (name, rows) in [("runs", runs), ("configs", configs), ("timeseries", series)] {
+        let mut df = output::frame(&rows).map_err(|e| Error::Write { path: out.to_owned(), message: e.to_string() })?;
+        let p = out.join(format!("{name}.parquet"));
+        output::write_parquet(&p, &mut df)?;
+        files.push(p);
+    }
+    Ok(files)
+}
