@@ -65,6 +65,8 @@ pub struct Summary {
     pub utilization: f64,
     /// Served requests per second.
     pub throughput_per_s: f64,
+    /// Servers paid for (ready or booting) × hours over the observed span: the cost.
+    pub server_hours: f64,
     /// Users (one person on one platform) who arrived.
     pub users: u64,
     /// Users who logged in at least once.
@@ -138,6 +140,7 @@ impl Summary {
             ("mean_in_system", F64(self.mean_in_system)),
             ("utilization", F64(self.utilization)),
             ("throughput_per_s", F64(self.throughput_per_s)),
+            ("server_hours", F64(self.server_hours)),
             ("users", U64(self.users)),
             ("accessed", U64(self.accessed)),
             ("completed", U64(self.completed)),
@@ -202,10 +205,16 @@ pub struct MinuteRow {
     pub max_queue_len: u64,
     /// Time-average busy service slots.
     pub mean_busy_slots: f64,
-    /// Service slots available.
+    /// Service slots at the end of the minute.
     pub slots: u64,
-    /// `mean_busy_slots / slots`.
+    /// Busy share of the slots available over the minute.
     pub utilization: f64,
+    /// Servers ready at the end of the minute.
+    pub servers_ready: u64,
+    /// Servers booting at the end of the minute.
+    pub servers_booting: u64,
+    /// Server-hours paid in the minute (ready or booting).
+    pub server_hours: f64,
     /// Mean wait of requests that left the backlog this minute (served or abandoned).
     pub mean_wait_s: f64,
     /// 95th percentile of the same.
@@ -264,6 +273,9 @@ impl MinuteRow {
             ("mean_busy_slots", F64(self.mean_busy_slots)),
             ("slots", U64(self.slots)),
             ("utilization", F64(self.utilization)),
+            ("servers_ready", U64(self.servers_ready)),
+            ("servers_booting", U64(self.servers_booting)),
+            ("server_hours", F64(self.server_hours)),
             ("mean_wait_s", F64(self.mean_wait_s)),
             ("p95_wait_s", F64(self.p95_wait_s)),
             ("wasted_work_s", F64(self.wasted_work_s)),

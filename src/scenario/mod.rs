@@ -146,6 +146,68 @@ pub struct PoolSpec {
     pub service: DurationDist,
     /// Overload slowdown (knee, slowdown), see [`raw::RawOverload`].
     pub overload: Option<(f64, f64)>,
+    /// How the number of servers changes.
+    pub provisioning: Provisioning,
+    /// Capacity incidents, in time order.
+    pub incidents: Vec<Incident>,
+}
+
+/// How a pool's servers change over a run.
+#[derive(Debug, Clone)]
+pub enum Provisioning {
+    /// Always `servers`.
+    Static,
+    /// Servers ready at the listed times.
+    Scheduled(Vec<(SimTime, u32)>),
+    /// A reactive autoscaler.
+    Autoscale(AutoscaleSpec),
+}
+
+/// What an autoscaler watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleMetric {
+    /// Busy share of the slots.
+    Utilization,
+    /// Waiting requests per slot.
+    Backlog,
+    /// Mean wait of requests started in the window, seconds.
+    Latency,
+}
+
+/// A reactive autoscaler, validated (see [`raw::RawProvisioning::Autoscale`]).
+#[derive(Debug, Clone)]
+pub struct AutoscaleSpec {
+    /// Metric.
+    pub metric: ScaleMetric,
+    /// Target.
+    pub target: f64,
+    /// Evaluation window.
+    pub window: SimDuration,
+    /// Servers per action.
+    pub step: u32,
+    /// Boot delay of one server.
+    pub boot_delay: DurationDist,
+    /// Minimum time between actions.
+    pub cooldown: SimDuration,
+    /// Fewest servers.
+    pub min: u32,
+    /// Most servers.
+    pub max: u32,
+    /// Servers running plus booting allowed by the provider.
+    pub provider_quota: u32,
+    /// Share of boots that fail.
+    pub boot_failure_share: f64,
+}
+
+/// Servers lost at a time, for a while or for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    /// When.
+    pub at: SimTime,
+    /// How many.
+    pub servers: u32,
+    /// For how long (`None`: for good).
+    pub duration: Option<SimDuration>,
 }
 
 impl PoolSpec {
@@ -400,14 +462,91 @@ impl Validator {
             self.check(o.knee.is_finite() && o.knee > 0.0, &format!("{field}.overload.knee"), o.knee, "a multiple of the slots > 0");
             self.check(o.slowdown.is_finite() && o.slowdown >= 0.0, &format!("{field}.overload.slowdown"), o.slowdown, "a number >= 0");
         }
+        let provisioning = self.provisioning(&format!("{field}.provisioning"), pool);
+        let mut incidents = Vec::new();
+        for (i, inc) in pool.incidents.iter().enumerate() {
+            let f = format!("{field}.incidents[{i}]");
+            let ok_at = inc.at_s.is_finite() && inc.at_s >= 0.0;
+            self.check(ok_at, &format!("{f}.at_s"), inc.at_s, "seconds >= 0");
+            self.check(inc.servers >= 1, &format!("{f}.servers"), inc.servers, "an integer >= 1");
+            let duration = match inc.duration_s {
+                None => Some(None),
+                Some(d) => self.positive(&format!("{f}.duration_s"), d, "seconds > 0 (omit it for a loss for good)").then(|| Some(SimDuration::from_secs_f64(d))),
+            };
+            if let (true, true, Some(duration)) = (ok_at, inc.servers >= 1, duration) {
+                incidents.push(Incident { at: SimTime::from_secs_f64(inc.at_s), servers: inc.servers.min(i64::from(u32::MAX)) as u32, duration });
+            }
+        }
+        incidents.sort_by_key(|i| i.at);
         let service = self.dist(&format!("{field}.service"), &pool.service)?;
+        let provisioning = provisioning?;
         (pool.servers >= 1 && pool.workers_per_server >= 1).then(|| PoolSpec {
             servers: pool.servers.min(i64::from(u32::MAX)) as u32,
             workers_per_server: pool.workers_per_server.min(i64::from(u32::MAX)) as u32,
             max_in_system: pool.max_in_system.map(|k| k.max(0) as u64),
             service,
             overload: pool.overload.as_ref().map(|o| (o.knee, o.slowdown)),
+            provisioning,
+            incidents,
         })
+    }
+
+    fn provisioning(&mut self, field: &str, pool: &RawPool) -> Option<Provisioning> {
+        use raw::RawProvisioning as P;
+        let count = |x: i64| x.clamp(0, i64::from(u32::MAX)) as u32;
+        match &pool.provisioning {
+            None | Some(P::Static {}) => Some(Provisioning::Static),
+            Some(P::Scheduled { timetable }) => {
+                let mut steps = Vec::new();
+                let mut last = -1.0;
+                for (i, [t, n]) in timetable.iter().enumerate() {
+                    let ok = t.is_finite() && *t >= 0.0 && *t > last && n.is_finite() && *n >= 1.0 && n.fract() == 0.0;
+                    self.check(ok, &format!("{field}.timetable[{i}]"), format!("[{t}, {n}]"), "[t_s, servers] with times increasing and servers a whole number >= 1");
+                    last = *t;
+                    steps.push((SimTime::from_secs_f64(*t), *n as u32));
+                }
+                if timetable.is_empty() {
+                    self.problem(&format!("{field}.timetable"), "[]", "at least one [t_s, servers] step");
+                }
+                Some(Provisioning::Scheduled(steps))
+            }
+            Some(P::Autoscale { metric, target, window_s, step, boot_delay, cooldown_s, min, max, provider_quota, boot_failure_share }) => {
+                let metric = match metric.as_str() {
+                    "utilization" => Some(ScaleMetric::Utilization),
+                    "backlog" => Some(ScaleMetric::Backlog),
+                    "latency" => Some(ScaleMetric::Latency),
+                    other => {
+                        self.problem(&format!("{field}.metric"), &format!("{other:?}"), "one of \"utilization\", \"backlog\", \"latency\"");
+                        None
+                    }
+                };
+                let t = self.positive(&format!("{field}.target"), *target, "a number > 0");
+                let w = self.positive(&format!("{field}.window_s"), *window_s, "seconds > 0");
+                self.check(*step >= 1, &format!("{field}.step"), step, "an integer >= 1");
+                let c = cooldown_s.is_finite() && *cooldown_s >= 0.0;
+                self.check(c, &format!("{field}.cooldown_s"), cooldown_s, "seconds >= 0");
+                self.check(*min >= 1, &format!("{field}.min"), min, "an integer >= 1");
+                self.check(*max >= *min, &format!("{field}.max"), max, "an integer >= min");
+                self.check((*min..=*max).contains(&pool.servers), &format!("{field}.min"), format!("min {min}, max {max}, servers {}", pool.servers), "min <= servers <= max");
+                let quota = provider_quota.unwrap_or(*max);
+                self.check(quota >= pool.servers, &format!("{field}.provider_quota"), quota, "an integer >= servers");
+                let b = boot_failure_share.is_finite() && (0.0..1.0).contains(boot_failure_share);
+                self.check(b, &format!("{field}.boot_failure_share"), boot_failure_share, "a share in [0, 1)");
+                let boot = self.dist(&format!("{field}.boot_delay"), boot_delay);
+                Some(Provisioning::Autoscale(AutoscaleSpec {
+                    metric: metric?,
+                    target: t.then_some(*target)?,
+                    window: w.then(|| SimDuration::from_secs_f64(*window_s))?,
+                    step: count(*step).max(1),
+                    boot_delay: boot?,
+                    cooldown: c.then(|| SimDuration::from_secs_f64(*cooldown_s))?,
+                    min: count(*min).max(1),
+                    max: count(*max).max(1),
+                    provider_quota: count(quota),
+                    boot_failure_share: if b { *boot_failure_share } else { 0.0 },
+                }))
+            }
+        }
     }
 
     fn positive(&mut self, field: &str, x: f64, expected: &str) -> bool {

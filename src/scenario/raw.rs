@@ -304,6 +304,67 @@ pub struct RawPool {
     /// Slowdown once the pool is crowded (absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overload: Option<RawOverload>,
+    /// How the number of servers changes over the run (absent: static at `servers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<RawProvisioning>,
+    /// Capacity losses: servers lost at a time, for a while or for good.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<RawIncident>,
+}
+
+/// Provisioning of a pool, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawProvisioning {
+    /// `servers` for the whole run.
+    Static {},
+    /// A timetable of `[t_s, servers]`: the servers are ready at those times (pre-warming: booted ahead).
+    Scheduled {
+        /// `[t_s, servers]` pairs, times increasing.
+        timetable: Vec<[f64; 2]>,
+    },
+    /// A reactive autoscaler: every `window_s` it compares the metric over the last window with the target
+    /// and adds `step` servers (which become ready after a boot delay, some failing) or, below half the
+    /// target, removes `step`, never within `cooldown_s` of its last action, within `[min, max]` and the
+    /// provider's quota (servers running plus booting).
+    Autoscale {
+        /// `"utilization"` (busy share of slots), `"backlog"` (waiting requests per slot) or `"latency"`
+        /// (mean wait in seconds of the requests started in the window).
+        metric: String,
+        /// Target value of the metric.
+        target: f64,
+        /// Evaluation window in seconds.
+        window_s: f64,
+        /// Servers added or removed per action.
+        step: i64,
+        /// Boot delay of one server.
+        boot_delay: RawDist,
+        /// Minimum time between two actions, in seconds.
+        cooldown_s: f64,
+        /// Fewest servers.
+        min: i64,
+        /// Most servers.
+        max: i64,
+        /// The cloud provider's quota on servers running plus booting (absent: `max`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_quota: Option<i64>,
+        /// Share of boots that fail (the server never becomes ready, its boot time is still paid).
+        #[serde(default)]
+        boot_failure_share: f64,
+    },
+}
+
+/// A capacity incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIncident {
+    /// When the servers are lost, seconds from t = 0.
+    pub at_s: f64,
+    /// How many.
+    pub servers: i64,
+    /// For how long (absent: for good).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
 }
 
 /// Overload slowdown: service times grow once the requests in the pool pass a knee.
@@ -338,6 +399,21 @@ impl RawPool {
     fn scale(&mut self, f: f64) {
         let before = self.servers.max(1);
         self.servers = scale_count(self.servers, f);
+        match &mut self.provisioning {
+            None | Some(RawProvisioning::Static {}) => {}
+            Some(RawProvisioning::Scheduled { timetable }) => timetable.iter_mut().for_each(|p| p[1] = (p[1] * f).round().max(1.0)),
+            Some(RawProvisioning::Autoscale { step, min, max, provider_quota, .. }) => {
+                *step = scale_count(*step, f);
+                *min = scale_count(*min, f);
+                *max = scale_count(*max, f);
+                if let Some(q) = provider_quota {
+                    *q = scale_count(*q, f);
+                }
+            }
+        }
+        for i in &mut self.incidents {
+            i.servers = scale_count(i.servers, f);
+        }
         if let Some(k) = self.max_in_system {
             // Keep the backlog proportional, and K >= c after rounding.
             let backlog = (k - before * self.workers_per_server).max(0);

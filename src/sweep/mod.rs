@@ -40,6 +40,8 @@ pub const TIMESERIES_METRICS: &[&str] = &[
     "mean_queue_len",
     "p95_latency_s",
     "wasted_work_s",
+    "servers_ready",
+    "server_hours",
 ];
 
 /// One finished run, as written to its part file.

@@ -17,7 +17,7 @@ use rand::RngCore;
 use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
 use crate::metrics::{time_average, MinuteRow, Summary};
 use crate::policy::RetryBudget;
-use crate::scenario::{Scenario, SessionSpec};
+use crate::scenario::{Incident, Provisioning, ScaleMetric, Scenario, SessionSpec};
 use platform::Platform;
 use pool::{Admission, Pool};
 use request::{Kind, Request, Stage};
@@ -60,6 +60,34 @@ pub enum Event {
     RoomRelease {
         /// Platform index.
         platform: u32,
+    },
+    /// A pool's timetable reaches step `step`.
+    TimetableStep {
+        /// Pool index.
+        pool: u32,
+        /// Index in the timetable.
+        step: u32,
+    },
+    /// A pool's autoscaler evaluates its metric.
+    Autoscale {
+        /// Pool index.
+        pool: u32,
+    },
+    /// A server ordered by an autoscaler finishes booting.
+    BootDone {
+        /// Pool index.
+        pool: u32,
+        /// Whether the boot succeeded.
+        ok: bool,
+    },
+    /// A capacity incident starts (servers lost) or ends (servers back).
+    Incident {
+        /// Pool index.
+        pool: u32,
+        /// Index in the pool's incidents.
+        index: u32,
+        /// Whether this is the end of the incident.
+        restore: bool,
     },
     /// The warm-up ends: time averages restart.
     WarmupEnd,
@@ -113,6 +141,10 @@ struct World {
     users: Slab<User>,
     timeseries: Vec<MinuteRow>,
     minute_start: SimTime,
+    /// Provisioning and incidents of each pool (same index as `pools`).
+    provisioning: Vec<(Provisioning, Vec<Incident>)>,
+    /// Randomness of boots (delays, failures), one stream per pool.
+    boot_rngs: Vec<StreamRng>,
 }
 
 /// A share of an arrival process: each member of the cohort uses the platform with probability `share`.
@@ -162,7 +194,8 @@ impl World {
                 let slots = p.pool.slots();
                 Pool::new(
                     p.name.clone(),
-                    slots,
+                    u64::from(p.pool.servers),
+                    u64::from(p.pool.workers_per_server),
                     p.pool.max_in_system.map(|k| k - slots),
                     p.pool.service.clone(),
                     p.pool.overload,
@@ -175,7 +208,8 @@ impl World {
             let slots = d.pool.slots();
             pools.push(Pool::new(
                 d.name.clone(),
-                slots,
+                u64::from(d.pool.servers),
+                u64::from(d.pool.workers_per_server),
                 d.pool.max_in_system.map(|k| k - slots),
                 d.pool.service.clone(),
                 d.pool.overload,
@@ -189,6 +223,14 @@ impl World {
             .enumerate()
             .map(|(i, p)| Platform::new(p, i as u32, n_platforms, key(format!("admission/{}", p.name))))
             .collect();
+        let provisioning: Vec<(Provisioning, Vec<Incident>)> = scenario
+            .platforms
+            .iter()
+            .map(|p| &p.pool)
+            .chain(scenario.dependencies.iter().map(|d| &d.pool))
+            .map(|p| (p.provisioning.clone(), p.incidents.clone()))
+            .collect();
+        let boot_rngs = pools.iter().map(|p| key(format!("provisioning/{}", p.name))).collect();
         let checkpoints = CHECKPOINTS.map(|(h, m)| SimTime::from_secs_f64(scenario.clock_offset_s(h, m).max(0.0)));
         World {
             horizon: scenario.horizon,
@@ -202,6 +244,8 @@ impl World {
             users: Slab::default(),
             timeseries: Vec::new(),
             minute_start: SimTime::ZERO,
+            provisioning,
+            boot_rngs,
         }
     }
 
@@ -356,6 +400,8 @@ impl World {
         let last_hop = req.hop + 1 == req.hops;
         let pool = &mut self.pools[req.pool as usize];
         pool.minute_waits.record(wait);
+        pool.scaler.wait_us += u128::from(wait.as_micros());
+        pool.scaler.starts += 1;
         if last_hop && req.observed {
             let total = SimDuration(req.waited_us);
             let s = &mut self.groups[req.group as usize].stats;
@@ -802,11 +848,132 @@ impl World {
         }
     }
 
+    // ------------------------------------------------------------------ provisioning
+
+    /// Schedules the timetable, autoscaler and incidents of every pool.
+    fn schedule_provisioning(&mut self, sched: &mut Scheduler<Event>) {
+        for (i, (prov, incidents)) in self.provisioning.iter().enumerate() {
+            let pool = i as u32;
+            match prov {
+                Provisioning::Static => {}
+                Provisioning::Scheduled(steps) => {
+                    for (k, (t, _)) in steps.iter().enumerate() {
+                        sched.schedule_at(*t, Event::TimetableStep { pool, step: k as u32 });
+                    }
+                }
+                Provisioning::Autoscale(a) => sched.schedule(a.window, Event::Autoscale { pool }),
+            }
+            for (k, inc) in incidents.iter().enumerate() {
+                sched.schedule_at(inc.at, Event::Incident { pool, index: k as u32, restore: false });
+            }
+        }
+    }
+
+    /// Puts waiting requests into slots that capacity just freed.
+    fn fill(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        loop {
+            let requests = &self.requests;
+            let next = self.pools[pool as usize].take_waiting(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+            match next {
+                Some(r) => self.start_service(r, sched),
+                None => break,
+            }
+        }
+    }
+
+    fn timetable_step(&mut self, pool: u32, step: u32, sched: &mut Scheduler<Event>) {
+        let Provisioning::Scheduled(steps) = &self.provisioning[pool as usize].0 else { return };
+        let servers = u64::from(steps[step as usize].1);
+        let p = &mut self.pools[pool as usize];
+        p.set_servers(sched.now(), servers, p.booting);
+        self.fill(pool, sched);
+    }
+
+    fn autoscale(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Provisioning::Autoscale(a) = &self.provisioning[pool as usize].0 else { return };
+        let p = &mut self.pools[pool as usize];
+        let (busy, waiting) = p.areas_at(now);
+        let slots_area = p.slots_tw.area_at(now);
+        let (b0, w0, s0) = p.scaler.marks;
+        let span_us = a.window.as_micros().max(1) as f64;
+        let value = match a.metric {
+            ScaleMetric::Utilization => {
+                let s = (slots_area - s0) as f64;
+                if s > 0.0 { (busy - b0) as f64 / s } else { 1.0 }
+            }
+            ScaleMetric::Backlog => (waiting - w0) as f64 / span_us / (p.slots.max(1) as f64),
+            ScaleMetric::Latency => {
+                if p.scaler.starts == 0 {
+                    // Nothing started: either idle (no latency) or stuck (all slots busy for the window).
+                    if p.waiting_len() > 0 { f64::INFINITY } else { 0.0 }
+                } else {
+                    p.scaler.wait_us as f64 / p.scaler.starts as f64 / 1e6
+                }
+            }
+        };
+        p.scaler.marks = (busy, waiting, slots_area);
+        p.scaler.wait_us = 0;
+        p.scaler.starts = 0;
+        let cooled = p.scaler.last_action.is_none_or(|t| now >= t + a.cooldown);
+        if cooled {
+            let running = p.ready + p.booting;
+            if value > a.target {
+                // Scale out, within max and the provider's quota on servers running or booting.
+                let room = u64::from(a.max.min(a.provider_quota)).saturating_sub(running);
+                let add = u64::from(a.step).min(room);
+                if add > 0 {
+                    p.set_servers(now, p.ready, p.booting + add);
+                    p.scaler.last_action = Some(now);
+                    let rng = &mut self.boot_rngs[pool as usize];
+                    for _ in 0..add {
+                        let delay = a.boot_delay.sample(rng);
+                        let ok = rand::Rng::random::<f64>(rng) >= a.boot_failure_share;
+                        sched.schedule(delay, Event::BootDone { pool, ok });
+                    }
+                }
+            } else if value < a.target / 2.0 && p.ready > u64::from(a.min) {
+                let remove = u64::from(a.step).min(p.ready - u64::from(a.min));
+                p.set_servers(now, p.ready - remove, p.booting);
+                p.scaler.last_action = Some(now);
+            }
+        }
+        sched.schedule(a.window, Event::Autoscale { pool });
+    }
+
+    fn boot_done(&mut self, pool: u32, ok: bool, sched: &mut Scheduler<Event>) {
+        let p = &mut self.pools[pool as usize];
+        let ready = if ok { p.ready + 1 } else { p.ready };
+        p.set_servers(sched.now(), ready, p.booting - 1);
+        if ok {
+            self.fill(pool, sched);
+        }
+    }
+
+    fn incident(&mut self, pool: u32, index: u32, restore: bool, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let inc = &self.provisioning[pool as usize].1[index as usize];
+        let (servers, duration) = (u64::from(inc.servers), inc.duration);
+        let p = &mut self.pools[pool as usize];
+        if restore {
+            p.set_servers(now, p.ready + servers, p.booting);
+            self.fill(pool, sched);
+        } else {
+            p.set_servers(now, p.ready.saturating_sub(servers), p.booting);
+            if let Some(d) = duration {
+                sched.schedule(d, Event::Incident { pool, index, restore: true });
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ statistics
 
     fn warmup_end(&mut self, now: SimTime) {
         for pool in &mut self.pools {
             pool.warmup_mark = pool.areas_at(now);
+            pool.warmup_provisioned = pool.provisioned.area_at(now);
+            pool.warmup_slots = pool.slots_tw.area_at(now);
         }
     }
 
@@ -830,6 +997,12 @@ impl World {
             pool.minute_mark = (busy_now, wait_now);
             let max_waiting = pool.waiting.take_max();
             let mean_busy = time_average(busy_area, span);
+            let provisioned_now = pool.provisioned.area_at(now);
+            let server_hours = (provisioned_now - pool.minute_provisioned) as f64 / 3.6e9;
+            pool.minute_provisioned = provisioned_now;
+            let slots_now = pool.slots_tw.area_at(now);
+            let mean_slots = time_average(slots_now - pool.minute_slots, span);
+            pool.minute_slots = slots_now;
             let counters = std::mem::take(&mut pool.minute);
             let mut row = MinuteRow {
                 minute,
@@ -846,7 +1019,10 @@ impl World {
                 max_queue_len: max_waiting,
                 mean_busy_slots: mean_busy,
                 slots: pool.slots,
-                utilization: mean_busy / pool.slots as f64,
+                utilization: if mean_slots > 0.0 { mean_busy / mean_slots } else { f64::from(u8::from(mean_busy > 0.0)) },
+                servers_ready: pool.ready,
+                servers_booting: pool.booting,
+                server_hours,
                 mean_wait_s: pool.minute_waits.mean_s(),
                 p95_wait_s: pool.minute_waits.quantile_s(0.95),
                 wasted_work_s: counters.wasted_us as f64 / 1e6,
@@ -898,13 +1074,14 @@ impl World {
         for &g in groups {
             s.merge(&self.groups[g].stats);
         }
-        let (mut busy_area, mut wait_area, mut slots) = (0u128, 0u128, 0u64);
+        let (mut busy_area, mut wait_area, mut slots_area, mut provisioned_area) = (0u128, 0u128, 0u128, 0u128);
         for &i in pools {
             let pool = &self.pools[i];
             let (busy, waiting) = pool.areas_at(now);
             busy_area += busy - pool.warmup_mark.0;
             wait_area += waiting - pool.warmup_mark.1;
-            slots += pool.slots;
+            slots_area += pool.slots_tw.area_at(now) - pool.warmup_slots;
+            provisioned_area += pool.provisioned.area_at(now) - pool.warmup_provisioned;
         }
         let in_system_end = self
             .requests
@@ -939,7 +1116,8 @@ impl World {
             mean_sojourn_s: if s.served == 0 { 0.0 } else { s.sojourn_us as f64 / s.served as f64 / 1e6 },
             mean_queue_len: nan_if_no_pool(mean_queue),
             mean_in_system: nan_if_no_pool(mean_queue + mean_busy),
-            utilization: nan_if_no_pool(if slots == 0 { 0.0 } else { mean_busy / slots as f64 }),
+            utilization: nan_if_no_pool(if slots_area == 0 { 0.0 } else { busy_area as f64 / slots_area as f64 }),
+            server_hours: nan_if_no_pool(provisioned_area as f64 / 3.6e9),
             throughput_per_s: s.served as f64 / span.as_secs_f64(),
             users: s.users,
             accessed: s.accessed,
@@ -998,6 +1176,10 @@ impl Model for World {
             Event::Wake { user, token } => self.wake(user, token, sched),
             Event::SessionExpired { user, token } => self.session_expired(user, token, sched),
             Event::RoomRelease { platform } => self.room_release(platform, sched),
+            Event::TimetableStep { pool, step } => self.timetable_step(pool, step, sched),
+            Event::Autoscale { pool } => self.autoscale(pool, sched),
+            Event::BootDone { pool, ok } => self.boot_done(pool, ok, sched),
+            Event::Incident { pool, index, restore } => self.incident(pool, index, restore, sched),
             Event::WarmupEnd => self.warmup_end(sched.now()),
             Event::MinuteTick => {
                 let now = sched.now();
@@ -1021,6 +1203,7 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     for group in 0..world.groups.len() as u32 {
         world.schedule_next_arrival(group, &mut sched);
     }
+    world.schedule_provisioning(&mut sched);
     if world.warmup > SimTime::ZERO {
         sched.schedule_at(world.warmup, Event::WarmupEnd);
     }

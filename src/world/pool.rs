@@ -20,6 +20,19 @@ pub enum Admission {
     Blocked,
 }
 
+/// What an autoscaler remembers between evaluations.
+#[derive(Debug, Clone, Default)]
+pub struct ScalerState {
+    /// Time of its last scale-out or scale-in.
+    pub last_action: Option<SimTime>,
+    /// Readings of the busy, waiting and slots integrals at the last evaluation.
+    pub marks: (u128, u128, u128),
+    /// Waits of requests started since the last evaluation, µs.
+    pub wait_us: u128,
+    /// Requests started since the last evaluation.
+    pub starts: u64,
+}
+
 /// Per-minute counters of one pool, flushed into a timeseries row at every minute tick.
 #[derive(Debug, Clone, Default)]
 pub struct MinuteCounters {
@@ -42,8 +55,20 @@ pub struct MinuteCounters {
 pub struct Pool {
     /// Name (platform or dependency) for the timeseries.
     pub name: String,
-    /// Service slots (servers × workers per server).
+    /// Service slots (ready servers × workers per server).
     pub slots: u64,
+    /// Concurrent requests per server.
+    pub workers: u64,
+    /// Servers ready to serve.
+    pub ready: u64,
+    /// Servers booting (ordered by an autoscaler, not ready yet).
+    pub booting: u64,
+    /// Servers paid for (ready + booting), integrated over time: the cost in server-hours.
+    pub provisioned: TimeWeighted,
+    /// Slots, integrated over time (the denominator of utilization when capacity changes).
+    pub slots_tw: TimeWeighted,
+    /// Autoscaler bookkeeping: when it last acted, and readings at its last evaluation.
+    pub scaler: ScalerState,
     /// Largest backlog allowed (`max_in_system − slots`), `None` for unbounded.
     pub max_waiting: Option<u64>,
     /// Service-time distribution.
@@ -60,6 +85,14 @@ pub struct Pool {
     pub minute_mark: (u128, u128),
     /// Readings of the same integrals at the end of the warm-up.
     pub warmup_mark: (u128, u128),
+    /// Reading of `provisioned` at the end of the warm-up.
+    pub warmup_provisioned: u128,
+    /// Reading of `slots_tw` at the end of the warm-up.
+    pub warmup_slots: u128,
+    /// Reading of `provisioned` at the start of the current minute.
+    pub minute_provisioned: u128,
+    /// Reading of `slots_tw` at the start of the current minute.
+    pub minute_slots: u128,
     /// This minute's counters.
     pub minute: MinuteCounters,
     /// Waits of requests that left the backlog this minute.
@@ -70,15 +103,27 @@ impl Pool {
     /// An idle pool with `classes` priority classes.
     pub fn new(
         name: String,
-        slots: u64,
+        servers: u64,
+        workers: u64,
         max_waiting: Option<u64>,
         service: DurationDist,
         overload: Option<(f64, f64)>,
         classes: usize,
     ) -> Pool {
+        let slots = servers * workers;
+        let mut provisioned = TimeWeighted::default();
+        provisioned.set(SimTime::ZERO, servers);
+        let mut slots_tw = TimeWeighted::default();
+        slots_tw.set(SimTime::ZERO, slots);
         Pool {
             name,
             slots,
+            workers,
+            ready: servers,
+            booting: 0,
+            provisioned,
+            slots_tw,
+            scaler: ScalerState::default(),
             max_waiting,
             service,
             overload,
@@ -87,6 +132,10 @@ impl Pool {
             waiting: TimeWeighted::default(),
             minute_mark: (0, 0),
             warmup_mark: (0, 0),
+            warmup_provisioned: 0,
+            warmup_slots: 0,
+            minute_provisioned: 0,
+            minute_slots: 0,
             minute: MinuteCounters::default(),
             minute_waits: DurationStats::new(),
         }
@@ -127,7 +176,22 @@ impl Pool {
     /// Frees a slot at `now`, then hands it to the first live waiting request of the most urgent class, if
     /// any: `is_live` tells whether a backlog entry still wants service.
     #[inline]
-    pub fn release(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+    pub fn release(&mut self, now: SimTime, is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+        if self.busy.value() > self.slots {
+            // Capacity was removed while this slot was busy: it goes away instead of passing on.
+            self.busy.decr(now);
+            return None;
+        }
+        self.pass_on(now, is_live).or_else(|| {
+            self.busy.decr(now);
+            None
+        })
+    }
+
+    /// Gives a slot to the first live waiting request of the most urgent class; the slot's busy count is
+    /// the caller's business.
+    #[inline]
+    fn pass_on(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
         for backlog in &mut self.backlogs {
             while let Some(r) = backlog.pop_front() {
                 if is_live(r) {
@@ -138,8 +202,26 @@ impl Pool {
                 }
             }
         }
-        self.busy.decr(now);
         None
+    }
+
+    /// After capacity grew: takes the next live waiting request into a free slot, if both exist.
+    pub fn take_waiting(&mut self, now: SimTime, is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+        if self.busy.value() >= self.slots {
+            return None;
+        }
+        let r = self.pass_on(now, is_live)?;
+        self.busy.incr(now);
+        Some(r)
+    }
+
+    /// Sets the servers ready and booting at `now`.
+    pub fn set_servers(&mut self, now: SimTime, ready: u64, booting: u64) {
+        self.ready = ready;
+        self.booting = booting;
+        self.slots = ready * self.workers;
+        self.provisioned.set(now, ready + booting);
+        self.slots_tw.set(now, self.slots);
     }
 
     /// Records that a waiting request left the backlog without service at `now`; its entry is skipped later.
