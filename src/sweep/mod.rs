@@ -383,6 +383,12 @@ pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
         let p = out.join(format!("{name}.parquet"));
         output::write_parquet(&p, &mut df)?;
         files.push(p);
+        if name == "configs" {
+            // The configurations table is small: a CSV beside it is what a study folder commits.
+            let p = out.join("configs.csv");
+            output::write_csv(&p, &mut df)?;
+            files.push(p);
+        }
     }
     Ok(files)
 }

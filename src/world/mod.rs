@@ -1145,8 +1145,9 @@ impl World {
 
     fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
         let all_groups: Vec<usize> = (0..self.groups.len()).collect();
-        let app_pools: Vec<usize> = (0..self.platforms.len()).collect();
-        let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &app_pools, events)];
+        // The whole system includes the shared dependencies: their servers are part of its cost.
+        let all_pools: Vec<usize> = (0..self.pools.len()).collect();
+        let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &all_pools, events)];
         if self.platforms.len() > 1 {
             for (pi, p) in scenario.platforms.iter().enumerate() {
                 let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].platform as usize == pi).collect();
