@@ -208,3 +208,37 @@ fn bad_experiments_are_explained() {
     let (code, err) = rentree(&["validate", e.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_latin_hypercube_puts_one_sample_in_each_stratum_of_every_axis() {
+    let d = scratch("lhs");
+    let body = r#"design = "lhs"
+[lhs]
+samples = 8
+ranges = { "platforms.server.pool.servers" = { min = 46.0, max = 62.0, integer = true }, "scenario.horizon_s" = { min = 1000.0, max = 1800.0 } }
+"#;
+    let e = Experiment::load(&experiment(&d, body)).unwrap();
+    assert_eq!(e.configs.len(), 8);
+    for (axis, (lo, hi)) in [("platforms.server.pool.servers", (46.0, 62.0)), ("scenario.horizon_s", (1000.0, 1800.0))] {
+        let mut strata: Vec<usize> = e
+            .configs
+            .iter()
+            .map(|c| {
+                let v: f64 = c.params.iter().find(|(n, _)| n == axis).unwrap().1.parse().unwrap();
+                assert!((lo..=hi).contains(&v), "{axis} = {v}");
+                (((v - lo) / (hi - lo) * 8.0) as usize).min(7)
+            })
+            .collect();
+        strata.sort();
+        // Integer rounding can move a value across a stratum edge by half a unit; the float axis is exact.
+        if axis == "scenario.horizon_s" {
+            assert_eq!(strata, (0..8).collect::<Vec<_>>(), "{axis}");
+        } else {
+            strata.dedup();
+            assert!(strata.len() >= 6, "{axis}: {strata:?}");
+        }
+    }
+    // The same seed gives the same design.
+    let again = Experiment::load(&d.join("experiment.toml")).unwrap();
+    assert_eq!(format!("{:?}", again.configs.iter().map(|c| &c.params).collect::<Vec<_>>()), format!("{:?}", e.configs.iter().map(|c| &c.params).collect::<Vec<_>>()));
+}
