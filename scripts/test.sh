@@ -4,6 +4,10 @@
 #   bash scripts/test.sh            # everything
 #   QUICK=1 bash scripts/test.sh    # skip the peer-simulator smoke run
 #
+# Installs on a fresh Debian machine, idempotently: slurm-wlm and munge (single-node cluster), chromium
+# (briefing test and image export), playwright-core (npm, no browser download), and Python venvs for the
+# notebooks and the peer simulators.
+#
 # Tests run in the release profile: the statistical checks simulate tens of millions of events, and one
 # profile means polars is built once.
 set -euo pipefail
@@ -29,6 +33,12 @@ cargo test --release --locked --doc
 
 step "rentree verify (simulator against queueing theory)"
 ./target/release/rentree verify
+
+step "notebooks executed headless (polars + plotly in a venv)"
+RENTREE_BIN="$PWD/target/release/rentree" bash scripts/notebooks.sh
+
+step "briefing pages in headless Chromium, networking off; PNG/SVG export"
+RENTREE_BIN="$PWD/target/release/rentree" bash scripts/browser-test.sh
 
 if [ "${QUICK:-0}" != 1 ]; then
   step "peer simulators smoke run (SimPy, Ciw in a venv)"

@@ -37,6 +37,8 @@ pub enum Command {
     Slurm(SlurmArgs),
     /// The smallest value of a knob that meets a target with 95% confidence.
     Size(SizeArgs),
+    /// Write the briefing page of a run or a sweep (and its charts as PNG/SVG for slides).
+    Report(ReportArgs),
     /// Run the textbook queues against queueing theory and print the table (exit 1 if any check fails).
     Verify {
         /// Master seed.
@@ -146,6 +148,37 @@ pub struct SizeArgs {
     pub overrides: Vec<String>,
 }
 
+/// Arguments of `rentree report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A run's or a sweep's output directory.
+    pub results: PathBuf,
+    /// Where to write the page and images (default: RESULTS/briefing).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Language of labels, dates and numbers.
+    #[arg(long, value_enum, default_value_t = LangArg::Fr)]
+    pub lang: LangArg,
+    /// Also write each chart as PNG.
+    #[arg(long)]
+    pub png: bool,
+    /// Also write each chart as SVG.
+    #[arg(long)]
+    pub svg: bool,
+    /// Chromium used to render images.
+    #[arg(long, default_value = "/usr/bin/chromium")]
+    pub chromium: PathBuf,
+}
+
+/// `--lang` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LangArg {
+    /// Français.
+    Fr,
+    /// English.
+    En,
+}
+
 /// `--format` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum FormatArg {
@@ -193,6 +226,28 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Sweep(args) => sweep(args),
+        Command::Report(args) => {
+            use rentree::report::{labels::Lang, report, ReportOptions};
+            let options = ReportOptions {
+                out: args.out.clone().unwrap_or_else(|| args.results.join("briefing")),
+                lang: match args.lang {
+                    LangArg::Fr => Lang::Fr,
+                    LangArg::En => Lang::En,
+                },
+                png: args.png,
+                svg: args.svg,
+                chromium: args.chromium.clone(),
+            };
+            let outcome = report(&args.results, &options)?;
+            for s in &outcome.sentences {
+                eprintln!("{s}");
+            }
+            println!("{}", outcome.page.display());
+            for i in outcome.images {
+                println!("{}", i.display());
+            }
+            Ok(Outcome::Success)
+        }
         Command::Slurm(args) => slurm(args),
         Command::Size(args) => size(args),
         Command::Validate { file } => {

@@ -37,6 +37,7 @@ pub mod error;
 pub mod metrics;
 pub mod output;
 pub mod policy;
+pub mod report;
 pub mod scenario;
 pub mod sweep;
 pub mod verify;

@@ -10,7 +10,7 @@ pub mod row;
 use crate::engine::{SimDuration, SimTime, MICROS_PER_S};
 use hdrhistogram::Histogram;
 
-pub use row::{Field, MinuteRow, Summary};
+pub use row::{AccessPoint, Field, MinuteRow, Summary};
 
 /// The running time integral of a piecewise-constant quantity (queue length, busy servers).
 ///

@@ -215,6 +215,9 @@ pub struct MinuteRow {
     pub servers_booting: u64,
     /// Server-hours paid in the minute (ready or booting).
     pub server_hours: f64,
+    /// Requests per minute the pool completes when saturated at its nominal service time (slots × 60 /
+    /// mean service time; the overload slowdown can make the real figure lower).
+    pub capacity_per_min: f64,
     /// Mean wait of requests that left the backlog this minute (served or abandoned).
     pub mean_wait_s: f64,
     /// 95th percentile of the same.
@@ -276,6 +279,7 @@ impl MinuteRow {
             ("servers_ready", U64(self.servers_ready)),
             ("servers_booting", U64(self.servers_booting)),
             ("server_hours", F64(self.server_hours)),
+            ("capacity_per_min", F64(self.capacity_per_min)),
             ("mean_wait_s", F64(self.mean_wait_s)),
             ("p95_wait_s", F64(self.p95_wait_s)),
             ("wasted_work_s", F64(self.wasted_work_s)),
@@ -294,6 +298,29 @@ impl MinuteRow {
             ("p50_latency_s", F64(self.p50_latency_s)),
             ("p95_latency_s", F64(self.p95_latency_s)),
             ("p99_latency_s", F64(self.p99_latency_s)),
+        ]
+    }
+}
+
+/// One point of the time-to-first-access curve of a cohort: `share` of its users had logged in within
+/// `time_to_access_s` of their first try. The curve stops at the share who got in at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccessPoint {
+    /// Cohort name (`"all"` for everyone).
+    pub cohort: String,
+    /// Share of the cohort's users.
+    pub share: f64,
+    /// Time from first try to first successful login, seconds.
+    pub time_to_access_s: f64,
+}
+
+impl AccessPoint {
+    /// The row's columns, in output order.
+    pub fn fields(&self) -> Vec<(&'static str, Field)> {
+        vec![
+            ("cohort", Field::Str(self.cohort.clone())),
+            ("share", Field::F64(self.share)),
+            ("time_to_access_s", Field::F64(self.time_to_access_s)),
         ]
     }
 }

@@ -128,6 +128,12 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::
     write(tmp.as_file_mut()).map_err(err)?;
     tmp.as_file_mut().flush().map_err(|e| err(e.to_string()))?;
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+    // Temporary files are private (0600); results are ordinary files, readable like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| err(e.to_string()))?;
+    }
     tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
     Ok(())
 }
@@ -156,6 +162,48 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
     ParquetReader::new(file).finish().map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })
 }
 
+/// A table read back as plain columns, for modules that must not see polars (the report).
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Number of rows.
+    pub height: usize,
+    /// Numeric columns (every integer or float column, as f64; nulls as NaN).
+    pub numbers: std::collections::BTreeMap<String, Vec<f64>>,
+    /// Text columns.
+    pub texts: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Table {
+    /// A numeric column, or an error naming the file and the column.
+    pub fn num(&self, name: &str) -> Result<&[f64]> {
+        self.numbers.get(name).map(Vec::as_slice).ok_or_else(|| Error::Parse { path: name.into(), message: format!("no numeric column {name:?}") })
+    }
+
+    /// A text column.
+    pub fn text(&self, name: &str) -> Result<&[String]> {
+        self.texts.get(name).map(Vec::as_slice).ok_or_else(|| Error::Parse { path: name.into(), message: format!("no text column {name:?}") })
+    }
+}
+
+/// Reads a Parquet file into a [`Table`].
+pub fn read_table(path: &Path) -> Result<Table> {
+    let df = read_parquet(path)?;
+    let err = |e: PolarsError| Error::Parse { path: path.to_owned(), message: e.to_string() };
+    let mut t = Table { height: df.height(), ..Table::default() };
+    for col in df.columns() {
+        let name = col.name().to_string();
+        if col.dtype() == &DataType::String {
+            let s = col.str().map_err(err)?;
+            t.texts.insert(name, s.iter().map(|v| v.unwrap_or("").to_owned()).collect());
+        } else if col.dtype().is_primitive_numeric() {
+            let c = col.cast(&DataType::Float64).map_err(err)?;
+            let f = c.f64().map_err(err)?;
+            t.numbers.insert(name, f.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+        }
+    }
+    Ok(t)
+}
+
 /// Creates `dir` (and parents) or explains why it cannot be used.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Write { path: dir.to_owned(), message: e.to_string() })?;
@@ -176,8 +224,14 @@ pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format
     let mut summary = frame(&rows).map_err(polars_err)?;
     let rows: Vec<_> = report.timeseries.iter().map(|r| r.fields()).collect();
     let mut timeseries = frame(&rows).map_err(polars_err)?;
+    let access: Vec<_> = report.access.iter().map(|r| r.fields()).collect();
+    let mut access = frame(&access).map_err(polars_err)?;
     let mut written = Vec::new();
-    for (stem, df) in [("summary", &mut summary), ("timeseries", &mut timeseries)] {
+    let mut tables = vec![("summary", &mut summary), ("timeseries", &mut timeseries)];
+    if !report.access.is_empty() {
+        tables.push(("access", &mut access));
+    }
+    for (stem, df) in tables {
         if format.parquet() {
             let p = dir.join(format!("{stem}.parquet"));
             write_parquet(&p, df)?;

@@ -15,7 +15,7 @@ pub mod user;
 
 use rand::RngCore;
 use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
-use crate::metrics::{time_average, MinuteRow, Summary};
+use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
 use crate::scenario::{Incident, Provisioning, ScaleMetric, Scenario, SessionSpec};
 use platform::Platform;
@@ -105,6 +105,8 @@ pub struct RunReport {
     pub summary: Summary,
     /// One row per simulated minute and pool.
     pub timeseries: Vec<MinuteRow>,
+    /// Time-to-first-access curves, per cohort and for everyone (empty without sessions).
+    pub access: Vec<AccessPoint>,
     /// Events handled.
     pub events: u64,
 }
@@ -1023,6 +1025,7 @@ impl World {
                 servers_ready: pool.ready,
                 servers_booting: pool.booting,
                 server_hours,
+                capacity_per_min: mean_slots * 60.0 / pool.service.mean_s(),
                 mean_wait_s: pool.minute_waits.mean_s(),
                 p95_wait_s: pool.minute_waits.quantile_s(0.95),
                 wasted_work_s: counters.wasted_us as f64 / 1e6,
@@ -1143,6 +1146,30 @@ impl World {
         }
     }
 
+    /// The time-to-first-access curve of each cohort (and of everyone), in percent steps of those who got in.
+    fn access_curves(&self, scenario: &Scenario) -> Vec<AccessPoint> {
+        let mut out = Vec::new();
+        let mut curve = |name: &str, groups: Vec<usize>| {
+            let mut s = GroupStats::default();
+            for g in groups {
+                s.merge(&self.groups[g].stats);
+            }
+            if s.users == 0 || s.accessed == 0 {
+                return;
+            }
+            let got_in = s.accessed as f64 / s.users as f64;
+            for k in 0..=100 {
+                let q = f64::from(k) / 100.0;
+                out.push(AccessPoint { cohort: name.to_owned(), share: q * got_in, time_to_access_s: s.access_times.quantile_s(q) });
+            }
+        };
+        curve("all", (0..self.groups.len()).collect());
+        for (ci, c) in scenario.cohorts.iter().enumerate() {
+            curve(&c.name, (0..self.groups.len()).filter(|&g| self.groups[g].cohort as usize == ci).collect());
+        }
+        out
+    }
+
     fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
         let all_groups: Vec<usize> = (0..self.groups.len()).collect();
         // The whole system includes the shared dependencies: their servers are part of its cost.
@@ -1217,5 +1244,6 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     world.close_users();
     let events = sched.events_processed();
     let rows = world.summaries(scenario, events);
-    RunReport { summary: rows[0].clone(), rows, timeseries: world.timeseries, events }
+    let access = world.access_curves(scenario);
+    RunReport { summary: rows[0].clone(), rows, timeseries: world.timeseries, access, events }
 }

@@ -1,0 +1,134 @@
+//! The briefing's words and number formats, in French and English.
+
+/// Language of a briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Français.
+    Fr,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// A translated label.
+    pub fn t(self, key: &str) -> &'static str {
+        let (fr, en) = match key {
+            "title_run" => ("Matinée simulée", "Simulated morning"),
+            "title_sweep" => ("Comparaison de stratégies", "Strategies compared"),
+            "summary" => ("En bref", "In brief"),
+            "demand" => ("Demande et capacité par minute", "Demand against capacity per minute"),
+            "attempts" => ("requêtes envoyées", "requests sent"),
+            "goodput" => ("réponses à temps", "answered in time"),
+            "capacity" => ("capacité nominale", "nominal capacity"),
+            "logins" => ("Connexions par minute", "Logins per minute"),
+            "logins_ok" => ("connexions réussies", "successful logins"),
+            "logins_rejected" => ("refusées (quota)", "refused (quota)"),
+            "timeouts" => ("délais dépassés", "timeouts"),
+            "sessions" => ("Sessions ouvertes et salle d'attente", "Open sessions and waiting room"),
+            "active_sessions" => ("sessions ouvertes", "open sessions"),
+            "room" => ("en salle d'attente", "in the waiting room"),
+            "cdf" => ("Délai avant la première connexion réussie", "Time to first successful login"),
+            "cdf_x" => ("minutes depuis le premier essai", "minutes since the first try"),
+            "cdf_y" => ("part des utilisateurs connectés", "share of users logged in"),
+            "attack" => ("Trafic d'attaque et trafic réel", "Attack traffic against real traffic"),
+            "no_attack" => (
+                "Aucun trafic d'attaque dans ce scénario : seul le trafic réel est représenté.",
+                "No attack traffic in this scenario: the chart shows real traffic only.",
+            ),
+            "real" => ("trafic réel (requêtes/min)", "real traffic (requests/min)"),
+            "minute_axis" => ("heure", "time of day"),
+            "per_minute" => ("par minute", "per minute"),
+            "strategies" => ("Stratégies côte à côte (IC à 95 %)", "Strategies side by side (95% CI)"),
+            "share_0900" => ("connectés à 9 h", "in by 9:00"),
+            "share_1200" => ("connectés à midi", "in by noon"),
+            "frontier" => ("Coût et niveau de service", "Cost against service level"),
+            "server_hours" => ("serveurs-heures", "server-hours"),
+            "goodput_bands" => ("Réponses à temps par minute, toutes plateformes", "Answered in time per minute, all platforms"),
+            "source" => ("Résultats", "Results"),
+            _ => ("?", "?"),
+        };
+        match self {
+            Lang::Fr => fr,
+            Lang::En => en,
+        }
+    }
+
+    /// The HTML `lang` attribute.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    /// A share as a percentage: `41,3 %` or `41.3%`.
+    pub fn percent(self, share: f64) -> String {
+        let x = format!("{:.1}", share * 100.0);
+        match self {
+            Lang::Fr => format!("{}\u{a0}%", x.replace('.', ",")),
+            Lang::En => format!("{x}%"),
+        }
+    }
+
+    /// A whole number with thousands separators: `1 720 299` (narrow no-break spaces) or `1,720,299`.
+    pub fn count(self, n: f64) -> String {
+        let digits = format!("{:.0}", n.max(0.0));
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push_str(match self {
+                    Lang::Fr => "\u{202f}",
+                    Lang::En => ",",
+                });
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A decimal number with one decimal.
+    pub fn decimal(self, x: f64) -> String {
+        let s = format!("{x:.1}");
+        match self {
+            Lang::Fr => s.replace('.', ","),
+            Lang::En => s,
+        }
+    }
+
+    /// A time of day from `HH:MM`: `8 h 30` or `8:30`.
+    pub fn clock(self, hhmm: &str) -> String {
+        let (h, m) = hhmm.split_once(':').unwrap_or((hhmm, "00"));
+        let h = h.trim_start_matches('0');
+        let h = if h.is_empty() { "0" } else { h };
+        match self {
+            Lang::Fr => format!("{h} h {m}"),
+            Lang::En => format!("{h}:{m}"),
+        }
+    }
+
+    /// A duration in minutes, rounded.
+    pub fn minutes(self, seconds: f64) -> String {
+        let m = (seconds / 60.0).round();
+        match self {
+            Lang::Fr => format!("{} min", self.count(m)),
+            Lang::En => format!("{} min", self.count(m)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_each_language() {
+        assert_eq!(Lang::Fr.percent(0.4132), "41,3\u{a0}%");
+        assert_eq!(Lang::En.percent(0.4132), "41.3%");
+        assert_eq!(Lang::Fr.count(1_720_299.0), "1\u{202f}720\u{202f}299");
+        assert_eq!(Lang::En.count(1_720_299.0), "1,720,299");
+        assert_eq!(Lang::En.count(999.0), "999");
+        assert_eq!(Lang::Fr.clock("08:30"), "8 h 30");
+        assert_eq!(Lang::En.clock("09:00"), "9:00");
+        assert_eq!(Lang::Fr.decimal(52.66), "52,7");
+    }
+}

@@ -1,0 +1,387 @@
+//! `rentree report`: a self-contained briefing page (plotly.js embedded, no network request) and, on
+//! request, each chart as PNG or SVG for slides.
+//!
+//! This is the only module that knows plotly. It reads results through [`crate::output::read_table`]
+//! (polars stays in `output`) and renders with headless Chromium only for image export.
+
+pub mod labels;
+
+use crate::error::{Error, Result};
+use crate::output::{self, Table};
+use labels::Lang;
+use plotly::common::{ErrorData, ErrorType, Fill, Mode, Title};
+use plotly::layout::{Axis, BarMode, Layout};
+use plotly::{Bar, Plot, Scatter};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Options of `rentree report`.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Output directory (the page and the images).
+    pub out: PathBuf,
+    /// Language.
+    pub lang: Lang,
+    /// Write each chart as PNG.
+    pub png: bool,
+    /// Write each chart as SVG.
+    pub svg: bool,
+    /// The Chromium binary used for image export.
+    pub chromium: PathBuf,
+}
+
+/// A chart of the page.
+struct Chart {
+    id: String,
+    title: String,
+    note: Option<String>,
+    plot: Plot,
+}
+
+/// What the report wrote.
+#[derive(Debug, Clone)]
+pub struct ReportOutcome {
+    /// The page.
+    pub page: PathBuf,
+    /// Images written.
+    pub images: Vec<PathBuf>,
+    /// The summary sentences.
+    pub sentences: Vec<String>,
+}
+
+fn layout(title: &str, x: &str, y: &str) -> Layout {
+    Layout::new()
+        .title(Title::with_text(title))
+        .height(420)
+        .x_axis(Axis::new().title(Title::with_text(x)).n_ticks(16))
+        .y_axis(Axis::new().title(Title::with_text(y)))
+}
+
+/// Rows of a table grouped by a text column, keeping first-appearance order.
+fn group_rows(t: &Table, key: &str) -> Result<Vec<(String, Vec<usize>)>> {
+    let keys = t.text(key)?;
+    let mut order: Vec<String> = Vec::new();
+    let mut rows: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        if !rows.contains_key(k) {
+            order.push(k.clone());
+        }
+        rows.entry(k.clone()).or_default().push(i);
+    }
+    Ok(order.into_iter().map(|k| {
+        let r = rows.remove(&k).unwrap_or_default();
+        (k, r)
+    }).collect())
+}
+
+fn pick(col: &[f64], rows: &[usize]) -> Vec<f64> {
+    rows.iter().map(|&i| col[i]).collect()
+}
+
+fn pick_text(col: &[String], rows: &[usize]) -> Vec<String> {
+    rows.iter().map(|&i| col[i].clone()).collect()
+}
+
+/// The briefing of one run.
+fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>)> {
+    let summary = output::read_table(&dir.join("summary.parquet"))?;
+    let ts = output::read_table(&dir.join("timeseries.parquet"))?;
+    let name = summary.text("scenario")?.first().cloned().unwrap_or_default();
+    // The whole-system row is the first.
+    let row = |c: &str| summary.num(c).map(|v| v[0]);
+    let mut sentences = Vec::new();
+    let users = row("users")?;
+    if users > 0.0 {
+        sentences.push(match lang {
+            Lang::Fr => format!("À 9 h, {} des utilisateurs s'étaient connectés ({} à midi).", lang.percent(row("served_share_by_0900")?), lang.percent(row("served_share_by_1200")?)),
+            Lang::En => format!("By 9:00, {} of users had logged in ({} by noon).", lang.percent(row("served_share_by_0900")?), lang.percent(row("served_share_by_1200")?)),
+        });
+        sentences.push(match lang {
+            Lang::Fr => format!(
+                "Sur {} utilisateurs, {} sont entrés ; pour 95 % d'entre eux, il a fallu moins de {} depuis le premier essai.",
+                lang.count(users),
+                lang.count(row("accessed")?),
+                lang.minutes(row("p95_time_to_access_s")?)
+            ),
+            Lang::En => format!(
+                "Of {} users, {} got in; 95% of them within {} of their first try.",
+                lang.count(users),
+                lang.count(row("accessed")?),
+                lang.minutes(row("p95_time_to_access_s")?)
+            ),
+        });
+        sentences.push(match lang {
+            Lang::Fr => format!(
+                "Chaque session ouverte a coûté {} requêtes (nouvelles tentatives comprises) ; {} utilisateurs ont renoncé pour la matinée.",
+                lang.decimal(row("amplification")?),
+                lang.count(row("gave_up")?)
+            ),
+            Lang::En => format!(
+                "Each session opened took {} requests (retries included); {} users gave up for the morning.",
+                lang.decimal(row("amplification")?),
+                lang.count(row("gave_up")?)
+            ),
+        });
+    } else {
+        sentences.push(match lang {
+            Lang::Fr => format!("{} requêtes servies, attente moyenne {} s, utilisation {}.", lang.count(row("served")?), lang.decimal(row("mean_wait_s")?), lang.percent(row("utilization")?)),
+            Lang::En => format!("{} requests served, mean wait {} s, utilization {}.", lang.count(row("served")?), lang.decimal(row("mean_wait_s")?), lang.percent(row("utilization")?)),
+        });
+    }
+    let clock = ts.text("clock")?;
+    let tier = ts.text("tier")?;
+    let platforms: Vec<(String, Vec<usize>)> = group_rows(&ts, "platform")?
+        .into_iter()
+        .filter(|(_, rows)| rows.first().is_some_and(|&i| tier[i] == "platform"))
+        .collect();
+    let x = |rows: &[usize]| pick_text(clock, rows);
+    let mut charts = Vec::new();
+
+    let mut demand = Plot::new();
+    for (p, rows) in &platforms {
+        // Offered load: requests sent plus logins an admission policy turned away before any request.
+        let offered: Vec<f64> = pick(ts.num("attempts")?, rows).iter().zip(pick(ts.num("logins_rejected")?, rows)).map(|(a, r)| a + r).collect();
+        demand.add_trace(Scatter::new(x(rows), offered).mode(Mode::Lines).name(format!("{p}: {}", lang.t("attempts"))));
+        demand.add_trace(Scatter::new(x(rows), pick(ts.num("goodput")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("goodput"))));
+        demand.add_trace(Scatter::new(x(rows), pick(ts.num("capacity_per_min")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("capacity"))));
+    }
+    demand.set_layout(layout(lang.t("demand"), lang.t("minute_axis"), lang.t("per_minute")));
+    charts.push(Chart { id: "demand".into(), title: lang.t("demand").into(), note: None, plot: demand });
+
+    let mut logins = Plot::new();
+    for (key, col) in [("logins_ok", "logins_ok"), ("logins_rejected", "logins_rejected"), ("timeouts", "timeouts")] {
+        // Summed over platforms, minute by minute.
+        let (first_rows, values) = sum_over_platforms(&ts, &platforms, col)?;
+        logins.add_trace(Scatter::new(x(&first_rows), values).mode(Mode::Lines).name(lang.t(key)));
+    }
+    logins.set_layout(layout(lang.t("logins"), lang.t("minute_axis"), lang.t("per_minute")));
+    charts.push(Chart { id: "logins".into(), title: lang.t("logins").into(), note: None, plot: logins });
+
+    let mut sessions = Plot::new();
+    for (p, rows) in &platforms {
+        sessions.add_trace(Scatter::new(x(rows), pick(ts.num("active_sessions")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("active_sessions"))));
+        let room = pick(ts.num("waiting_room_len")?, rows);
+        if room.iter().any(|&v| v > 0.0) {
+            sessions.add_trace(Scatter::new(x(rows), room).mode(Mode::Lines).name(format!("{p}: {}", lang.t("room"))));
+        }
+    }
+    sessions.set_layout(layout(lang.t("sessions"), lang.t("minute_axis"), ""));
+    charts.push(Chart { id: "sessions".into(), title: lang.t("sessions").into(), note: None, plot: sessions });
+
+    let access_path = dir.join("access.parquet");
+    if access_path.exists() {
+        let a = output::read_table(&access_path)?;
+        let mut cdf = Plot::new();
+        for (cohort, rows) in group_rows(&a, "cohort")? {
+            let minutes: Vec<f64> = pick(a.num("time_to_access_s")?, &rows).iter().map(|s| s / 60.0).collect();
+            cdf.add_trace(Scatter::new(minutes, pick(a.num("share")?, &rows)).mode(Mode::Lines).name(cohort));
+        }
+        cdf.set_layout(layout(lang.t("cdf"), lang.t("cdf_x"), lang.t("cdf_y")));
+        charts.push(Chart { id: "access".into(), title: lang.t("cdf").into(), note: None, plot: cdf });
+    }
+
+    // Attack traffic is not modelled in this scenario: the chart shows the real traffic, and says so.
+    let mut attack = Plot::new();
+    let (first_rows, real) = sum_over_platforms(&ts, &platforms, "attempts")?;
+    attack.add_trace(Scatter::new(x(&first_rows), real).mode(Mode::Lines).name(lang.t("real")));
+    attack.set_layout(layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute")));
+    charts.push(Chart { id: "attack".into(), title: lang.t("attack").into(), note: Some(lang.t("no_attack").into()), plot: attack });
+    Ok((name, sentences, charts))
+}
+
+/// A column summed over platforms, minute by minute (platforms share their minutes).
+fn sum_over_platforms(ts: &Table, platforms: &[(String, Vec<usize>)], col: &str) -> Result<(Vec<usize>, Vec<f64>)> {
+    let c = ts.num(col)?;
+    let first = platforms.first().map(|(_, r)| r.clone()).unwrap_or_default();
+    let mut sum = vec![0.0; first.len()];
+    for (_, rows) in platforms {
+        for (k, &i) in rows.iter().enumerate().take(sum.len()) {
+            sum[k] += c[i];
+        }
+    }
+    Ok((first, sum))
+}
+
+/// The briefing of a sweep.
+fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>)> {
+    let configs = output::read_table(&dir.join("configs.parquet"))?;
+    let plan: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("plan.json")).map_err(|source| Error::Read { path: dir.join("plan.json"), source })?,
+    )
+    .map_err(|e| Error::Parse { path: dir.join("plan.json"), message: e.to_string() })?;
+    let name = plan["experiment"].as_str().unwrap_or("").to_owned();
+    let labels: Vec<String> = configs.text("label")?.to_vec();
+    let s9 = configs.num("served_share_by_0900_mean")?;
+    let h9 = configs.num("served_share_by_0900_hw95")?;
+    let s12 = configs.num("served_share_by_1200_mean")?;
+    let h12 = configs.num("served_share_by_1200_hw95")?;
+    let cost = configs.num("server_hours_mean")?;
+    let best = (0..labels.len()).max_by(|&a, &b| s9[a].total_cmp(&s9[b])).unwrap_or(0);
+    let worst = (0..labels.len()).min_by(|&a, &b| s9[a].total_cmp(&s9[b])).unwrap_or(0);
+    let sentences = vec![
+        match lang {
+            Lang::Fr => format!(
+                "Meilleure stratégie à 9 h : « {} », avec {} des utilisateurs connectés (± {}), contre {} pour « {} ».",
+                labels[best], lang.percent(s9[best]), lang.percent(h9[best]), lang.percent(s9[worst]), labels[worst]
+            ),
+            Lang::En => format!(
+                "Best strategy by 9:00: \"{}\", with {} of users logged in (± {}), against {} for \"{}\".",
+                labels[best], lang.percent(s9[best]), lang.percent(h9[best]), lang.percent(s9[worst]), labels[worst]
+            ),
+        },
+        match lang {
+            Lang::Fr => format!("{} configurations comparées sur les mêmes élèves (nombres aléatoires communs).", labels.len()),
+            Lang::En => format!("{} configurations compared on the same pupils (common random numbers).", labels.len()),
+        },
+    ];
+    let mut charts = Vec::new();
+    let mut side = Plot::new();
+    side.add_trace(Bar::new(labels.clone(), s9.to_vec()).name(lang.t("share_0900")).error_y(ErrorData::new(ErrorType::Data).array(h9.to_vec())));
+    side.add_trace(Bar::new(labels.clone(), s12.to_vec()).name(lang.t("share_1200")).error_y(ErrorData::new(ErrorType::Data).array(h12.to_vec())));
+    side.set_layout(layout(lang.t("strategies"), "", lang.t("cdf_y")).bar_mode(BarMode::Group));
+    charts.push(Chart { id: "strategies".into(), title: lang.t("strategies").into(), note: None, plot: side });
+
+    // Frontier: the configurations no other beats on both cost and service.
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&a, &b| cost[a].total_cmp(&cost[b]).then(s9[b].total_cmp(&s9[a])));
+    let mut frontier = Vec::new();
+    let mut best_so_far = f64::NEG_INFINITY;
+    for &i in &order {
+        if s9[i] > best_so_far {
+            frontier.push(i);
+            best_so_far = s9[i];
+        }
+    }
+    let mut fr = Plot::new();
+    fr.add_trace(
+        Scatter::new(cost.to_vec(), s9.to_vec())
+            .mode(Mode::MarkersText)
+            .text_array(labels.clone())
+            .name(lang.t("share_0900"))
+            .error_y(ErrorData::new(ErrorType::Data).array(h9.to_vec())),
+    );
+    fr.add_trace(Scatter::new(pick(cost, &frontier), pick(s9, &frontier)).mode(Mode::Lines).name("frontier"));
+    fr.set_layout(layout(lang.t("frontier"), lang.t("server_hours"), lang.t("share_0900")));
+    charts.push(Chart { id: "frontier".into(), title: lang.t("frontier").into(), note: None, plot: fr });
+
+    let ts = output::read_table(&dir.join("timeseries.parquet"))?;
+    let mut bands = Plot::new();
+    for (label, rows) in group_rows(&ts, "label")? {
+        // Sum the platforms of each minute (rows come platform by platform, minutes in order).
+        let minutes = ts.num("minute")?;
+        let mut by_minute: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
+        let (m, lo, hi) = (ts.num("goodput_mean")?, ts.num("goodput_lo")?, ts.num("goodput_hi")?);
+        for &i in &rows {
+            let e = by_minute.entry(minutes[i] as u64).or_default();
+            e.0 += m[i];
+            e.1 += lo[i];
+            e.2 += hi[i];
+        }
+        let xs: Vec<f64> = by_minute.keys().map(|&k| k as f64).collect();
+        let mut band_x = xs.clone();
+        band_x.extend(xs.iter().rev());
+        let mut band_y: Vec<f64> = by_minute.values().map(|v| v.2).collect();
+        band_y.extend(by_minute.values().rev().map(|v| v.1));
+        bands.add_trace(Scatter::new(band_x, band_y).fill(Fill::ToSelf).mode(Mode::None).opacity(0.2).show_legend(false).name(format!("{label} 95%")));
+        bands.add_trace(Scatter::new(xs, by_minute.values().map(|v| v.0).collect()).mode(Mode::Lines).name(label));
+    }
+    bands.set_layout(layout(lang.t("goodput_bands"), "minute", lang.t("per_minute")));
+    charts.push(Chart { id: "bands".into(), title: lang.t("goodput_bands").into(), note: None, plot: bands });
+    Ok((name, sentences, charts))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Writes the briefing of the run or sweep in `dir`.
+pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
+    let lang = options.lang;
+    let is_sweep = dir.join("configs.parquet").exists();
+    if !is_sweep && !dir.join("summary.parquet").exists() {
+        return Err(Error::Read {
+            path: dir.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "neither a run (summary.parquet) nor a sweep (configs.parquet)"),
+        });
+    }
+    let (name, sentences, charts) = if is_sweep { sweep_report(dir, lang)? } else { run_report(dir, lang)? };
+    output::ensure_dir(&options.out)?;
+    let title = format!("{} — {}", lang.t(if is_sweep { "title_sweep" } else { "title_run" }), name);
+    let mut body = String::new();
+    body.push_str(&format!("<h1>{}</h1>\n<section id=\"summary\"><h2>{}</h2><ul>\n", escape(&title), lang.t("summary")));
+    for s in &sentences {
+        body.push_str(&format!("<li class=\"headline\">{}</li>\n", escape(s)));
+    }
+    body.push_str("</ul></section>\n");
+    for c in &charts {
+        body.push_str(&format!("<section class=\"chart\"><h2>{}</h2>\n", escape(&c.title)));
+        if let Some(n) = &c.note {
+            body.push_str(&format!("<p class=\"note\">{}</p>\n", escape(n)));
+        }
+        body.push_str(&format!("<div class=\"plot\">{}</div></section>\n", c.plot.to_inline_html(Some(&c.id))));
+    }
+    body.push_str(&format!("<p class=\"source\">{}: {}</p>\n", lang.t("source"), escape(&dir.display().to_string())));
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
+         .plot{{height:440px}} .headline{{font-size:1.15em;margin:.3em 0}} .note{{color:#555}}</style>\n{}\n</head>\n<body>\n{}</body>\n</html>\n",
+        lang.code(),
+        escape(&title),
+        Plot::offline_js_sources(),
+        body
+    );
+    let page_path = options.out.join(format!("briefing-{}.html", lang.code()));
+    output::write_atomic(&page_path, |f| std::io::Write::write_all(f, page.as_bytes()).map_err(|e| e.to_string()))?;
+    let mut images = Vec::new();
+    for (format, wanted) in [("png", options.png), ("svg", options.svg)] {
+        if !wanted {
+            continue;
+        }
+        for c in &charts {
+            let path = options.out.join(format!("{}-{}.{format}", c.id, lang.code()));
+            export(&options.chromium, &c.plot, &c.id, format, &path)?;
+            images.push(path);
+        }
+    }
+    Ok(ReportOutcome { page: page_path, images, sentences })
+}
+
+/// Renders one chart to PNG or SVG with headless Chromium: a scratch page draws it with the embedded
+/// plotly.js, asks plotly for the image and prints it (base64) into the DOM, which Chromium dumps.
+fn export(chromium: &Path, plot: &Plot, id: &str, format: &str, path: &Path) -> Result<()> {
+    use base64::Engine;
+    let err = |m: String| Error::Write { path: path.to_owned(), message: m };
+    let scratch = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">{}</head><body><div style=\"width:1000px;height:500px\">{}</div>\
+         <script>\n(function wait(){{ var gd=document.getElementById('{id}'); if(!gd||!gd._fullLayout){{return setTimeout(wait,50);}}\
+         Plotly.toImage(gd,{{format:'{format}',width:1000,height:500}}).then(function(u){{\
+         var b = '{format}'==='svg' ? btoa(unescape(encodeURIComponent(decodeURIComponent(u.replace(/^data:image\\/svg\\+xml,/,''))))) : u.split(',')[1];\
+         var p=document.createElement('pre'); p.id='export'; p.textContent=b; document.body.appendChild(p); }}); }})();\n</script></body></html>",
+        Plot::offline_js_sources(),
+        plot.to_inline_html(Some(id))
+    );
+    let html = scratch.path().join("chart.html");
+    std::fs::write(&html, page).map_err(|e| err(e.to_string()))?;
+    let profile = scratch.path().join("profile");
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+            &format!("--user-data-dir={}", profile.display()),
+            "--dump-dom",
+        ])
+        .arg(&html)
+        .output()
+        .map_err(|e| err(format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom.find("<pre id=\"export\">").ok_or_else(|| err(format!("{} drew no image (exit {:?})", chromium.display(), out.status.code())))? + 17;
+    let end = dom[start..].find("</pre>").map(|e| start + e).ok_or_else(|| err("truncated image".into()))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(dom[start..end].trim()).map_err(|e| err(format!("bad image data: {e}")))?;
+    output::write_atomic(path, |f| std::io::Write::write_all(f, &bytes).map_err(|e| e.to_string()))
+}
