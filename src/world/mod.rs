@@ -188,36 +188,26 @@ impl World {
                 });
             }
         }
+        // Application pools (one per platform, same index), then the shared dependencies.
+        let any_priority = scenario.platforms.iter().any(|p| p.admission.priority);
+        let make_pool = |name: &str, spec: &crate::scenario::PoolSpec, classes: usize| {
+            Pool::new(
+                name.to_owned(),
+                u64::from(spec.servers),
+                u64::from(spec.workers_per_server),
+                spec.max_in_system.map(|k| k - spec.slots()),
+                spec.service.clone(),
+                spec.overload,
+                classes,
+            )
+        };
         let classes = |priority: bool| if priority { 8 } else { 1 };
-        let mut pools: Vec<Pool> = scenario
+        let pools: Vec<Pool> = scenario
             .platforms
             .iter()
-            .map(|p| {
-                let slots = p.pool.slots();
-                Pool::new(
-                    p.name.clone(),
-                    u64::from(p.pool.servers),
-                    u64::from(p.pool.workers_per_server),
-                    p.pool.max_in_system.map(|k| k - slots),
-                    p.pool.service.clone(),
-                    p.pool.overload,
-                    classes(p.admission.priority),
-                )
-            })
+            .map(|p| make_pool(&p.name, &p.pool, classes(p.admission.priority)))
+            .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, classes(any_priority))))
             .collect();
-        let any_priority = scenario.platforms.iter().any(|p| p.admission.priority);
-        for d in &scenario.dependencies {
-            let slots = d.pool.slots();
-            pools.push(Pool::new(
-                d.name.clone(),
-                u64::from(d.pool.servers),
-                u64::from(d.pool.workers_per_server),
-                d.pool.max_in_system.map(|k| k - slots),
-                d.pool.service.clone(),
-                d.pool.overload,
-                classes(any_priority),
-            ));
-        }
         let n_platforms = scenario.platforms.len() as u32;
         let platforms = scenario
             .platforms
@@ -799,7 +789,6 @@ impl World {
 
     /// "Come back in a few minutes": the user leaves and returns later, or gives up for the morning.
     fn go_away(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
-        let now = sched.now();
         let user = self.users.get_mut(u).expect("alive");
         user.returns += 1;
         let g = &mut self.groups[user.group as usize];
@@ -816,7 +805,6 @@ impl World {
             return;
         }
         let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
-        let _ = now;
         self.wake_user(u, delay, UserStage::Away, sched);
     }
 
