@@ -1,13 +1,13 @@
 //! The command line: clap definitions and the commands they call. The only module that sees argv.
 
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
 use rentree::output::{self, Format, Manifest};
 use rentree::scenario::{Override, Scenario};
 use rentree::sweep::experiment::Experiment;
 use rentree::sweep::{self as sweeps, SweepOptions};
 use rentree::{verify, world};
 use std::io::IsTerminal;
-use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -309,8 +309,8 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         peak_rss_mib: output::peak_rss_mib(),
         files: Vec::new(),
     };
-    let written = output::write_run(&args.out, &report, &mut manifest, args.format.into())
-        .with_context(|| format!("writing results of {source}"))?;
+    let written =
+        output::write_run(&args.out, &report, &mut manifest, args.format.into()).with_context(|| format!("writing results of {source}"))?;
     let s = &report.summary;
     if s.users > 0 {
         eprintln!(
@@ -371,7 +371,11 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     };
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if shard.is_some() && until_ci.is_some() {
-        return Err(rentree::Error::Override { assignment: "--until-ci with --shard".into(), message: "adaptive replications need the whole sweep in one place: run them without --shard".into() }.into());
+        return Err(rentree::Error::Override {
+            assignment: "--until-ci with --shard".into(),
+            message: "adaptive replications need the whole sweep in one place: run them without --shard".into(),
+        }
+        .into());
     }
     let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let options = SweepOptions {
@@ -465,7 +469,8 @@ echo "array job ${{array%%;*}}, merge job ${{merge%%;*}}"
 fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
     use rentree::sweep::size::{size as search, Target};
     let target = Target::parse(&args.target)?;
-    let err = || rentree::Error::Override { assignment: format!("--range {}", args.range), message: "expected LO..HI with integers".into() };
+    let err =
+        || rentree::Error::Override { assignment: format!("--range {}", args.range), message: "expected LO..HI with integers".into() };
     let (lo, hi) = args.range.split_once("..").ok_or_else(err)?;
     let (lo, hi): (i64, i64) = (lo.trim().parse().map_err(|_| err())?, hi.trim().parse().map_err(|_| err())?);
     let overrides = args.overrides.iter().map(|o| Override::parse(o)).collect::<Result<Vec<_>, _>>()?;

@@ -72,35 +72,47 @@ fn unknown_field_is_named_with_the_expected_ones() {
 
 #[test]
 fn negative_rate_names_the_field() {
-    check("negative-rate", &VALID.replace("rate_per_s = 1.0", "rate_per_s = -4.0"), &[
-        "cohorts.customers.arrivals.rate_per_s",
-        "-4",
-        "expected a rate per second > 0",
-    ]);
+    check(
+        "negative-rate",
+        &VALID.replace("rate_per_s = 1.0", "rate_per_s = -4.0"),
+        &["cohorts.customers.arrivals.rate_per_s", "-4", "expected a rate per second > 0"],
+    );
 }
 
 #[test]
 fn zero_servers_names_the_field() {
-    check("zero-servers", &VALID.replace("servers = 2", "servers = 0"), &["platforms.desk.pool.servers", "= 0", "expected an integer >= 1"]);
+    check(
+        "zero-servers",
+        &VALID.replace("servers = 2", "servers = 0"),
+        &["platforms.desk.pool.servers", "= 0", "expected an integer >= 1"],
+    );
 }
 
 #[test]
 fn capacity_below_servers_is_rejected() {
-    check("k-below-c", &VALID.replace("servers = 2", "servers = 2\nmax_in_system = 1"), &[
-        "platforms.desk.pool.max_in_system",
-        "= 1",
-        "K >= c",
-    ]);
+    check(
+        "k-below-c",
+        &VALID.replace("servers = 2", "servers = 2\nmax_in_system = 1"),
+        &["platforms.desk.pool.max_in_system", "= 1", "K >= c"],
+    );
 }
 
 #[test]
 fn unknown_distribution_lists_the_known_ones() {
-    check("unknown-dist", &VALID.replace("dist = \"exponential\"", "dist = \"weibull\""), &["unknown variant `weibull`", "exponential", "lognormal"]);
+    check(
+        "unknown-dist",
+        &VALID.replace("dist = \"exponential\"", "dist = \"weibull\""),
+        &["unknown variant `weibull`", "exponential", "lognormal"],
+    );
 }
 
 #[test]
 fn unknown_platform_reference_lists_the_defined_ones() {
-    check("unknown-platform", &VALID.replace("platform = \"desk\"", "platform = \"dsk\""), &["cohorts.customers.platform", "\"dsk\"", "desk"]);
+    check(
+        "unknown-platform",
+        &VALID.replace("platform = \"desk\"", "platform = \"dsk\""),
+        &["cohorts.customers.platform", "\"dsk\"", "desk"],
+    );
 }
 
 #[test]

@@ -95,9 +95,11 @@ fn accounting_holds_for_every_cohort_and_platform() {
     }
     // Rows add up: platforms to the whole, cohorts to the whole.
     let all = row(&r, "all", "all");
-    for (pick, field) in [(|s: &Summary| s.cohort == "all" && s.platform != "all") as fn(&Summary) -> bool, |s: &Summary| s.platform == "all" && s.cohort != "all"]
-        .into_iter()
-        .zip(["platforms", "cohorts"])
+    for (pick, field) in [(|s: &Summary| s.cohort == "all" && s.platform != "all") as fn(&Summary) -> bool, |s: &Summary| {
+        s.platform == "all" && s.cohort != "all"
+    }]
+    .into_iter()
+    .zip(["platforms", "cohorts"])
     {
         let parts: Vec<&Summary> = r.rows.iter().filter(|s| pick(s)).collect();
         assert_eq!(parts.iter().map(|s| s.users).sum::<u64>(), all.users, "{field}");
@@ -251,7 +253,12 @@ session = { pages = 3, think = { dist = "exponential", mean_s = 30.0 }, timeout_
     let s = Scenario::from_raw(raw, Path::new("priority.toml")).unwrap();
     let r = run(&s, 2, 0);
     let (p, st) = (row(&r, "all", "pupils"), row(&r, "all", "staff"));
-    assert!(st.p95_time_to_access_s < p.p50_time_to_access_s / 2.0, "staff p95 {} vs pupils p50 {}", st.p95_time_to_access_s, p.p50_time_to_access_s);
+    assert!(
+        st.p95_time_to_access_s < p.p50_time_to_access_s / 2.0,
+        "staff p95 {} vs pupils p50 {}",
+        st.p95_time_to_access_s,
+        p.p50_time_to_access_s
+    );
 }
 
 #[test]

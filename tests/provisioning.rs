@@ -45,7 +45,11 @@ fn the_autoscaler_keeps_boot_delay_cooldown_bounds_and_quota() {
     let r = run(&s, 1, 0);
     let m = rows(&r);
     // Bounds: never below min, never above the provider quota (which is below max), booting included.
-    assert!(m.iter().all(|x| x.servers_ready >= 10 && x.servers_ready + x.servers_booting <= 30), "{:?}", m.iter().map(|x| (x.servers_ready, x.servers_booting)).collect::<Vec<_>>());
+    assert!(
+        m.iter().all(|x| x.servers_ready >= 10 && x.servers_ready + x.servers_booting <= 30),
+        "{:?}",
+        m.iter().map(|x| (x.servers_ready, x.servers_booting)).collect::<Vec<_>>()
+    );
     assert!(m.iter().any(|x| x.servers_ready + x.servers_booting == 30), "the surge drives it to the quota");
     // Actions (ready + booting jumps by a step) are at least the cooldown apart.
     let paid: Vec<u64> = m.iter().map(|x| x.servers_ready + x.servers_booting).collect();
@@ -107,5 +111,7 @@ fn pre_warming_serves_a_surge_that_slow_reactive_scaling_does_not() {
     let ((to_p, good_p), (to_a, good_a)) = (surge(&p), surge(&a));
     assert!(to_p * 10 < to_a.max(1), "timeouts in the first 15 minutes: pre-warmed {to_p}, reactive {to_a}");
     assert!(good_p > good_a * 3 / 2, "goodput: pre-warmed {good_p}, reactive {good_a}");
-    assert!(p.summary.served_share_by_1200 > a.summary.served_share_by_1200 || p.summary.p95_time_to_access_s < a.summary.p95_time_to_access_s);
+    assert!(
+        p.summary.served_share_by_1200 > a.summary.served_share_by_1200 || p.summary.p95_time_to_access_s < a.summary.p95_time_to_access_s
+    );
 }

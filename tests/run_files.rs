@@ -38,7 +38,19 @@ fn every_textbook_model_writes_three_files_that_read_back() {
         run(&format!("models/textbook/{name}.toml"), &out, &[]);
         let summary = read_parquet(&out.join("summary.parquet")).unwrap();
         assert_eq!(summary.height(), 1, "{name}");
-        for col in ["arrivals", "served", "abandoned", "blocked", "mean_wait_s", "p50_wait_s", "p95_wait_s", "p99_wait_s", "mean_sojourn_s", "utilization", "events"] {
+        for col in [
+            "arrivals",
+            "served",
+            "abandoned",
+            "blocked",
+            "mean_wait_s",
+            "p50_wait_s",
+            "p95_wait_s",
+            "p99_wait_s",
+            "mean_sojourn_s",
+            "utilization",
+            "events",
+        ] {
             assert!(summary.column(col).is_ok(), "{name}: summary lacks {col}");
         }
         let ts = read_parquet(&out.join("timeseries.parquet")).unwrap();
@@ -54,7 +66,8 @@ fn every_textbook_model_writes_three_files_that_read_back() {
         }
         assert_eq!(manifest["events"].as_u64().unwrap(), summary.column("events").unwrap().u64().unwrap().get(0).unwrap());
         // No temporary file is left behind.
-        let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+        let leftovers: Vec<_> =
+            std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
         assert!(leftovers.is_empty(), "{name}: temporary files left: {leftovers:?}");
     }
 }

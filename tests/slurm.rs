@@ -61,10 +61,15 @@ design = "grid"
     }
     assert!(done(), "the merge job did not finish in 240 s ({ids}); logs in {}", cluster.display());
     // The four shards each wrote their own part of the runs.
-    let shards = std::fs::read_dir(&cluster).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("manifest-shard-")).count();
+    let shards = std::fs::read_dir(&cluster)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("manifest-shard-"))
+        .count();
     assert_eq!(shards, 4, "{ids}");
     for t in ["runs", "configs", "timeseries"] {
-        let (a, b) = (std::fs::read(local.join(format!("{t}.parquet"))).unwrap(), std::fs::read(cluster.join(format!("{t}.parquet"))).unwrap());
+        let (a, b) =
+            (std::fs::read(local.join(format!("{t}.parquet"))).unwrap(), std::fs::read(cluster.join(format!("{t}.parquet"))).unwrap());
         assert_eq!(a, b, "{t}.parquet differs between the local sweep and the Slurm array");
     }
 }

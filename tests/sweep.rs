@@ -121,13 +121,15 @@ fn a_killed_sweep_resumes_to_the_tables_of_an_uninterrupted_one() {
     let (whole, killed) = (d.join("whole"), d.join("killed"));
     let (code, err) = rentree(&["sweep", e, "--out", whole.to_str().unwrap(), "--jobs", "1"]);
     assert_eq!(code, 0, "{err}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rentree"))
-        .args(["sweep", e, "--out", killed.to_str().unwrap(), "--jobs", "1"])
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_rentree")).args(["sweep", e, "--out", killed.to_str().unwrap(), "--jobs", "1"]).spawn().unwrap();
     // Wait for a few runs to finish, then SIGKILL: no chance to clean up.
     let runs = killed.join("runs");
-    let count = || std::fs::read_dir(&runs).map(|r| r.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count()).unwrap_or(0);
+    let count = || {
+        std::fs::read_dir(&runs)
+            .map(|r| r.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count())
+            .unwrap_or(0)
+    };
     let t0 = std::time::Instant::now();
     while count() < 3 && t0.elapsed().as_secs() < 60 {
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -177,12 +179,29 @@ fn size_finds_the_smallest_capacity_meeting_a_target() {
     assert!(theory[5] > 0.01 && theory[6] <= 0.01, "{theory:?}");
     let m = repo("models/textbook/mmc.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_rentree"))
-        .args(["size", m.to_str().unwrap(), "--target", "mean_wait_s<=0.01", "--knob", "platforms.server.pool.servers", "--range", "46..80", "--replications", "8"])
+        .args([
+            "size",
+            m.to_str().unwrap(),
+            "--target",
+            "mean_wait_s<=0.01",
+            "--knob",
+            "platforms.server.pool.servers",
+            "--range",
+            "46..80",
+            "--replications",
+            "8",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    let answer: i64 = stdout.lines().find_map(|l| l.strip_prefix("answer: platforms.server.pool.servers = ")).and_then(|l| l.split_whitespace().next()).unwrap().parse().unwrap();
+    let answer: i64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("answer: platforms.server.pool.servers = "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
     // With 95% confidence required, the answer is theory's or one above it (a point whose interval still
     // straddles the bound does not count).
     assert!((56..=57).contains(&answer), "{stdout}");
@@ -196,7 +215,11 @@ fn bad_experiments_are_explained() {
         (GRID.replace("design = \"grid\"", "design = \"random\""), "experiment.design"),
         (GRID.replace("[48, 50, 55]", "[0, 50]"), "platforms.server.pool.servers"),
         (format!("bogus = 1\n{GRID}"), "unknown field `bogus`"),
-        (GRID.replace("\"scenario.horizon_s\" = [1500.0]", "\"scenario.horizon_s\" = [1500.0, 1600.0]").replace("design = \"grid\"", "design = \"zip\""), "as many as the other axes"),
+        (
+            GRID.replace("\"scenario.horizon_s\" = [1500.0]", "\"scenario.horizon_s\" = [1500.0, 1600.0]")
+                .replace("design = \"grid\"", "design = \"zip\""),
+            "as many as the other axes",
+        ),
     ];
     for (body, needle) in cases {
         let e = experiment(&d, &body);
@@ -240,5 +263,8 @@ ranges = { "platforms.server.pool.servers" = { min = 46.0, max = 62.0, integer =
     }
     // The same seed gives the same design.
     let again = Experiment::load(&d.join("experiment.toml")).unwrap();
-    assert_eq!(format!("{:?}", again.configs.iter().map(|c| &c.params).collect::<Vec<_>>()), format!("{:?}", e.configs.iter().map(|c| &c.params).collect::<Vec<_>>()));
+    assert_eq!(
+        format!("{:?}", again.configs.iter().map(|c| &c.params).collect::<Vec<_>>()),
+        format!("{:?}", e.configs.iter().map(|c| &c.params).collect::<Vec<_>>())
+    );
 }

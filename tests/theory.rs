@@ -59,12 +59,7 @@ fn littles_law_holds_exactly_on_a_run_that_starts_and_ends_empty() {
 fn every_arrival_is_served_abandoned_blocked_or_still_there() {
     for case in verify::suite() {
         for s in verify::replicate(&case, SEED + 2, 3) {
-            assert_eq!(
-                s.arrivals,
-                s.served + s.abandoned + s.blocked + s.in_system_end,
-                "{}: conservation broken: {s:?}",
-                case.model.path
-            );
+            assert_eq!(s.arrivals, s.served + s.abandoned + s.blocked + s.in_system_end, "{}: conservation broken: {s:?}", case.model.path);
             assert!(s.arrivals > 0);
         }
     }
@@ -87,12 +82,9 @@ fn the_same_arrivals_are_seen_whatever_the_capacity() {
     use rentree::scenario::{Override, Scenario};
     let model = rentree::builtin::find("models/textbook/mmc.toml").unwrap();
     let base = Scenario::from_toml(model.text, std::path::Path::new(model.path), &[]).unwrap();
-    let more = Scenario::from_toml(
-        model.text,
-        std::path::Path::new(model.path),
-        &[Override::parse("platforms.server.pool.servers=70").unwrap()],
-    )
-    .unwrap();
+    let more =
+        Scenario::from_toml(model.text, std::path::Path::new(model.path), &[Override::parse("platforms.server.pool.servers=70").unwrap()])
+            .unwrap();
     let (a, b) = (rentree::world::run(&base, 5, 0), rentree::world::run(&more, 5, 0));
     assert_eq!(a.summary.arrivals, b.summary.arrivals);
     let per_minute = |r: &rentree::world::RunReport| r.timeseries.iter().map(|m| m.arrivals).collect::<Vec<_>>();

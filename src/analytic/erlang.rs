@@ -83,11 +83,7 @@ pub struct MmcMetrics {
 /// [`AnalyticError::InvalidParameter`] for zero servers or a rate
 /// that is not finite and > 0; [`AnalyticError::Unstable`] if
 /// `rho = lambda / (c mu) >= 1`.
-pub fn erlang_c(
-    servers: u32,
-    arrival_rate_per_s: f64,
-    service_rate_per_s: f64,
-) -> Result<MmcMetrics, AnalyticError> {
+pub fn erlang_c(servers: u32, arrival_rate_per_s: f64, service_rate_per_s: f64) -> Result<MmcMetrics, AnalyticError> {
     let c = require_servers(servers)?;
     let a = offered_load_erl(arrival_rate_per_s, service_rate_per_s)?;
     let rho = a / c;
@@ -117,19 +113,10 @@ pub fn erlang_c(
 ///
 /// [`AnalyticError::InvalidParameter`] if `t_s` is negative or NaN; otherwise
 /// as [`erlang_c`].
-pub fn erlang_c_wait_tail(
-    servers: u32,
-    arrival_rate_per_s: f64,
-    service_rate_per_s: f64,
-    t_s: f64,
-) -> Result<f64, AnalyticError> {
+pub fn erlang_c_wait_tail(servers: u32, arrival_rate_per_s: f64, service_rate_per_s: f64, t_s: f64) -> Result<f64, AnalyticError> {
     let metrics = erlang_c(servers, arrival_rate_per_s, service_rate_per_s)?;
     if t_s.is_nan() || t_s < 0.0 {
-        return Err(AnalyticError::InvalidParameter {
-            name: "t_s",
-            value: t_s,
-            expected: "a time >= 0 seconds",
-        });
+        return Err(AnalyticError::InvalidParameter { name: "t_s", value: t_s, expected: "a time >= 0 seconds" });
     }
     let drain_rate_per_s = f64::from(servers) * service_rate_per_s - arrival_rate_per_s;
     Ok(metrics.p_wait * (-drain_rate_per_s * t_s).exp())
@@ -226,24 +213,9 @@ mod tests {
             let m = erlang_c(c, lambda, mu).unwrap();
             check(&format!("{label} p_wait"), m.p_wait, p_wait, 1e-11);
             check(&format!("{label} Wq"), m.mean_wait_s, wait_s, 1e-11);
-            check(
-                &format!("{label} Lq"),
-                m.mean_queue_len,
-                lambda * wait_s,
-                1e-11,
-            );
-            check(
-                &format!("{label} W"),
-                m.mean_sojourn_s,
-                wait_s + 1.0 / mu,
-                1e-11,
-            );
-            check(
-                &format!("{label} rho"),
-                m.utilization,
-                lambda / (f64::from(c) * mu),
-                1e-15,
-            );
+            check(&format!("{label} Lq"), m.mean_queue_len, lambda * wait_s, 1e-11);
+            check(&format!("{label} W"), m.mean_sojourn_s, wait_s + 1.0 / mu, 1e-11);
+            check(&format!("{label} rho"), m.utilization, lambda / (f64::from(c) * mu), 1e-15);
         }
     }
 
@@ -285,25 +257,10 @@ mod tests {
     #[test]
     fn erlang_c_wait_tail_is_exponential() {
         let m = erlang_c(10, 8.0, 1.0).unwrap();
-        check(
-            "tail(0)",
-            erlang_c_wait_tail(10, 8.0, 1.0, 0.0).unwrap(),
-            m.p_wait,
-            1e-15,
-        );
-        check(
-            "tail(1.5)",
-            erlang_c_wait_tail(10, 8.0, 1.0, 1.5).unwrap(),
-            m.p_wait * (-3.0_f64).exp(),
-            1e-14,
-        );
+        check("tail(0)", erlang_c_wait_tail(10, 8.0, 1.0, 0.0).unwrap(), m.p_wait, 1e-15);
+        check("tail(1.5)", erlang_c_wait_tail(10, 8.0, 1.0, 1.5).unwrap(), m.p_wait * (-3.0_f64).exp(), 1e-14);
         // Integral of the tail is the mean wait.
-        check(
-            "mean from tail",
-            m.p_wait / (10.0 - 8.0),
-            m.mean_wait_s,
-            1e-14,
-        );
+        check("mean from tail", m.p_wait / (10.0 - 8.0), m.mean_wait_s, 1e-14);
         assert_eq!(erlang_c_wait_tail(10, 8.0, 1.0, f64::INFINITY), Ok(0.0));
         assert!(erlang_c_wait_tail(10, 8.0, 1.0, -1.0).is_err());
         assert!(erlang_c_wait_tail(10, 8.0, 1.0, f64::NAN).is_err());
@@ -311,37 +268,13 @@ mod tests {
 
     #[test]
     fn erlang_c_rejects_invalid_input() {
-        assert!(matches!(
-            erlang_c(0, 1.0, 1.0),
-            Err(AnalyticError::InvalidParameter {
-                name: "servers",
-                ..
-            })
-        ));
-        assert!(matches!(
-            erlang_c(2, -1.0, 1.0),
-            Err(AnalyticError::InvalidParameter {
-                name: "arrival_rate_per_s",
-                ..
-            })
-        ));
-        assert!(matches!(
-            erlang_c(2, 1.0, 0.0),
-            Err(AnalyticError::InvalidParameter {
-                name: "service_rate_per_s",
-                ..
-            })
-        ));
+        assert!(matches!(erlang_c(0, 1.0, 1.0), Err(AnalyticError::InvalidParameter { name: "servers", .. })));
+        assert!(matches!(erlang_c(2, -1.0, 1.0), Err(AnalyticError::InvalidParameter { name: "arrival_rate_per_s", .. })));
+        assert!(matches!(erlang_c(2, 1.0, 0.0), Err(AnalyticError::InvalidParameter { name: "service_rate_per_s", .. })));
         assert!(erlang_c(2, f64::NAN, 1.0).is_err());
         assert!(erlang_c(2, 1.0, f64::INFINITY).is_err());
         assert!(erlang_c(1, f64::MAX, f64::MIN_POSITIVE).is_err());
-        assert_eq!(
-            erlang_c(2, 2.0, 1.0),
-            Err(AnalyticError::Unstable { rho: 1.0 })
-        );
-        assert!(matches!(
-            erlang_c(2, 3.0, 1.0),
-            Err(AnalyticError::Unstable { .. })
-        ));
+        assert_eq!(erlang_c(2, 2.0, 1.0), Err(AnalyticError::Unstable { rho: 1.0 }));
+        assert!(matches!(erlang_c(2, 3.0, 1.0), Err(AnalyticError::Unstable { .. })));
     }
 }

@@ -80,9 +80,7 @@ pub fn erlang_a(
     // overloaded: refuse up front rather than grinding to the cap.
     let overload_queue_len = ((lambda - service_capacity_per_s) / theta).max(0.0);
     if overload_queue_len > ERLANG_A_MAX_STATES as f64 {
-        return Err(AnalyticError::StateSpaceTooLarge {
-            limit: ERLANG_A_MAX_STATES,
-        });
+        return Err(AnalyticError::StateSpaceTooLarge { limit: ERLANG_A_MAX_STATES });
     }
 
     let mut sums = WeightSums::default();
@@ -142,9 +140,7 @@ impl StateBudget {
     fn visit(&mut self) -> Result<(), AnalyticError> {
         self.visited += 1;
         if self.visited > ERLANG_A_MAX_STATES {
-            Err(AnalyticError::StateSpaceTooLarge {
-                limit: ERLANG_A_MAX_STATES,
-            })
+            Err(AnalyticError::StateSpaceTooLarge { limit: ERLANG_A_MAX_STATES })
         } else {
             Ok(())
         }
@@ -270,28 +266,10 @@ mod tests {
         check_probability(&format!("{label} p_wait"), m.p_wait);
         check_probability(&format!("{label} p_abandon"), m.p_abandon);
         check_probability(&format!("{label} utilization"), m.utilization);
-        check(
-            &format!("{label} theta Lq / lambda"),
-            theta * m.mean_queue_len / lambda,
-            m.p_abandon,
-            1e-10,
-        );
-        check(
-            &format!("{label} throughput balance"),
-            lambda * (1.0 - m.p_abandon),
-            mu * f64::from(c) * m.utilization,
-            1e-10,
-        );
-        check(
-            &format!("{label} Little"),
-            m.mean_wait_s * lambda,
-            m.mean_queue_len,
-            1e-14,
-        );
-        assert!(
-            m.mean_wait_served_s.is_finite() && m.mean_wait_served_s >= 0.0,
-            "{label}: {m:?}"
-        );
+        check(&format!("{label} theta Lq / lambda"), theta * m.mean_queue_len / lambda, m.p_abandon, 1e-10);
+        check(&format!("{label} throughput balance"), lambda * (1.0 - m.p_abandon), mu * f64::from(c) * m.utilization, 1e-10);
+        check(&format!("{label} Little"), m.mean_wait_s * lambda, m.mean_queue_len, 1e-14);
+        assert!(m.mean_wait_served_s.is_finite() && m.mean_wait_served_s >= 0.0, "{label}: {m:?}");
     }
 
     /// Reference values: the birth-death stationary distribution truncated
@@ -347,22 +325,8 @@ mod tests {
         for &(c, lambda, mu, theta, want) in table {
             let label = format!("M/M/{c}+M lambda={lambda} mu={mu} theta={theta}");
             let m = erlang_a(c, lambda, mu, theta).unwrap();
-            let got = [
-                m.p_wait,
-                m.p_abandon,
-                m.mean_wait_s,
-                m.mean_wait_served_s,
-                m.mean_queue_len,
-                m.utilization,
-            ];
-            let names = [
-                "p_wait",
-                "p_abandon",
-                "Wq",
-                "Wq served",
-                "Lq",
-                "utilization",
-            ];
+            let got = [m.p_wait, m.p_abandon, m.mean_wait_s, m.mean_wait_served_s, m.mean_queue_len, m.utilization];
+            let names = ["p_wait", "p_abandon", "Wq", "Wq served", "Lq", "utilization"];
             for ((name, got), want) in names.iter().zip(got).zip(want) {
                 check(&format!("{label} {name}"), got, want, 1e-10);
             }
@@ -375,13 +339,7 @@ mod tests {
     /// M/M/inf): p_wait = P(N >= c), Lq = E[(N - c)+], busy = E[min(N, c)].
     #[test]
     fn theta_equal_mu_is_poisson() {
-        for (c, a) in [
-            (1_u32, 0.5),
-            (7, 5.0),
-            (25, 30.0),
-            (100, 120.0),
-            (300, 250.0),
-        ] {
+        for (c, a) in [(1_u32, 0.5), (7, 5.0), (25, 30.0), (100, 120.0), (300, 250.0)] {
             let mu = 0.5;
             let m = erlang_a(c, a * mu, mu, mu).unwrap();
             let (mut below, mut busy_below, mut term) = (0.0, 0.0, (-a).exp());
@@ -396,12 +354,7 @@ mod tests {
             let label = format!("Poisson c={c} a={a}");
             check(&format!("{label} p_wait"), m.p_wait, p_wait, 1e-9);
             check(&format!("{label} Lq"), m.mean_queue_len, a - busy, 1e-9);
-            check(
-                &format!("{label} util"),
-                m.utilization,
-                busy / f64::from(c),
-                1e-9,
-            );
+            check(&format!("{label} util"), m.utilization, busy / f64::from(c), 1e-9);
             check_identities(&label, &m, c, a * mu, mu, mu);
         }
     }
@@ -415,18 +368,8 @@ mod tests {
             let label = format!("M/M/{c}+M lambda={lambda} theta=1e-9");
             check(&format!("{label} p_wait"), m.p_wait, e.p_wait, 1e-6);
             check(&format!("{label} Wq"), m.mean_wait_s, e.mean_wait_s, 1e-6);
-            check(
-                &format!("{label} Wq served"),
-                m.mean_wait_served_s,
-                e.mean_wait_s,
-                1e-6,
-            );
-            check(
-                &format!("{label} Lq"),
-                m.mean_queue_len,
-                e.mean_queue_len,
-                1e-6,
-            );
+            check(&format!("{label} Wq served"), m.mean_wait_served_s, e.mean_wait_s, 1e-6);
+            check(&format!("{label} Lq"), m.mean_queue_len, e.mean_queue_len, 1e-6);
             check(&format!("{label} util"), m.utilization, e.utilization, 1e-6);
             assert!(m.p_abandon < 1e-6, "{label}: p_abandon {}", m.p_abandon);
             check_identities(&label, &m, c, lambda, 1.0, 1e-9);
@@ -438,27 +381,14 @@ mod tests {
     /// with abandonments", 2006), so p_abandon ~ 1 - c mu / lambda.
     #[test]
     fn overloaded_abandonment_matches_fluid_limit() {
-        for (c, lambda, theta, tol) in [
-            (100_u32, 120.0, 1.0, 0.02),
-            (10_000, 12_000.0, 0.1, 0.01),
-            (10_000, 12_000.0, 0.01, 0.01),
-        ] {
+        for (c, lambda, theta, tol) in [(100_u32, 120.0, 1.0, 0.02), (10_000, 12_000.0, 0.1, 0.01), (10_000, 12_000.0, 0.01, 0.01)] {
             let label = format!("M/M/{c}+M lambda={lambda} theta={theta}");
             let m = erlang_a(c, lambda, 1.0, theta).unwrap();
             let fluid = 1.0 - f64::from(c) / lambda;
-            assert!(
-                (m.p_abandon - fluid).abs() < tol,
-                "{label}: p_abandon {} vs fluid {fluid}",
-                m.p_abandon
-            );
+            assert!((m.p_abandon - fluid).abs() < tol, "{label}: p_abandon {} vs fluid {fluid}", m.p_abandon);
             check_identities(&label, &m, c, lambda, 1.0, theta);
             // The fluid queue length is (lambda - c mu) / theta.
-            check(
-                &format!("{label} Lq"),
-                m.mean_queue_len,
-                (lambda - f64::from(c)) / theta,
-                0.05,
-            );
+            check(&format!("{label} Lq"), m.mean_queue_len, (lambda - f64::from(c)) / theta, 0.05);
         }
     }
 
@@ -480,29 +410,12 @@ mod tests {
 
     #[test]
     fn erlang_a_rejects_invalid_input() {
-        assert!(matches!(
-            erlang_a(0, 1.0, 1.0, 1.0),
-            Err(AnalyticError::InvalidParameter {
-                name: "servers",
-                ..
-            })
-        ));
-        assert!(matches!(
-            erlang_a(2, 1.0, 1.0, 0.0),
-            Err(AnalyticError::InvalidParameter {
-                name: "abandon_rate_per_s",
-                ..
-            })
-        ));
+        assert!(matches!(erlang_a(0, 1.0, 1.0, 1.0), Err(AnalyticError::InvalidParameter { name: "servers", .. })));
+        assert!(matches!(erlang_a(2, 1.0, 1.0, 0.0), Err(AnalyticError::InvalidParameter { name: "abandon_rate_per_s", .. })));
         assert!(erlang_a(2, -1.0, 1.0, 1.0).is_err());
         assert!(erlang_a(2, 1.0, f64::NAN, 1.0).is_err());
         assert!(erlang_a(2, 1.0, 1.0, f64::INFINITY).is_err());
-        assert_eq!(
-            erlang_a(10, 11.0, 1.0, 1e-12),
-            Err(AnalyticError::StateSpaceTooLarge {
-                limit: ERLANG_A_MAX_STATES
-            })
-        );
+        assert_eq!(erlang_a(10, 11.0, 1.0, 1e-12), Err(AnalyticError::StateSpaceTooLarge { limit: ERLANG_A_MAX_STATES }));
         // Tiny load, huge server count: stops as soon as weights underflow.
         let m = erlang_a(u32::MAX, 1.0, 1.0, 1.0).unwrap();
         assert_eq!(m.p_wait, 0.0);

@@ -16,11 +16,7 @@ use super::{require_positive, AnalyticError};
 /// [`AnalyticError::InvalidParameter`] if the rate or mean service
 /// time is not finite and > 0 or `service_scv` is not finite and >= 0;
 /// [`AnalyticError::Unstable`] if `rho = lambda E[S] >= 1`.
-pub fn mg1_mean_wait_s(
-    arrival_rate_per_s: f64,
-    mean_service_s: f64,
-    service_scv: f64,
-) -> Result<f64, AnalyticError> {
+pub fn mg1_mean_wait_s(arrival_rate_per_s: f64, mean_service_s: f64, service_scv: f64) -> Result<f64, AnalyticError> {
     let lambda = require_positive("arrival_rate_per_s", arrival_rate_per_s)?;
     let mean_s = require_positive("mean_service_s", mean_service_s)?;
     if !(service_scv.is_finite() && service_scv >= 0.0) {
@@ -48,12 +44,7 @@ mod tests {
     fn exponential_service_is_mm1() {
         for (lambda, mu) in [(0.5, 1.0), (0.9, 1.0), (3.0, 4.0), (999.0, 1_000.0)] {
             let mm1 = erlang_c(1, lambda, mu).unwrap();
-            check(
-                &format!("M/M/1 lambda={lambda} mu={mu}"),
-                mg1_mean_wait_s(lambda, 1.0 / mu, 1.0).unwrap(),
-                mm1.mean_wait_s,
-                1e-12,
-            );
+            check(&format!("M/M/1 lambda={lambda} mu={mu}"), mg1_mean_wait_s(lambda, 1.0 / mu, 1.0).unwrap(), mm1.mean_wait_s, 1e-12);
         }
     }
 
@@ -73,12 +64,7 @@ mod tests {
         ];
         for (lambda, mean_s, scv, want) in table {
             let got = mg1_mean_wait_s(lambda, mean_s, scv).unwrap();
-            check(
-                &format!("M/G/1 lambda={lambda} E[S]={mean_s} scv={scv}"),
-                got,
-                want,
-                1e-12,
-            );
+            check(&format!("M/G/1 lambda={lambda} E[S]={mean_s} scv={scv}"), got, want, 1e-12);
         }
         let md1 = mg1_mean_wait_s(0.7, 1.0, 0.0).unwrap();
         let mm1 = mg1_mean_wait_s(0.7, 1.0, 1.0).unwrap();
@@ -87,10 +73,7 @@ mod tests {
 
     #[test]
     fn mg1_rejects_invalid_input() {
-        assert_eq!(
-            mg1_mean_wait_s(1.0, 1.0, 1.0),
-            Err(AnalyticError::Unstable { rho: 1.0 })
-        );
+        assert_eq!(mg1_mean_wait_s(1.0, 1.0, 1.0), Err(AnalyticError::Unstable { rho: 1.0 }));
         assert!(mg1_mean_wait_s(2.0, 1.0, 0.0).is_err());
         assert!(mg1_mean_wait_s(0.0, 1.0, 1.0).is_err());
         assert!(mg1_mean_wait_s(0.5, -1.0, 1.0).is_err());

@@ -36,12 +36,7 @@ pub struct MmckMetrics {
 ///
 /// [`AnalyticError::InvalidParameter`] for zero servers, `K < c`, or
 /// a rate that is not finite and > 0.
-pub fn mmck(
-    servers: u32,
-    capacity_k: u32,
-    arrival_rate_per_s: f64,
-    service_rate_per_s: f64,
-) -> Result<MmckMetrics, AnalyticError> {
+pub fn mmck(servers: u32, capacity_k: u32, arrival_rate_per_s: f64, service_rate_per_s: f64) -> Result<MmckMetrics, AnalyticError> {
     let c = require_servers(servers)?;
     if capacity_k < servers {
         return Err(AnalyticError::InvalidParameter {
@@ -67,12 +62,7 @@ pub fn mmck(
         // Largest term is at or below c: sum w_c r^j for j = 0..m-1 directly.
         let g = geometric_sums(r, u64::from(queue_places));
         let at_c = low.at_servers;
-        (
-            low.below_servers,
-            at_c * g.sum,
-            at_c * g.power,
-            at_c * (g.weighted_sum + m * g.power),
-        )
+        (low.below_servers, at_c * g.sum, at_c * g.power, at_c * (g.weighted_sum + m * g.power))
     } else {
         // Largest term is w_K: measure everything relative to it, using
         // x = 1/r < 1 so that w_{K-i} / w_K = x^i never overflows.
@@ -83,12 +73,7 @@ pub fn mmck(
         // States c+j, j = 0..m-1, have weight x^(m-j) = x * x^i, i = m-1-j,
         // and queue length j = m-1-i. (m-1) sum - weighted_sum >= half of
         // (m-1) sum because x^i decreases, so there is no cancellation.
-        (
-            below,
-            x * g.sum,
-            1.0,
-            x * ((m - 1.0) * g.sum - g.weighted_sum) + m,
-        )
+        (below, x * g.sum, 1.0, x * ((m - 1.0) * g.sum - g.weighted_sum) + m)
     };
 
     let admitted = below_servers + waiting;
@@ -133,10 +118,7 @@ fn erlang_weights(servers: u32, a: f64) -> ErlangWeights {
             break;
         }
     }
-    ErlangWeights {
-        below_servers,
-        at_servers: term,
-    }
+    ErlangWeights { below_servers, at_servers: term }
 }
 
 /// Sums of a geometric block of `n` terms.
@@ -173,11 +155,7 @@ fn geometric_sums(x: f64, n: u64) -> GeometricSums {
             len += 1.0;
         }
     }
-    GeometricSums {
-        sum,
-        weighted_sum,
-        power,
-    }
+    GeometricSums { sum, weighted_sum, power }
 }
 
 #[cfg(test)]
@@ -219,30 +197,10 @@ mod tests {
     fn check_metrics(label: &str, got: &MmckMetrics, want: &MmckMetrics, tol: f64) {
         check(&format!("{label} p_block"), got.p_block, want.p_block, tol);
         check(&format!("{label} p_wait"), got.p_wait, want.p_wait, tol);
-        check(
-            &format!("{label} Lq"),
-            got.mean_queue_len,
-            want.mean_queue_len,
-            tol,
-        );
-        check(
-            &format!("{label} Wq"),
-            got.mean_wait_s,
-            want.mean_wait_s,
-            tol,
-        );
-        check(
-            &format!("{label} L"),
-            got.mean_in_system,
-            want.mean_in_system,
-            tol,
-        );
-        check(
-            &format!("{label} util"),
-            got.utilization,
-            want.utilization,
-            tol,
-        );
+        check(&format!("{label} Lq"), got.mean_queue_len, want.mean_queue_len, tol);
+        check(&format!("{label} Wq"), got.mean_wait_s, want.mean_wait_s, tol);
+        check(&format!("{label} L"), got.mean_in_system, want.mean_in_system, tol);
+        check(&format!("{label} util"), got.utilization, want.utilization, tol);
     }
 
     /// Reference values from the textbook stationary distribution
@@ -320,11 +278,8 @@ mod tests {
     fn mm1k_matches_closed_form() {
         for rho in [0.3_f64, 0.9, 0.999, 1.0, 1.001, 1.5, 4.0] {
             for k in [1_u32, 2, 5, 20, 100] {
-                let want = if rho == 1.0 {
-                    1.0 / f64::from(k + 1)
-                } else {
-                    (1.0 - rho) * rho.powi(k as i32) / (1.0 - rho.powi(k as i32 + 1))
-                };
+                let want =
+                    if rho == 1.0 { 1.0 / f64::from(k + 1) } else { (1.0 - rho) * rho.powi(k as i32) / (1.0 - rho.powi(k as i32 + 1)) };
                 let got = mmck(1, k, rho, 1.0).unwrap();
                 check(&format!("M/M/1/{k} rho={rho}"), got.p_block, want, 1e-9);
             }
@@ -333,15 +288,7 @@ mod tests {
 
     #[test]
     fn mmck_matches_brute_force() {
-        for (c, k) in [
-            (1_u32, 1_u32),
-            (1, 9),
-            (4, 4),
-            (4, 5),
-            (4, 30),
-            (25, 80),
-            (200, 1_000),
-        ] {
+        for (c, k) in [(1_u32, 1_u32), (1, 9), (4, 4), (4, 5), (4, 30), (25, 80), (200, 1_000)] {
             let c_f = f64::from(c);
             for rho in [0.05, 0.7, 0.999_999, 1.0, 1.000_001, 1.3, 5.0] {
                 let lambda = rho * c_f * 0.25;
@@ -354,20 +301,9 @@ mod tests {
 
     #[test]
     fn k_equal_c_is_erlang_b() {
-        for (c, a) in [
-            (1_u32, 1.0),
-            (10, 5.0),
-            (10, 8.0),
-            (100, 80.0),
-            (10_000, 9_800.0),
-        ] {
+        for (c, a) in [(1_u32, 1.0), (10, 5.0), (10, 8.0), (100, 80.0), (10_000, 9_800.0)] {
             let m = mmck(c, c, a, 1.0).unwrap();
-            check(
-                &format!("M/M/{c}/{c} a={a}"),
-                m.p_block,
-                erlang_b(c, a),
-                1e-10,
-            );
+            check(&format!("M/M/{c}/{c} a={a}"), m.p_block, erlang_b(c, a), 1e-10);
             assert_eq!(m.p_wait, 0.0);
             assert_eq!(m.mean_queue_len, 0.0);
         }
@@ -382,12 +318,7 @@ mod tests {
             assert!(m.p_block < 1e-30, "{label}: p_block {}", m.p_block);
             check(&format!("{label} p_wait"), m.p_wait, e.p_wait, 1e-9);
             check(&format!("{label} Wq"), m.mean_wait_s, e.mean_wait_s, 1e-9);
-            check(
-                &format!("{label} Lq"),
-                m.mean_queue_len,
-                e.mean_queue_len,
-                1e-9,
-            );
+            check(&format!("{label} Lq"), m.mean_queue_len, e.mean_queue_len, 1e-9);
             check(&format!("{label} util"), m.utilization, e.utilization, 1e-9);
         }
     }
@@ -407,38 +338,20 @@ mod tests {
             check_probability(&format!("{label} p_block"), m.p_block);
             check_probability(&format!("{label} p_wait"), m.p_wait);
             check_probability(&format!("{label} util"), m.utilization);
-            assert!(
-                m.mean_queue_len.is_finite() && m.mean_wait_s.is_finite(),
-                "{label}: {m:?}"
-            );
+            assert!(m.mean_queue_len.is_finite() && m.mean_wait_s.is_finite(), "{label}: {m:?}");
             // Throughput balance: admitted arrivals = completed services
             // (1 - p_block cancels when nearly everything is blocked).
             if m.p_block < 0.5 {
-                check(
-                    &format!("{label} balance"),
-                    lambda * (1.0 - m.p_block),
-                    m.utilization * f64::from(c),
-                    1e-9,
-                );
+                check(&format!("{label} balance"), lambda * (1.0 - m.p_block), m.utilization * f64::from(c), 1e-9);
             }
         }
         // Absurd overload: a full queue served by 3 saturated servers.
         let m = mmck(3, u32::MAX, 1e300, 1.0).unwrap();
         check("1e300 util", m.utilization, 1.0, 1e-15);
-        check(
-            "1e300 Wq",
-            m.mean_wait_s,
-            f64::from(u32::MAX - 3) / 3.0,
-            1e-12,
-        );
+        check("1e300 Wq", m.mean_wait_s, f64::from(u32::MAX - 3) / 3.0, 1e-12);
         // Overloaded: excess arrivals are blocked, servers saturate.
         let m = mmck(10_000, 20_000, 12_000.0, 1.0).unwrap();
-        check(
-            "overload p_block",
-            m.p_block,
-            1.0 - 10_000.0 / 12_000.0,
-            1e-6,
-        );
+        check("overload p_block", m.p_block, 1.0 - 10_000.0 / 12_000.0, 1e-6);
         check("overload Lq", m.mean_queue_len, 10_000.0 - 5.0, 1e-3);
     }
 
@@ -454,31 +367,15 @@ mod tests {
                     weighted += i as f64 * term;
                 }
                 check(&format!("sum x={x} n={n}"), g.sum, sum, 1e-13);
-                check(
-                    &format!("weighted x={x} n={n}"),
-                    g.weighted_sum,
-                    weighted,
-                    1e-13,
-                );
-                check(
-                    &format!("power x={x} n={n}"),
-                    g.power,
-                    x.powi(n as i32),
-                    1e-13,
-                );
+                check(&format!("weighted x={x} n={n}"), g.weighted_sum, weighted, 1e-13);
+                check(&format!("power x={x} n={n}"), g.power, x.powi(n as i32), 1e-13);
             }
         }
     }
 
     #[test]
     fn mmck_rejects_invalid_input() {
-        assert!(matches!(
-            mmck(3, 2, 1.0, 1.0),
-            Err(AnalyticError::InvalidParameter {
-                name: "capacity_k",
-                ..
-            })
-        ));
+        assert!(matches!(mmck(3, 2, 1.0, 1.0), Err(AnalyticError::InvalidParameter { name: "capacity_k", .. })));
         assert!(mmck(0, 5, 1.0, 1.0).is_err());
         assert!(mmck(2, 5, -1.0, 1.0).is_err());
         assert!(mmck(2, 5, 1.0, 0.0).is_err());

@@ -77,11 +77,7 @@ fn require_positive(name: &'static str, value: f64) -> Result<f64, AnalyticError
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(AnalyticError::InvalidParameter {
-            name,
-            value,
-            expected: "a finite number > 0",
-        })
+        Err(AnalyticError::InvalidParameter { name, value, expected: "a finite number > 0" })
     }
 }
 
@@ -91,20 +87,13 @@ fn require_servers(servers: u32) -> Result<f64, AnalyticError> {
     if servers >= 1 {
         Ok(f64::from(servers))
     } else {
-        Err(AnalyticError::InvalidParameter {
-            name: "servers",
-            value: 0.0,
-            expected: "at least 1 server",
-        })
+        Err(AnalyticError::InvalidParameter { name: "servers", value: 0.0, expected: "at least 1 server" })
     }
 }
 
 /// Offered load `lambda / mu` in Erlangs, rejected if it overflows: the
 /// birth-death recurrences multiply by it, so it must itself be finite.
-fn offered_load_erl(
-    arrival_rate_per_s: f64,
-    service_rate_per_s: f64,
-) -> Result<f64, AnalyticError> {
+fn offered_load_erl(arrival_rate_per_s: f64, service_rate_per_s: f64) -> Result<f64, AnalyticError> {
     let lambda = require_positive("arrival_rate_per_s", arrival_rate_per_s)?;
     let mu = require_positive("service_rate_per_s", service_rate_per_s)?;
     let load_erl = lambda / mu;

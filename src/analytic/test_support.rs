@@ -5,26 +5,13 @@
 /// failing row of a data-driven table is easy to find.
 #[track_caller]
 pub(crate) fn check(label: &str, got: f64, want: f64, rel_tol: f64) {
-    assert!(
-        got.is_finite(),
-        "{label}: got non-finite {got}, want {want}"
-    );
-    let err = if want == 0.0 {
-        got.abs()
-    } else {
-        ((got - want) / want).abs()
-    };
-    assert!(
-        err <= rel_tol,
-        "{label}: got {got:.12e}, want {want:.12e} (error {err:.3e} > tolerance {rel_tol:.1e})"
-    );
+    assert!(got.is_finite(), "{label}: got non-finite {got}, want {want}");
+    let err = if want == 0.0 { got.abs() } else { ((got - want) / want).abs() };
+    assert!(err <= rel_tol, "{label}: got {got:.12e}, want {want:.12e} (error {err:.3e} > tolerance {rel_tol:.1e})");
 }
 
 /// Asserts that `p` is a finite probability.
 #[track_caller]
 pub(crate) fn check_probability(label: &str, p: f64) {
-    assert!(
-        p.is_finite() && (0.0..=1.0).contains(&p),
-        "{label}: {p} is not a probability"
-    );
+    assert!(p.is_finite() && (0.0..=1.0).contains(&p), "{label}: {p} is not a probability");
 }

@@ -144,7 +144,11 @@ impl RateProfile {
         let slope = (self.rate_per_s[i + 1] - r0) / (t1 - t0);
         // Solve r0 x + slope x^2 / 2 = need for x in [0, t1 - t0], in the cancellation-free form.
         let x = if slope.abs() < 1e-300 {
-            if r0 > 0.0 { need / r0 } else { 0.0 }
+            if r0 > 0.0 {
+                need / r0
+            } else {
+                0.0
+            }
         } else {
             let disc = (r0 * r0 + 2.0 * slope * need).max(0.0);
             2.0 * need / (r0 + disc.sqrt())
@@ -307,8 +311,7 @@ mod tests {
     fn population_arrives_exactly_once_each_in_order() {
         let shape = RateProfile::new(&[(0.0, 0.0), (600.0, 1.0), (1200.0, 0.0)]).unwrap();
         let count = 100_000;
-        let (counts, n, sorted) =
-            binned(ArrivalStream::new(ArrivalProcess::Population { count, shape: shape.clone() }), 5, 120, 10.0);
+        let (counts, n, sorted) = binned(ArrivalStream::new(ArrivalProcess::Population { count, shape: shape.clone() }), 5, 120, 10.0);
         assert!(sorted);
         assert_eq!(n, count);
         for (i, c) in counts.iter().enumerate() {

@@ -93,8 +93,8 @@ impl DurationDist {
         // For X = exp(N(mu, sigma^2)): E[X] = exp(mu + sigma^2/2), CV^2 = exp(sigma^2) - 1.
         let sigma2 = (1.0 + cv * cv).ln();
         let mu = mean_s.ln() - sigma2 / 2.0;
-        let inner = LogNormal::new(mu, sigma2.sqrt())
-            .map_err(|_| DistError { parameter: "cv", found: cv, expected: "a finite number > 0" })?;
+        let inner =
+            LogNormal::new(mu, sigma2.sqrt()).map_err(|_| DistError { parameter: "cv", found: cv, expected: "a finite number > 0" })?;
         Ok(DurationDist::LogNormal { mean_s, cv, inner })
     }
 
@@ -102,8 +102,11 @@ impl DurationDist {
     pub fn gamma(shape: f64, mean_s: f64) -> Result<Self, DistError> {
         let shape = positive("shape", shape)?;
         let mean_s = positive("mean_s", mean_s)?;
-        let inner = Gamma::new(shape, mean_s / shape)
-            .map_err(|_| DistError { parameter: "shape", found: shape, expected: "a finite number > 0" })?;
+        let inner = Gamma::new(shape, mean_s / shape).map_err(|_| DistError {
+            parameter: "shape",
+            found: shape,
+            expected: "a finite number > 0",
+        })?;
         Ok(DurationDist::Gamma { mean_s, shape, inner })
     }
 
@@ -155,9 +158,7 @@ impl DurationDist {
     /// The mean in seconds.
     pub fn mean_s(&self) -> f64 {
         match self {
-            DurationDist::Exponential { mean_s }
-            | DurationDist::LogNormal { mean_s, .. }
-            | DurationDist::Gamma { mean_s, .. } => *mean_s,
+            DurationDist::Exponential { mean_s } | DurationDist::LogNormal { mean_s, .. } | DurationDist::Gamma { mean_s, .. } => *mean_s,
             DurationDist::Deterministic { value_s } => *value_s,
             DurationDist::Uniform { min_s, max_s } => (min_s + max_s) / 2.0,
         }

@@ -50,13 +50,7 @@ fn bucket_of(key: u64, last: u64) -> usize {
 impl<E> EventQueue<E> {
     /// An empty queue whose floor starts at time zero.
     pub fn new() -> Self {
-        EventQueue {
-            current: VecDeque::new(),
-            buckets: (1..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
-            last: 0,
-            len: 0,
-        }
+        EventQueue { current: VecDeque::new(), buckets: (1..BUCKETS).map(|_| Vec::new()).collect(), occupied: 0, last: 0, len: 0 }
     }
 
     /// Number of pending events.

@@ -108,6 +108,28 @@ pub struct Summary {
     pub lost_learning_min: f64,
     /// Service time spent on requests nobody waited for any more, in server-seconds.
     pub wasted_work_s: f64,
+    /// Attack requests sent by botnets (fractional in the aggregate attack model).
+    pub attack_sent: f64,
+    /// Of those, dropped by the protection.
+    pub attack_mitigated: f64,
+    /// Turned away by the tier they hit (full backlog, connection cap).
+    pub attack_blocked: f64,
+    /// Served by the pool, or holding a front-door connection.
+    pub attack_served: f64,
+    /// Real users the protection blocked at least once.
+    pub mitigated_users: u64,
+    /// Requests of real users the protection dropped.
+    pub mitigated_requests: u64,
+    /// Virtual classes planned (bells within the run).
+    pub classes_planned: u64,
+    /// Classes held: the teacher got in and a room was found.
+    pub classes_held: u64,
+    /// Held classes some of whose pupils could not join.
+    pub classes_degraded: u64,
+    /// Classes lost: the teacher never got in, or no media server had a room.
+    pub classes_lost: u64,
+    /// Participants (teachers and pupils) who joined a class.
+    pub class_participants: u64,
     /// Events the engine handled in the whole run (warm-up included).
     pub events: u64,
 }
@@ -161,6 +183,17 @@ impl Summary {
             ("amplification", F64(self.amplification)),
             ("lost_learning_min", F64(self.lost_learning_min)),
             ("wasted_work_s", F64(self.wasted_work_s)),
+            ("attack_sent", F64(self.attack_sent)),
+            ("attack_mitigated", F64(self.attack_mitigated)),
+            ("attack_blocked", F64(self.attack_blocked)),
+            ("attack_served", F64(self.attack_served)),
+            ("mitigated_users", U64(self.mitigated_users)),
+            ("mitigated_requests", U64(self.mitigated_requests)),
+            ("classes_planned", U64(self.classes_planned)),
+            ("classes_held", U64(self.classes_held)),
+            ("classes_degraded", U64(self.classes_degraded)),
+            ("classes_lost", U64(self.classes_lost)),
+            ("class_participants", U64(self.class_participants)),
             ("events", U64(self.events)),
         ]
     }
@@ -254,6 +287,32 @@ pub struct MinuteRow {
     pub p95_latency_s: f64,
     /// 99th percentile of the same.
     pub p99_latency_s: f64,
+    /// Attack requests sent by botnets this minute (fractional in the aggregate model).
+    pub attack_sent: f64,
+    /// Of those, dropped by the protection.
+    pub attack_mitigated: f64,
+    /// Turned away by the tier they hit.
+    pub attack_blocked: f64,
+    /// Served by the pool, or holding a front-door connection.
+    pub attack_served: f64,
+    /// Time-average slots busy with attack work (included in `mean_busy_slots`).
+    pub attack_busy_slots: f64,
+    /// 1 if the protection is on at the end of the minute.
+    pub mitigation_on: u64,
+    /// Requests of real users the protection dropped.
+    pub mitigated_requests: u64,
+    /// Virtual classes whose bell rang this minute.
+    pub classes_started: u64,
+    /// Classes judged held this minute.
+    pub classes_held: u64,
+    /// Of those, classes some of whose pupils could not join.
+    pub classes_degraded: u64,
+    /// Classes judged lost this minute.
+    pub classes_lost: u64,
+    /// Rooms in use on the media servers at the end of the minute.
+    pub media_rooms_busy: u64,
+    /// Participants streaming from the media servers at the end of the minute.
+    pub media_participants: u64,
 }
 
 impl MinuteRow {
@@ -298,6 +357,19 @@ impl MinuteRow {
             ("p50_latency_s", F64(self.p50_latency_s)),
             ("p95_latency_s", F64(self.p95_latency_s)),
             ("p99_latency_s", F64(self.p99_latency_s)),
+            ("attack_sent", F64(self.attack_sent)),
+            ("attack_mitigated", F64(self.attack_mitigated)),
+            ("attack_blocked", F64(self.attack_blocked)),
+            ("attack_served", F64(self.attack_served)),
+            ("attack_busy_slots", F64(self.attack_busy_slots)),
+            ("mitigation_on", U64(self.mitigation_on)),
+            ("mitigated_requests", U64(self.mitigated_requests)),
+            ("classes_started", U64(self.classes_started)),
+            ("classes_held", U64(self.classes_held)),
+            ("classes_degraded", U64(self.classes_degraded)),
+            ("classes_lost", U64(self.classes_lost)),
+            ("media_rooms_busy", U64(self.media_rooms_busy)),
+            ("media_participants", U64(self.media_participants)),
         ]
     }
 }

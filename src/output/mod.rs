@@ -120,11 +120,7 @@ fn as_str(f: &Field) -> &str {
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::result::Result<(), String>) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let err = |message: String| Error::Write { path: path.to_owned(), message };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".rentree-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| err(e.to_string()))?;
+    let mut tmp = tempfile::Builder::new().prefix(".rentree-").suffix(".tmp").tempfile_in(dir).map_err(|e| err(e.to_string()))?;
     write(tmp.as_file_mut()).map_err(err)?;
     tmp.as_file_mut().flush().map_err(|e| err(e.to_string()))?;
     tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
@@ -176,12 +172,18 @@ pub struct Table {
 impl Table {
     /// A numeric column, or an error naming the file and the column.
     pub fn num(&self, name: &str) -> Result<&[f64]> {
-        self.numbers.get(name).map(Vec::as_slice).ok_or_else(|| Error::Parse { path: name.into(), message: format!("no numeric column {name:?}") })
+        self.numbers
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::Parse { path: name.into(), message: format!("no numeric column {name:?}") })
     }
 
     /// A text column.
     pub fn text(&self, name: &str) -> Result<&[String]> {
-        self.texts.get(name).map(Vec::as_slice).ok_or_else(|| Error::Parse { path: name.into(), message: format!("no text column {name:?}") })
+        self.texts
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::Parse { path: name.into(), message: format!("no text column {name:?}") })
     }
 }
 

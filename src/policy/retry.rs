@@ -61,11 +61,7 @@ impl Backoff {
             Backoff::Exponential { base_s, multiplier, cap_s } => {
                 non_negative("base_s", base_s)?;
                 if !(multiplier.is_finite() && multiplier >= 1.0) {
-                    return Err(PolicyError {
-                        parameter: "multiplier",
-                        found: multiplier,
-                        expected: "a finite number >= 1",
-                    });
+                    return Err(PolicyError { parameter: "multiplier", found: multiplier, expected: "a finite number >= 1" });
                 }
                 // An infinite cap means "no cap"; NaN compares false and is rejected here.
                 if cap_s >= base_s {

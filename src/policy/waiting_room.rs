@@ -92,12 +92,7 @@ impl<T: Copy> WaitingRoom<T> {
 
     /// As [`WaitingRoom::new`], returning an error unless `admit_per_min` is finite and positive and
     /// `classes >= 1`.
-    pub fn try_new(
-        admit_per_min: f64,
-        opens_at: SimTime,
-        shuffle_prequeue: bool,
-        classes: usize,
-    ) -> Result<Self, PolicyError> {
+    pub fn try_new(admit_per_min: f64, opens_at: SimTime, shuffle_prequeue: bool, classes: usize) -> Result<Self, PolicyError> {
         let admit_per_min = positive("admit_per_min", admit_per_min)?;
         if classes == 0 {
             return Err(PolicyError { parameter: "classes", found: 0.0, expected: "an integer >= 1" });
@@ -177,12 +172,7 @@ impl<T: Copy> WaitingRoom<T> {
     /// skipping (and dropping) those for which `is_live` is false, and records the admission so that the
     /// rate holds. Returns `None` if nobody live is waiting, or if `now` is before `opens_at` or before the
     /// rate allows (in which case nothing changes).
-    pub fn release<R: Rng + ?Sized>(
-        &mut self,
-        now: SimTime,
-        rng: &mut R,
-        mut is_live: impl FnMut(T) -> bool,
-    ) -> Option<T> {
+    pub fn release<R: Rng + ?Sized>(&mut self, now: SimTime, rng: &mut R, mut is_live: impl FnMut(T) -> bool) -> Option<T> {
         if now < self.opens_at || now < self.next_allowed {
             return None;
         }
@@ -311,12 +301,7 @@ mod tests {
 
     /// The world side of the protocol for tests: users join at given times, some abandon at given times;
     /// returns (admission time, user) in order. Follows the module documentation's protocol to the letter.
-    fn drive(
-        room: &mut WaitingRoom<usize>,
-        joins: &[(SimTime, usize)],
-        abandons: &[(SimTime, usize)],
-        seed: u64,
-    ) -> Vec<(SimTime, usize)> {
+    fn drive(room: &mut WaitingRoom<usize>, joins: &[(SimTime, usize)], abandons: &[(SimTime, usize)], seed: u64) -> Vec<(SimTime, usize)> {
         enum Ev {
             Join(usize),
             Abandon(usize),
@@ -447,8 +432,7 @@ mod tests {
         let joins: Vec<_> = (0..8).map(|u| (SimTime::ZERO, u)).collect();
         let abandons = [(at_s(0.5), 1), (at_s(0.5), 2), (at_s(0.7), 5)];
         let admitted = drive(&mut room, &joins, &abandons, 6);
-        let expected: Vec<_> =
-            [0, 3, 4, 6, 7].iter().enumerate().map(|(k, &u)| (at_s(k as f64), u)).collect();
+        let expected: Vec<_> = [0, 3, 4, 6, 7].iter().enumerate().map(|(k, &u)| (at_s(k as f64), u)).collect();
         assert_eq!(admitted, expected);
         assert_eq!(room.skipped_total(), 3);
         assert_eq!(room.live_len(), 0);

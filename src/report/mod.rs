@@ -68,10 +68,13 @@ fn group_rows(t: &Table, key: &str) -> Result<Vec<(String, Vec<usize>)>> {
         }
         rows.entry(k.clone()).or_default().push(i);
     }
-    Ok(order.into_iter().map(|k| {
-        let r = rows.remove(&k).unwrap_or_default();
-        (k, r)
-    }).collect())
+    Ok(order
+        .into_iter()
+        .map(|k| {
+            let r = rows.remove(&k).unwrap_or_default();
+            (k, r)
+        })
+        .collect())
 }
 
 fn pick(col: &[f64], rows: &[usize]) -> Vec<f64> {
@@ -93,8 +96,16 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     let users = row("users")?;
     if users > 0.0 {
         sentences.push(match lang {
-            Lang::Fr => format!("À 9 h, {} des utilisateurs s'étaient connectés ({} à midi).", lang.percent(row("served_share_by_0900")?), lang.percent(row("served_share_by_1200")?)),
-            Lang::En => format!("By 9:00, {} of users had logged in ({} by noon).", lang.percent(row("served_share_by_0900")?), lang.percent(row("served_share_by_1200")?)),
+            Lang::Fr => format!(
+                "À 9 h, {} des utilisateurs s'étaient connectés ({} à midi).",
+                lang.percent(row("served_share_by_0900")?),
+                lang.percent(row("served_share_by_1200")?)
+            ),
+            Lang::En => format!(
+                "By 9:00, {} of users had logged in ({} by noon).",
+                lang.percent(row("served_share_by_0900")?),
+                lang.percent(row("served_share_by_1200")?)
+            ),
         });
         sentences.push(match lang {
             Lang::Fr => format!(
@@ -124,26 +135,38 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
         });
     } else {
         sentences.push(match lang {
-            Lang::Fr => format!("{} requêtes servies, attente moyenne {} s, utilisation {}.", lang.count(row("served")?), lang.decimal(row("mean_wait_s")?), lang.percent(row("utilization")?)),
-            Lang::En => format!("{} requests served, mean wait {} s, utilization {}.", lang.count(row("served")?), lang.decimal(row("mean_wait_s")?), lang.percent(row("utilization")?)),
+            Lang::Fr => format!(
+                "{} requêtes servies, attente moyenne {} s, utilisation {}.",
+                lang.count(row("served")?),
+                lang.decimal(row("mean_wait_s")?),
+                lang.percent(row("utilization")?)
+            ),
+            Lang::En => format!(
+                "{} requests served, mean wait {} s, utilization {}.",
+                lang.count(row("served")?),
+                lang.decimal(row("mean_wait_s")?),
+                lang.percent(row("utilization")?)
+            ),
         });
     }
     let clock = ts.text("clock")?;
     let tier = ts.text("tier")?;
-    let platforms: Vec<(String, Vec<usize>)> = group_rows(&ts, "platform")?
-        .into_iter()
-        .filter(|(_, rows)| rows.first().is_some_and(|&i| tier[i] == "platform"))
-        .collect();
+    let platforms: Vec<(String, Vec<usize>)> =
+        group_rows(&ts, "platform")?.into_iter().filter(|(_, rows)| rows.first().is_some_and(|&i| tier[i] == "platform")).collect();
     let x = |rows: &[usize]| pick_text(clock, rows);
     let mut charts = Vec::new();
 
     let mut demand = Plot::new();
     for (p, rows) in &platforms {
         // Offered load: requests sent plus logins an admission policy turned away before any request.
-        let offered: Vec<f64> = pick(ts.num("attempts")?, rows).iter().zip(pick(ts.num("logins_rejected")?, rows)).map(|(a, r)| a + r).collect();
+        let offered: Vec<f64> =
+            pick(ts.num("attempts")?, rows).iter().zip(pick(ts.num("logins_rejected")?, rows)).map(|(a, r)| a + r).collect();
         demand.add_trace(Scatter::new(x(rows), offered).mode(Mode::Lines).name(format!("{p}: {}", lang.t("attempts"))));
-        demand.add_trace(Scatter::new(x(rows), pick(ts.num("goodput")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("goodput"))));
-        demand.add_trace(Scatter::new(x(rows), pick(ts.num("capacity_per_min")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("capacity"))));
+        demand
+            .add_trace(Scatter::new(x(rows), pick(ts.num("goodput")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("goodput"))));
+        demand.add_trace(
+            Scatter::new(x(rows), pick(ts.num("capacity_per_min")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("capacity"))),
+        );
     }
     demand.set_layout(layout(lang.t("demand"), lang.t("minute_axis"), lang.t("per_minute")));
     charts.push(Chart { id: "demand".into(), title: lang.t("demand").into(), note: None, plot: demand });
@@ -159,7 +182,11 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
 
     let mut sessions = Plot::new();
     for (p, rows) in &platforms {
-        sessions.add_trace(Scatter::new(x(rows), pick(ts.num("active_sessions")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("active_sessions"))));
+        sessions.add_trace(
+            Scatter::new(x(rows), pick(ts.num("active_sessions")?, rows))
+                .mode(Mode::Lines)
+                .name(format!("{p}: {}", lang.t("active_sessions"))),
+        );
         let room = pick(ts.num("waiting_room_len")?, rows);
         if room.iter().any(|&v| v > 0.0) {
             sessions.add_trace(Scatter::new(x(rows), room).mode(Mode::Lines).name(format!("{p}: {}", lang.t("room"))));
@@ -222,11 +249,19 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
         match lang {
             Lang::Fr => format!(
                 "Meilleure stratégie à 9 h : « {} », avec {} des utilisateurs connectés (± {}), contre {} pour « {} ».",
-                labels[best], lang.percent(s9[best]), lang.percent(h9[best]), lang.percent(s9[worst]), labels[worst]
+                labels[best],
+                lang.percent(s9[best]),
+                lang.percent(h9[best]),
+                lang.percent(s9[worst]),
+                labels[worst]
             ),
             Lang::En => format!(
                 "Best strategy by 9:00: \"{}\", with {} of users logged in (± {}), against {} for \"{}\".",
-                labels[best], lang.percent(s9[best]), lang.percent(h9[best]), lang.percent(s9[worst]), labels[worst]
+                labels[best],
+                lang.percent(s9[best]),
+                lang.percent(h9[best]),
+                lang.percent(s9[worst]),
+                labels[worst]
             ),
         },
         match lang {
@@ -236,8 +271,12 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     ];
     let mut charts = Vec::new();
     let mut side = Plot::new();
-    side.add_trace(Bar::new(labels.clone(), s9.to_vec()).name(lang.t("share_0900")).error_y(ErrorData::new(ErrorType::Data).array(h9.to_vec())));
-    side.add_trace(Bar::new(labels.clone(), s12.to_vec()).name(lang.t("share_1200")).error_y(ErrorData::new(ErrorType::Data).array(h12.to_vec())));
+    side.add_trace(
+        Bar::new(labels.clone(), s9.to_vec()).name(lang.t("share_0900")).error_y(ErrorData::new(ErrorType::Data).array(h9.to_vec())),
+    );
+    side.add_trace(
+        Bar::new(labels.clone(), s12.to_vec()).name(lang.t("share_1200")).error_y(ErrorData::new(ErrorType::Data).array(h12.to_vec())),
+    );
     side.set_layout(layout(lang.t("strategies"), "", lang.t("cdf_y")).bar_mode(BarMode::Group));
     charts.push(Chart { id: "strategies".into(), title: lang.t("strategies").into(), note: None, plot: side });
 
@@ -282,7 +321,9 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
         band_x.extend(xs.iter().rev());
         let mut band_y: Vec<f64> = by_minute.values().map(|v| v.2).collect();
         band_y.extend(by_minute.values().rev().map(|v| v.1));
-        bands.add_trace(Scatter::new(band_x, band_y).fill(Fill::ToSelf).mode(Mode::None).opacity(0.2).show_legend(false).name(format!("{label} 95%")));
+        bands.add_trace(
+            Scatter::new(band_x, band_y).fill(Fill::ToSelf).mode(Mode::None).opacity(0.2).show_legend(false).name(format!("{label} 95%")),
+        );
         bands.add_trace(Scatter::new(xs, by_minute.values().map(|v| v.0).collect()).mode(Mode::Lines).name(label));
     }
     bands.set_layout(layout(lang.t("goodput_bands"), "minute", lang.t("per_minute")));
@@ -380,8 +421,12 @@ fn export(chromium: &Path, plot: &Plot, id: &str, format: &str, path: &Path) -> 
         .output()
         .map_err(|e| err(format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
     let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom.find("<pre id=\"export\">").ok_or_else(|| err(format!("{} drew no image (exit {:?})", chromium.display(), out.status.code())))? + 17;
+    let start = dom
+        .find("<pre id=\"export\">")
+        .ok_or_else(|| err(format!("{} drew no image (exit {:?})", chromium.display(), out.status.code())))?
+        + 17;
     let end = dom[start..].find("</pre>").map(|e| start + e).ok_or_else(|| err("truncated image".into()))?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(dom[start..end].trim()).map_err(|e| err(format!("bad image data: {e}")))?;
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(dom[start..end].trim()).map_err(|e| err(format!("bad image data: {e}")))?;
     output::write_atomic(path, |f| std::io::Write::write_all(f, &bytes).map_err(|e| e.to_string()))
 }

@@ -5,16 +5,18 @@
 //! holds engine objects built from it after every value has been checked, with every problem of a file
 //! reported at once, each naming its dotted field path, what was found and what was expected.
 
+pub mod attack;
 pub mod overrides;
 pub mod raw;
 
 use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimDuration, SimTime};
-use crate::policy::retry::{Backoff, Jitter, RetryPolicy};
 use crate::error::{Error, Result};
+use crate::policy::retry::{Backoff, Jitter, RetryPolicy};
 use raw::{RawAdmission, RawArrivals, RawDist, RawPool, RawRetry, RawScenario};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
 pub use overrides::Override;
 
 /// A validated scenario, ready to run.
@@ -38,6 +40,8 @@ pub struct Scenario {
     pub clock_start_s: f64,
     /// The population and capacity scale the file was run at (1 = as written).
     pub scale: f64,
+    /// How attack traffic is simulated.
+    pub attack_model: AttackModel,
     /// The file as parsed (after overrides and scaling), kept for hashing and for the manifest.
     pub raw: RawScenario,
 }
@@ -100,6 +104,22 @@ pub struct PlatformSpec {
     pub login_via: Vec<usize>,
     /// Admission policies.
     pub admission: AdmissionSpec,
+    /// Attacks aimed at the platform.
+    pub attacks: Vec<AttackSpec>,
+    /// Its protection.
+    pub mitigation: Option<MitigationSpec>,
+    /// Its virtual classes.
+    pub classes: Option<ClassesSpec>,
+}
+
+impl PlatformSpec {
+    /// When protection engages: the detection delay after the first attack starts (`None` without attack
+    /// or protection).
+    pub fn mitigation_at(&self) -> Option<SimTime> {
+        let m = self.mitigation?;
+        let first = self.attacks.iter().map(AttackSpec::start).min()?;
+        Some(first + m.detection_delay)
+    }
 }
 
 /// A platform's admission policies. They compose in a fixed pipeline, whatever their order in the file:
@@ -280,6 +300,7 @@ impl Scenario {
             run.warmup_s,
             "a number of seconds >= 0 and below scenario.horizon_s",
         );
+        let attack_model = v.attack_model(run.attack_model.as_deref());
         let clock_start_s = match &run.clock_start {
             None => 0.0,
             Some(c) => match parse_clock(c) {
@@ -300,7 +321,9 @@ impl Scenario {
         let dependencies: Vec<DependencySpec> = raw
             .dependencies
             .iter()
-            .filter_map(|(name, d)| Some(DependencySpec { name: name.clone(), pool: v.pool(&format!("dependencies.{name}.pool"), &d.pool)? }))
+            .filter_map(|(name, d)| {
+                Some(DependencySpec { name: name.clone(), pool: v.pool(&format!("dependencies.{name}.pool"), &d.pool)? })
+            })
             .collect();
         let cohort_names: Vec<&String> = raw.cohorts.keys().collect();
 
@@ -317,13 +340,39 @@ impl Scenario {
                     Some(i) => login_via.push(i),
                     None => {
                         let known: Vec<&str> = raw.dependencies.keys().map(String::as_str).collect();
-                        v.problem(&format!("{field}.login_via"), &format!("{dep:?}"), &format!("one of the dependencies defined: {known:?}"));
+                        v.problem(
+                            &format!("{field}.login_via"),
+                            &format!("{dep:?}"),
+                            &format!("one of the dependencies defined: {known:?}"),
+                        );
                     }
                 }
             }
             let admission = v.admission(&format!("{field}.admission"), &p.admission, &cohort_names);
+            let attacks: Vec<AttackSpec> =
+                p.attacks.iter().enumerate().filter_map(|(i, a)| v.attack(&format!("{field}.attacks[{i}]"), a, run.horizon_s)).collect();
+            if p.max_connections.is_none() {
+                if let Some(i) = p.attacks.iter().position(|a| a.tier == "front_door") {
+                    v.problem(
+                        &format!("{field}.attacks[{i}].tier"),
+                        "\"front_door\" on a platform without max_connections",
+                        "a platform with a connection cap, or tier = \"pool\"",
+                    );
+                }
+            }
+            let mitigation = p.mitigation.as_ref().and_then(|m| v.mitigation(&format!("{field}.mitigation"), m));
+            let classes = p.classes.as_ref().and_then(|c| v.classes(&format!("{field}.classes"), c, &cohort_names));
             if let Some(pool) = pool {
-                platforms.push(PlatformSpec { name: name.clone(), pool, max_connections: p.max_connections, login_via, admission });
+                platforms.push(PlatformSpec {
+                    name: name.clone(),
+                    pool,
+                    max_connections: p.max_connections,
+                    login_via,
+                    admission,
+                    attacks,
+                    mitigation,
+                    classes,
+                });
             }
         }
 
@@ -335,7 +384,9 @@ impl Scenario {
                 (Some(p), true) => uses.push((p.clone(), 1.0)),
                 (None, false) => {}
                 (Some(_), false) => v.problem(&format!("{field}.platform"), "both platform and platforms", "one of them"),
-                (None, true) => v.problem(&format!("{field}.platforms"), "no platform", "platform = \"NAME\" or platforms = { NAME = share }"),
+                (None, true) => {
+                    v.problem(&format!("{field}.platforms"), "no platform", "platform = \"NAME\" or platforms = { NAME = share }")
+                }
             }
             let mut used = Vec::new();
             for (p, share) in &uses {
@@ -374,6 +425,7 @@ impl Scenario {
                 dependencies,
                 clock_start_s,
                 scale: 1.0,
+                attack_model,
                 raw,
             }),
             1 => {
@@ -456,7 +508,12 @@ impl Validator {
         self.check(pool.workers_per_server >= 1, &format!("{field}.workers_per_server"), pool.workers_per_server, "an integer >= 1");
         let slots = pool.servers.max(0) * pool.workers_per_server.max(0);
         if let Some(k) = pool.max_in_system {
-            self.check(k >= slots, &format!("{field}.max_in_system"), k, &format!("an integer >= servers × workers_per_server = {slots} (K >= c)"));
+            self.check(
+                k >= slots,
+                &format!("{field}.max_in_system"),
+                k,
+                &format!("an integer >= servers × workers_per_server = {slots} (K >= c)"),
+            );
         }
         if let Some(o) = &pool.overload {
             self.check(o.knee.is_finite() && o.knee > 0.0, &format!("{field}.overload.knee"), o.knee, "a multiple of the slots > 0");
@@ -471,10 +528,16 @@ impl Validator {
             self.check(inc.servers >= 1, &format!("{f}.servers"), inc.servers, "an integer >= 1");
             let duration = match inc.duration_s {
                 None => Some(None),
-                Some(d) => self.positive(&format!("{f}.duration_s"), d, "seconds > 0 (omit it for a loss for good)").then(|| Some(SimDuration::from_secs_f64(d))),
+                Some(d) => self
+                    .positive(&format!("{f}.duration_s"), d, "seconds > 0 (omit it for a loss for good)")
+                    .then(|| Some(SimDuration::from_secs_f64(d))),
             };
             if let (true, true, Some(duration)) = (ok_at, inc.servers >= 1, duration) {
-                incidents.push(Incident { at: SimTime::from_secs_f64(inc.at_s), servers: inc.servers.min(i64::from(u32::MAX)) as u32, duration });
+                incidents.push(Incident {
+                    at: SimTime::from_secs_f64(inc.at_s),
+                    servers: inc.servers.min(i64::from(u32::MAX)) as u32,
+                    duration,
+                });
             }
         }
         incidents.sort_by_key(|i| i.at);
@@ -501,7 +564,12 @@ impl Validator {
                 let mut last = -1.0;
                 for (i, [t, n]) in timetable.iter().enumerate() {
                     let ok = t.is_finite() && *t >= 0.0 && *t > last && n.is_finite() && *n >= 1.0 && n.fract() == 0.0;
-                    self.check(ok, &format!("{field}.timetable[{i}]"), format!("[{t}, {n}]"), "[t_s, servers] with times increasing and servers a whole number >= 1");
+                    self.check(
+                        ok,
+                        &format!("{field}.timetable[{i}]"),
+                        format!("[{t}, {n}]"),
+                        "[t_s, servers] with times increasing and servers a whole number >= 1",
+                    );
                     last = *t;
                     steps.push((SimTime::from_secs_f64(*t), *n as u32));
                 }
@@ -527,7 +595,12 @@ impl Validator {
                 self.check(c, &format!("{field}.cooldown_s"), cooldown_s, "seconds >= 0");
                 self.check(*min >= 1, &format!("{field}.min"), min, "an integer >= 1");
                 self.check(*max >= *min, &format!("{field}.max"), max, "an integer >= min");
-                self.check((*min..=*max).contains(&pool.servers), &format!("{field}.min"), format!("min {min}, max {max}, servers {}", pool.servers), "min <= servers <= max");
+                self.check(
+                    (*min..=*max).contains(&pool.servers),
+                    &format!("{field}.min"),
+                    format!("min {min}, max {max}, servers {}", pool.servers),
+                    "min <= servers <= max",
+                );
                 let quota = provider_quota.unwrap_or(*max);
                 self.check(quota >= pool.servers, &format!("{field}.provider_quota"), quota, "an integer >= servers");
                 let b = boot_failure_share.is_finite() && (0.0..1.0).contains(boot_failure_share);
@@ -600,9 +673,11 @@ impl Validator {
             n >= 1
         };
         match r {
-            RawRetry::Immediate { max_attempts } => {
-                attempts(self, *max_attempts).then(|| RetryPolicy { backoff: Backoff::Immediate, jitter: Jitter::None, max_attempts: *max_attempts })
-            }
+            RawRetry::Immediate { max_attempts } => attempts(self, *max_attempts).then(|| RetryPolicy {
+                backoff: Backoff::Immediate,
+                jitter: Jitter::None,
+                max_attempts: *max_attempts,
+            }),
             RawRetry::Fixed { delay_s, max_attempts, jitter } => {
                 let ok = attempts(self, *max_attempts);
                 let d = delay_s.is_finite() && *delay_s >= 0.0;

@@ -39,6 +39,10 @@ pub struct RawRun {
     /// Wall-clock time of t = 0 as `"HH:MM"`, for reports and the "served by 9:00" metrics (default 00:00).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_start: Option<String>,
+    /// How attack traffic is simulated: `"aggregate"` (default: a fluid of work and connections) or
+    /// `"requests"` (every attack request an event; for checking the aggregate at small scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attack_model: Option<String>,
 }
 
 /// One `[cohorts.NAME]` table: a group of people (or customers) with one arrival process and behaviour.
@@ -285,6 +289,123 @@ pub struct RawPlatform {
     /// Admission policies, applied in the listed order to each login.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub admission: Vec<RawAdmission>,
+    /// Attack traffic aimed at this platform.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attacks: Vec<RawAttack>,
+    /// The platform's protection against attack traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigation: Option<RawMitigation>,
+    /// Virtual classes held on the platform's media servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<RawClasses>,
+}
+
+/// One attack: a botnet sending requests at a platform's tier while it is on.
+///
+/// The botnet sends `bots × rate_per_bot` requests per second while on, between `start_s` and `end_s`;
+/// with `on_s` and `off_s` it pulses (on for `on_s`, off for `off_s`, repeated); each burst ramps up
+/// linearly over `ramp_s` (in ten equal steps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttack {
+    /// A label for reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Machines in the botnet.
+    pub bots: f64,
+    /// Requests per second each bot sends while the attack is on.
+    pub rate_per_bot: f64,
+    /// Start of the attack, seconds from t = 0.
+    pub start_s: f64,
+    /// End of the attack, seconds from t = 0.
+    pub end_s: f64,
+    /// Length of a burst, seconds (absent: on from start to end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_s: Option<f64>,
+    /// Pause between bursts, seconds (with `on_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_s: Option<f64>,
+    /// Ramp-up of each burst, seconds.
+    #[serde(default)]
+    pub ramp_s: f64,
+    /// `"pool"` (requests that need the application servers' work) or `"front_door"` (connections held
+    /// open at the platform's connection cap).
+    #[serde(default = "pool_tier")]
+    pub tier: String,
+    /// Pool tier: work of one attack request as a multiple of a real page's mean service time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    /// Front-door tier: seconds a bot holds each connection open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_s: Option<f64>,
+    /// Share of the attack traffic coming from abroad (what geo-filtering removes); default 1.
+    #[serde(default = "one_f64")]
+    pub abroad_share: f64,
+}
+
+fn pool_tier() -> String {
+    "pool".into()
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+/// Protection against attack traffic: it engages `detection_delay_s` after the first attack starts and
+/// stays on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMitigation {
+    /// Seconds from the start of the first attack until protection is in place.
+    pub detection_delay_s: f64,
+    /// Share of attack traffic blocked once protection is on.
+    pub blocked_share: f64,
+    /// Share of real users the protection wrongly blocks (each user is flagged or not, for the whole run).
+    #[serde(default)]
+    pub false_positive_share: f64,
+    /// Whether protection also drops all traffic from abroad.
+    #[serde(default)]
+    pub geo_filter: bool,
+    /// Share of real users connecting from abroad (blocked by the geo-filter).
+    #[serde(default)]
+    pub real_abroad_share: f64,
+}
+
+/// Virtual classes: at each bell, classes start; a teacher and pupils log in to the platform and join a
+/// room on a media server. A class is held if its teacher gets in within the join window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClasses {
+    /// `[t_s, classes]`: classes starting at each bell.
+    pub bells: Vec<[f64; 2]>,
+    /// Mean number of pupils per class (Poisson).
+    pub pupils: f64,
+    /// Length of a lesson, seconds.
+    pub duration_s: f64,
+    /// Participants make their first try spread uniformly over this many seconds after the bell.
+    pub join_spread_s: f64,
+    /// A class is judged (held, degraded or lost) this many seconds after its bell.
+    pub join_window_s: f64,
+    /// The cohort whose session behaviour (timeouts, retries) teachers follow.
+    pub teachers: String,
+    /// The cohort whose session behaviour pupils follow.
+    pub pupils_cohort: String,
+    /// The media servers.
+    pub media: RawMedia,
+}
+
+/// Media servers hosting class rooms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMedia {
+    /// Number of media servers.
+    pub servers: i64,
+    /// Rooms (classes at once) per server.
+    pub rooms_per_server: i64,
+    /// Outgoing bandwidth of one server, Mbit/s.
+    pub mbps_per_server: f64,
+    /// Bandwidth one participant uses, Mbit/s.
+    pub mbps_per_participant: f64,
 }
 
 /// A pool of servers with a FIFO backlog.
@@ -434,6 +555,12 @@ impl RawScenario {
         }
         for p in self.platforms.values_mut() {
             p.pool.scale(f);
+            // The botnet scales with the country: attack and capacity keep their ratio.
+            p.attacks.iter_mut().for_each(|a| a.bots *= f);
+            if let Some(c) = &mut p.classes {
+                c.bells.iter_mut().for_each(|b| b[1] = (b[1] * f).round());
+                c.media.servers = scale_count(c.media.servers, f);
+            }
             if let Some(m) = &mut p.max_connections {
                 *m = ((*m as f64 * f).round() as u64).max(1);
             }

@@ -212,7 +212,12 @@ impl Experiment {
                 } else {
                     let n = axes[0].1.len();
                     if let Some((p, v)) = axes.iter().find(|(_, v)| v.len() != n) {
-                        return Err(invalid(path, &format!("grid.\"{p}\""), format!("{} values", v.len()), &format!("{n} values, as many as the other axes of a zip design")));
+                        return Err(invalid(
+                            path,
+                            &format!("grid.\"{p}\""),
+                            format!("{} values", v.len()),
+                            &format!("{n} values, as many as the other axes of a zip design"),
+                        ));
                     }
                     (0..n).map(|i| vec![i; axes.len()]).collect()
                 };
@@ -243,7 +248,12 @@ impl Experiment {
                 }
                 for (p, r) in &lhs.ranges {
                     if !(r.min.is_finite() && r.max.is_finite() && r.min < r.max) {
-                        return Err(invalid(path, &format!("lhs.ranges.\"{p}\""), format!("min {} max {}", r.min, r.max), "finite bounds with min < max"));
+                        return Err(invalid(
+                            path,
+                            &format!("lhs.ranges.\"{p}\""),
+                            format!("min {} max {}", r.min, r.max),
+                            "finite bounds with min < max",
+                        ));
                     }
                 }
                 param_names = lhs.ranges.keys().cloned().collect();
@@ -278,7 +288,9 @@ impl Experiment {
                     designs.push((label, params, overrides));
                 }
             }
-            other => return Err(invalid(path, "experiment.design", format!("{other:?}"), "one of \"grid\", \"zip\", \"strategies\", \"lhs\"")),
+            other => {
+                return Err(invalid(path, "experiment.design", format!("{other:?}"), "one of \"grid\", \"zip\", \"strategies\", \"lhs\""))
+            }
         }
         let mut configs = Vec::new();
         for (index, (label, params, overrides)) in designs.into_iter().enumerate() {

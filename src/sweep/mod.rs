@@ -181,8 +181,7 @@ fn execute(experiment: &Experiment, out: &Path, todo: &[(usize, u64)], jobs: usi
     let bar = if progress {
         let b = indicatif::ProgressBar::new(todo.len() as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}")
-                .expect("static progress template"),
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}").expect("static progress template"),
         );
         b
     } else {
@@ -260,7 +259,9 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
         let todo: Vec<(usize, u64)> = mine.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
         skipped += (mine.len() - todo.len()) as u64;
         executed += execute(experiment, out, &todo, options.jobs, options.progress)?;
-        let Some((metric, bound)) = &options.until_ci else { break };
+        let Some((metric, bound)) = &options.until_ci else {
+            break;
+        };
         // Precision on demand: double the replications of every configuration still too wide.
         let plan: Plan = read_json(&plan_path)?;
         let records = load_records(out, &plan)?;
@@ -324,14 +325,11 @@ pub fn load_records(out: &Path, plan: &Plan) -> Result<Vec<Vec<RunRecord>>> {
 pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
     let plan: Plan = read_json(&out.join("plan.json"))?;
     let records = load_records(out, &plan)?;
-    let metric_names: Vec<String> = Summary::default()
-        .fields()
-        .into_iter()
-        .filter(|(_, v)| !matches!(v, Field::Str(_)))
-        .map(|(n, _)| n.to_owned())
-        .collect();
+    let metric_names: Vec<String> =
+        Summary::default().fields().into_iter().filter(|(_, v)| !matches!(v, Field::Str(_))).map(|(n, _)| n.to_owned()).collect();
     let head = |c: &PlanConfig| {
-        let mut row: Vec<(String, Field)> = vec![("config".into(), Field::U64(c.index as u64)), ("label".into(), Field::Str(c.label.clone()))];
+        let mut row: Vec<(String, Field)> =
+            vec![("config".into(), Field::U64(c.index as u64)), ("label".into(), Field::Str(c.label.clone()))];
         for (n, v) in plan.param_names.iter().zip(&c.params) {
             row.push((n.clone(), Field::Str(v.clone())));
         }

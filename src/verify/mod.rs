@@ -172,7 +172,10 @@ pub fn case(model: &'static BuiltinModel) -> Case {
         (None, None) if p.servers == 1 => {
             let wq = analytic::mg1_mean_wait_s(p.lambda, 1.0 / p.mu, p.service_scv).expect("stable M/G/1");
             let rho = p.lambda / p.mu;
-            ("Pollaczek-Khinchine", vec![exact("mean_wait_s", wq), exact("mean_queue_len", p.lambda * wq), exact("p_wait", rho), exact("utilization", rho)])
+            (
+                "Pollaczek-Khinchine",
+                vec![exact("mean_wait_s", wq), exact("mean_queue_len", p.lambda * wq), exact("p_wait", rho), exact("utilization", rho)],
+            )
         }
         (None, None) => {
             let m = analytic::erlang_c(p.servers, p.lambda, p.mu).expect("stable M/M/c");
@@ -208,15 +211,11 @@ pub fn run_suite(cases: &[Case], seed: u64, replications: u64) -> Vec<VerifyRow>
     for case in cases {
         let summaries = replicate(case, seed, replications);
         for check in &case.checks {
-            let values: Vec<f64> =
-                summaries.iter().map(|s| s.metric(check.metric).expect("checks name summary columns")).collect();
+            let values: Vec<f64> = summaries.iter().map(|s| s.metric(check.metric).expect("checks name summary columns")).collect();
             let estimate = Estimate::new(&values, 0.95);
             let n = values.len();
-            let decision_half_width = if n < 2 {
-                f64::INFINITY
-            } else {
-                t_quantile(n - 1, 0.5 + decision_level / 2.0) * estimate.std_dev / (n as f64).sqrt()
-            };
+            let decision_half_width =
+                if n < 2 { f64::INFINITY } else { t_quantile(n - 1, 0.5 + decision_level / 2.0) * estimate.std_dev / (n as f64).sqrt() };
             let pass = check.oracle == Oracle::Approximation || (estimate.mean - check.theory).abs() <= decision_half_width;
             rows.push(VerifyRow {
                 model: case.model.path,

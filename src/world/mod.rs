@@ -6,6 +6,9 @@
 //! one request to one pool with no client behind it. The world never touches the file system, polars or
 //! plotly: a run is a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
 
+pub mod attack;
+pub mod classes;
+pub mod fluid;
 pub mod platform;
 pub mod pool;
 pub mod request;
@@ -13,13 +16,13 @@ pub mod slab;
 pub mod stats;
 pub mod user;
 
-use rand::RngCore;
 use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
 use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
 use crate::scenario::{Incident, Provisioning, ScaleMetric, Scenario, SessionSpec};
 use platform::Platform;
 use pool::{Admission, Pool};
+use rand::RngCore;
 use request::{Kind, Request, Stage};
 use slab::{Ref, Slab};
 use stats::{GroupStats, CHECKPOINTS};
@@ -89,6 +92,65 @@ pub enum Event {
         /// Whether this is the end of the incident.
         restore: bool,
     },
+    /// An attack's rate changes (aggregate model): a burst starts or ends, a ramp steps up.
+    AttackStep {
+        /// Platform index.
+        platform: u32,
+    },
+    /// Protection against attacks engages on a platform.
+    MitigationOn {
+        /// Platform index.
+        platform: u32,
+    },
+    /// A botnet sends a request (request-by-request model).
+    AttackArrival {
+        /// Platform index.
+        platform: u32,
+        /// Index of the attack on that platform.
+        attack: u32,
+    },
+    /// A bot closes a front-door connection (request-by-request model).
+    AttackHangup {
+        /// Platform index.
+        platform: u32,
+    },
+    /// A bell rings on a platform with virtual classes.
+    ClassBell {
+        /// Platform index.
+        platform: u32,
+        /// Index of the bell.
+        bell: u32,
+    },
+    /// A class participant makes their first try to join.
+    ClassJoin {
+        /// Platform index.
+        platform: u32,
+        /// Class index.
+        class: u32,
+        /// Whether it is the teacher.
+        teacher: bool,
+    },
+    /// The join window of a bell's classes ends: each is judged.
+    ClassJudge {
+        /// Platform index.
+        platform: u32,
+        /// Index of the bell.
+        bell: u32,
+    },
+    /// A bell's lessons end.
+    ClassEnd {
+        /// Platform index.
+        platform: u32,
+        /// Index of the bell.
+        bell: u32,
+    },
+    /// The attack work ahead of a pool's first waiting request has drained (aggregate model).
+    FluidHead {
+        /// Pool index.
+        pool: u32,
+        /// The fluid's token when scheduled; a different token means the event is stale.
+        token: u32,
+    },
     /// The warm-up ends: time averages restart.
     WarmupEnd,
     /// A minute ends: the timeseries takes a row per pool.
@@ -113,9 +175,11 @@ pub struct RunReport {
 
 /// A (cohort, platform) pair: the users of one platform from one cohort.
 struct Group {
+    /// The cohort, or [`CLASS_GROUP`] for the participants of a platform's virtual classes.
     cohort: u32,
     platform: u32,
-    arrivals: ArrivalStream,
+    /// Arrivals of the cohort's share (`None` for class participants, who come at bells).
+    arrivals: Option<ArrivalStream>,
     arrival_rng: StreamRng,
     behaviour_rng: StreamRng,
     /// Seeds of the service requirements of the requests this group sends, one draw per request.
@@ -127,6 +191,10 @@ struct Group {
     slot_start: Option<SimTime>,
     stats: GroupStats,
 }
+
+/// The cohort index of the groups of class participants: they follow a cohort's behaviour but are counted
+/// in the class figures, not in the cohorts' rows.
+const CLASS_GROUP: u32 = u32::MAX;
 
 /// The state of one run.
 struct World {
@@ -147,6 +215,17 @@ struct World {
     provisioning: Vec<(Provisioning, Vec<Incident>)>,
     /// Randomness of boots (delays, failures), one stream per pool.
     boot_rngs: Vec<StreamRng>,
+    /// Attacks and protection of each platform (same index as `platforms`).
+    attacks: Vec<Option<attack::PlatformAttack>>,
+    /// Flags real users for the protection (false positives, users abroad), per platform.
+    flag_rngs: Vec<Option<StreamRng>>,
+    /// Virtual classes of each platform (same index as `platforms`).
+    classes: Vec<Option<classes::Classes>>,
+    /// Groups of people from cohorts (the class participants' groups follow).
+    user_groups: usize,
+    /// Master seed and replication, for streams created during the run.
+    seed: u64,
+    replication: u64,
 }
 
 /// A share of an arrival process: each member of the cohort uses the platform with probability `share`.
@@ -175,7 +254,7 @@ impl World {
                 groups.push(Group {
                     cohort: ci as u32,
                     platform: pi as u32,
-                    arrivals: ArrivalStream::new(share_of(&c.arrivals, share)),
+                    arrivals: Some(ArrivalStream::new(share_of(&c.arrivals, share))),
                     arrival_rng: key(format!("arrivals/{label}")),
                     behaviour_rng: key(format!("behaviour/{label}")),
                     work_rng: key(format!("work/{label}")),
@@ -187,6 +266,36 @@ impl World {
                     stats: GroupStats::default(),
                 });
             }
+        }
+        // The participants of each platform's virtual classes: a group of teachers and one of pupils, with
+        // the behaviour of the cohorts the file names.
+        let user_groups = groups.len();
+        let mut classes = Vec::new();
+        for (pi, p) in scenario.platforms.iter().enumerate() {
+            let Some(spec) = &p.classes else {
+                classes.push(None);
+                continue;
+            };
+            let first = groups.len() as u32;
+            for (role, ci) in [("teachers", spec.teachers), ("pupils", spec.pupils_cohort)] {
+                let c = &scenario.cohorts[ci];
+                let label = format!("classes/{}/{role}", p.name);
+                groups.push(Group {
+                    cohort: CLASS_GROUP,
+                    platform: pi as u32,
+                    arrivals: None,
+                    arrival_rng: key(format!("arrivals/{label}")),
+                    behaviour_rng: key(format!("behaviour/{label}")),
+                    work_rng: key(format!("work/{label}")),
+                    patience: c.patience.clone(),
+                    session: c.session.clone(),
+                    budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
+                    class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
+                    slot_start: None,
+                    stats: GroupStats::default(),
+                });
+            }
+            classes.push(Some(classes::Classes::new(spec.clone(), first, first + 1, key(format!("classes/{}", p.name)))));
         }
         // Application pools (one per platform, same index), then the shared dependencies.
         let any_priority = scenario.platforms.iter().any(|p| p.admission.priority);
@@ -201,12 +310,12 @@ impl World {
                 classes,
             )
         };
-        let classes = |priority: bool| if priority { 8 } else { 1 };
+        let class_count = |priority: bool| if priority { 8 } else { 1 };
         let pools: Vec<Pool> = scenario
             .platforms
             .iter()
-            .map(|p| make_pool(&p.name, &p.pool, classes(p.admission.priority)))
-            .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, classes(any_priority))))
+            .map(|p| make_pool(&p.name, &p.pool, class_count(p.admission.priority)))
+            .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, class_count(any_priority))))
             .collect();
         let n_platforms = scenario.platforms.len() as u32;
         let platforms = scenario
@@ -223,6 +332,12 @@ impl World {
             .map(|p| (p.provisioning.clone(), p.incidents.clone()))
             .collect();
         let boot_rngs = pools.iter().map(|p| key(format!("provisioning/{}", p.name))).collect();
+        let attacks = scenario
+            .platforms
+            .iter()
+            .map(|p| attack::PlatformAttack::new(p, scenario.attack_model, key(format!("attack/{}", p.name))))
+            .collect();
+        let flag_rngs = scenario.platforms.iter().map(|p| p.mitigation.map(|_| key(format!("mitigation/{}", p.name)))).collect();
         let checkpoints = CHECKPOINTS.map(|(h, m)| SimTime::from_secs_f64(scenario.clock_offset_s(h, m).max(0.0)));
         World {
             horizon: scenario.horizon,
@@ -238,6 +353,12 @@ impl World {
             minute_start: SimTime::ZERO,
             provisioning,
             boot_rngs,
+            attacks,
+            flag_rngs,
+            classes,
+            user_groups,
+            seed,
+            replication,
         }
     }
 
@@ -245,7 +366,7 @@ impl World {
     #[inline]
     fn schedule_next_arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
         let g = &mut self.groups[group as usize];
-        if let Some(t) = g.arrivals.next_arrival(&mut g.arrival_rng) {
+        if let Some(t) = g.arrivals.as_mut().and_then(|a| a.next_arrival(&mut g.arrival_rng)) {
             if t <= self.horizon {
                 sched.schedule_at(t, Event::Arrival { group });
             }
@@ -265,8 +386,15 @@ impl World {
                 if now >= self.warmup {
                     g.stats.users += 1;
                 }
-                self.platforms[g.platform as usize].minute.users_arrived += 1;
-                let u = self.users.insert(User::new(now, group, pages));
+                let platform = g.platform as usize;
+                self.platforms[platform].minute.users_arrived += 1;
+                let mut user = User::new(now, group, pages);
+                if let (Some(rng), Some(m)) = (&mut self.flag_rngs[platform], self.attacks[platform].as_ref().and_then(|a| a.mitigation)) {
+                    let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
+                    let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
+                    user.flagged = wrongly || (m.geo_filter && abroad);
+                }
+                let u = self.users.insert(user);
                 self.try_login(u, sched);
             }
         }
@@ -292,7 +420,26 @@ impl World {
         if kind != Kind::Single {
             p.minute.attempts += 1;
         }
-        if p.max_connections.is_some_and(|m| p.connections >= m) {
+        if let Some(u) = user {
+            let active = self.attacks[platform as usize].as_ref().is_some_and(|a| a.active);
+            if active && self.users.get(u).is_some_and(|x| x.flagged) {
+                // The protection drops the request before the front door, as if it came from a bot.
+                p.minute.mitigated_real += 1;
+                let user = self.users.get_mut(u).expect("checked");
+                if !user.was_mitigated && user.arrived >= self.warmup {
+                    self.groups[group as usize].stats.mitigated_users += 1;
+                }
+                user.was_mitigated = true;
+                self.request_failed(u, sched);
+                return None;
+            }
+        }
+        let door_open = match (p.max_connections, &mut self.attacks[platform as usize]) {
+            (None, _) => true,
+            (Some(m), None) => p.connections < m,
+            (Some(m), Some(a)) => a.door_admits(p.connections, m),
+        };
+        if !door_open {
             // Connection refused at the front door: nothing reaches the servers.
             p.minute.refused += 1;
             if observed {
@@ -349,7 +496,25 @@ impl World {
     fn offer(&mut self, r: Ref, pool: u32, class: u8, group: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let group = group as usize;
-        match self.pools[pool as usize].offer(now, r, usize::from(class)) {
+        let attack = self.requests.get(r).is_some_and(|q| q.kind == Kind::Attack);
+        let admission = self.pools[pool as usize].offer(now, r, usize::from(class));
+        if self.pools[pool as usize].fluid.is_some() {
+            // The free slots (hence the attack's drain) or the head of the backlog may have changed.
+            self.reschedule_head(pool, sched);
+        }
+        if attack {
+            match admission {
+                Admission::Started => self.start_service(r, sched),
+                Admission::Queued => {}
+                Admission::Blocked => {
+                    self.requests.remove(r);
+                    let pa = self.attacks[pool as usize].as_mut().expect("attack requests hit attacked platforms");
+                    pa.counts.blocked += 1.0;
+                }
+            }
+            return;
+        }
+        match admission {
             Admission::Started => self.start_service(r, sched),
             Admission::Queued => {
                 let g = &mut self.groups[group];
@@ -402,7 +567,13 @@ impl World {
             s.served_wait_us += u128::from(total.as_micros());
         }
         // Each hop of a route gets its own requirement from the request's seed.
-        let service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if req.kind == Kind::Attack {
+            let pa = self.attacks[req.platform as usize].as_ref().expect("attacked platform");
+            if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.group as usize].tier {
+                service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
+            }
+        }
         sched.schedule(service, Event::ServiceDone(r));
     }
 
@@ -421,6 +592,17 @@ impl World {
         }
         let requests = &self.requests;
         let next = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+        if req.kind == Kind::Attack {
+            self.requests.remove(r);
+            self.attacks[req.platform as usize].as_mut().expect("attacked platform").counts.served += 1.0;
+            if let Some(next) = next {
+                self.start_service(next, sched);
+            }
+            return;
+        }
+        if self.pools[req.pool as usize].fluid.is_some() {
+            self.reschedule_head(req.pool, sched);
+        }
         if req.hop + 1 < req.hops {
             let next_pool = self.platforms[req.platform as usize].route(req.kind)[usize::from(req.hop) + 1];
             self.requests.get_mut(r).expect("live").hop += 1;
@@ -448,13 +630,19 @@ impl World {
     fn patience_expired(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         // Stale if the request was served (and its slot perhaps reused) before its patience ran out.
-        let Some(req) = self.requests.get(r) else { return };
+        let Some(req) = self.requests.get(r) else {
+            return;
+        };
         if req.stage != Stage::Waiting {
             return;
         }
         let req = self.requests.remove(r).expect("checked live");
         let pool = &mut self.pools[req.pool as usize];
         pool.forget_waiting(now);
+        if pool.fluid.is_some() {
+            self.reschedule_head(req.pool, sched);
+        }
+        let pool = &mut self.pools[req.pool as usize];
         let wait = now - req.entered;
         pool.minute_waits.record(wait);
         if req.observed {
@@ -472,7 +660,9 @@ impl World {
     }
 
     fn timeout(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
-        let Some(req) = self.requests.get_mut(r) else { return };
+        let Some(req) = self.requests.get_mut(r) else {
+            return;
+        };
         if req.orphaned {
             return;
         }
@@ -630,7 +820,9 @@ impl World {
     /// The user's request failed (timeout, refused, abandoned): retry, or give up on this session for now.
     fn request_failed(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let Some(user) = self.users.get(u) else { return };
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
         let user = *user;
         let g = &mut self.groups[user.group as usize];
         let platform = g.platform as usize;
@@ -655,7 +847,9 @@ impl World {
 
     fn request_succeeded(&mut self, u: Ref, latency: SimDuration, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let Some(user) = self.users.get(u) else { return };
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
         let user = *user;
         let g = &mut self.groups[user.group as usize];
         let platform = g.platform as usize;
@@ -688,6 +882,9 @@ impl World {
                         }
                     }
                 }
+                if user.class != classes::NO_CLASS {
+                    self.class_logged_in(u);
+                }
                 let user = self.users.get_mut(u).expect("alive");
                 user.accessed = true;
                 user.logged_in = true;
@@ -713,12 +910,14 @@ impl World {
                     self.wake_user(u, think, UserStage::Thinking, sched);
                 }
             }
-            Kind::Single => unreachable!("single requests have no user"),
+            Kind::Single | Kind::Attack => unreachable!("single and attack requests have no user"),
         }
     }
 
     fn wake(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
-        let Some(user) = self.users.get(u) else { return };
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
         if user.token != token {
             return;
         }
@@ -746,7 +945,9 @@ impl World {
     }
 
     fn session_expired(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
-        let Some(user) = self.users.get(u) else { return };
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
         if user.session_token != token || !user.logged_in {
             return;
         }
@@ -791,9 +992,15 @@ impl World {
     fn go_away(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
         let user = self.users.get_mut(u).expect("alive");
         user.returns += 1;
+        // A class participant whose class has been judged stops trying.
+        let class_over = {
+            let user = *user;
+            self.class_over(&user)
+        };
+        let user = self.users.get_mut(u).expect("alive");
         let g = &mut self.groups[user.group as usize];
         let session = g.session.as_ref().expect("users belong to session cohorts");
-        if user.returns > session.max_returns {
+        if user.returns > session.max_returns || class_over {
             let user = self.users.remove(u).expect("alive");
             self.platforms[g.platform as usize].minute.gave_up += 1;
             if user.arrived >= self.warmup {
@@ -822,9 +1029,8 @@ impl World {
         p.room_event_pending = false;
         let users = &self.users;
         let room = p.room.as_mut().expect("release events only for platforms with a room");
-        let admitted = room.release(now, &mut p.rng, |(u, token)| {
-            users.get(u).is_some_and(|x| x.stage == UserStage::InRoom && x.token == token)
-        });
+        let admitted =
+            room.release(now, &mut p.rng, |(u, token)| users.get(u).is_some_and(|x| x.stage == UserStage::InRoom && x.token == token));
         if let Some(t) = room.next_release_at(now) {
             p.room_event_pending = true;
             sched.schedule_at(t, Event::RoomRelease { platform });
@@ -870,10 +1076,15 @@ impl World {
                 None => break,
             }
         }
+        if self.pools[pool as usize].fluid.is_some() {
+            self.reschedule_head(pool, sched);
+        }
     }
 
     fn timetable_step(&mut self, pool: u32, step: u32, sched: &mut Scheduler<Event>) {
-        let Provisioning::Scheduled(steps) = &self.provisioning[pool as usize].0 else { return };
+        let Provisioning::Scheduled(steps) = &self.provisioning[pool as usize].0 else {
+            return;
+        };
         let servers = u64::from(steps[step as usize].1);
         let p = &mut self.pools[pool as usize];
         p.set_servers(sched.now(), servers, p.booting);
@@ -882,8 +1093,11 @@ impl World {
 
     fn autoscale(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let Provisioning::Autoscale(a) = &self.provisioning[pool as usize].0 else { return };
+        let Provisioning::Autoscale(a) = &self.provisioning[pool as usize].0 else {
+            return;
+        };
         let p = &mut self.pools[pool as usize];
+        p.sync(now);
         let (busy, waiting) = p.areas_at(now);
         let slots_area = p.slots_tw.area_at(now);
         let (b0, w0, s0) = p.scaler.marks;
@@ -891,13 +1105,21 @@ impl World {
         let value = match a.metric {
             ScaleMetric::Utilization => {
                 let s = (slots_area - s0) as f64;
-                if s > 0.0 { (busy - b0) as f64 / s } else { 1.0 }
+                if s > 0.0 {
+                    (busy - b0) as f64 / s
+                } else {
+                    1.0
+                }
             }
             ScaleMetric::Backlog => (waiting - w0) as f64 / span_us / (p.slots.max(1) as f64),
             ScaleMetric::Latency => {
                 if p.scaler.starts == 0 {
                     // Nothing started: either idle (no latency) or stuck (all slots busy for the window).
-                    if p.waiting_len() > 0 { f64::INFINITY } else { 0.0 }
+                    if p.waiting_len() > 0 {
+                        f64::INFINITY
+                    } else {
+                        0.0
+                    }
                 } else {
                     p.scaler.wait_us as f64 / p.scaler.starts as f64 / 1e6
                 }
@@ -961,6 +1183,7 @@ impl World {
 
     fn warmup_end(&mut self, now: SimTime) {
         for pool in &mut self.pools {
+            pool.sync(now);
             pool.warmup_mark = pool.areas_at(now);
             pool.warmup_provisioned = pool.provisioned.area_at(now);
             pool.warmup_slots = pool.slots_tw.area_at(now);
@@ -981,7 +1204,17 @@ impl World {
         let minute = self.minute_start.as_micros() / MINUTE.as_micros();
         let clock = self.clock_label(self.minute_start);
         let n_platforms = self.platforms.len();
+        let attack_minutes: Vec<Option<attack::AttackCounts>> = (0..n_platforms)
+            .map(|i| {
+                let c = self.attack_counts(i, now)?;
+                let pa = self.attacks[i].as_mut().expect("counted");
+                let minute = c.since(&pa.minute_mark);
+                pa.minute_mark = c;
+                Some(minute)
+            })
+            .collect();
         for (i, pool) in self.pools.iter_mut().enumerate() {
+            pool.sync(now);
             let (busy_now, wait_now) = pool.areas_at(now);
             let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
             pool.minute_mark = (busy_now, wait_now);
@@ -994,6 +1227,7 @@ impl World {
             let mean_slots = time_average(slots_now - pool.minute_slots, span);
             pool.minute_slots = slots_now;
             let counters = std::mem::take(&mut pool.minute);
+            let attack_busy_area_s = pool.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
             let mut row = MinuteRow {
                 minute,
                 t_s: self.minute_start.as_secs_f64(),
@@ -1038,6 +1272,26 @@ impl World {
                 row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
                 row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
                 p.minute_latencies.reset();
+                row.mitigated_requests = m.mitigated_real;
+                p.mitigated_total += m.mitigated_real;
+                if let Some(a) = attack_minutes[i] {
+                    row.attack_sent = a.sent;
+                    row.attack_mitigated = a.mitigated;
+                    row.attack_blocked = a.blocked;
+                    row.attack_served = a.served;
+                    row.mitigation_on = u64::from(self.attacks[i].as_ref().is_some_and(|a| a.active));
+                }
+                if let Some(c) = self.classes[i].as_mut() {
+                    let minute = c.counts.since(&c.minute_mark);
+                    c.minute_mark = c.counts;
+                    row.classes_started = minute.planned;
+                    row.classes_held = minute.held;
+                    row.classes_degraded = minute.degraded;
+                    row.classes_lost = minute.lost;
+                    (row.media_rooms_busy, row.media_participants) = c.media_load();
+                }
+                row.attack_busy_slots = (attack_busy_area_s - pool.minute_attack_area_s) / span.as_secs_f64();
+                pool.minute_attack_area_s = attack_busy_area_s;
             }
             self.timeseries.push(row);
         }
@@ -1074,17 +1328,27 @@ impl World {
             slots_area += pool.slots_tw.area_at(now) - pool.warmup_slots;
             provisioned_area += pool.provisioned.area_at(now) - pool.warmup_provisioned;
         }
-        let in_system_end = self
-            .requests
-            .iter()
-            .filter(|r| r.observed && groups.contains(&(r.group as usize)))
-            .count() as u64;
+        let in_system_end = self.requests.iter().filter(|r| r.observed && groups.contains(&(r.group as usize))).count() as u64;
         let admitted = s.arrivals - s.blocked;
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let mean_busy = time_average(busy_area, span);
         let mean_queue = time_average(wait_area, span);
         let nan_if_no_pool = |x: f64| if pools.is_empty() { f64::NAN } else { x };
         let share_by = |k: usize| ratio(s.accessed_by[k], s.users);
+        // Attacks and classes belong to platforms: the platforms among `pools`.
+        let mut attack = attack::AttackCounts::default();
+        let mut mitigated_requests = 0;
+        for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
+            if let Some(a) = &self.attacks[i] {
+                let c = a.minute_mark;
+                attack.sent += c.sent;
+                attack.mitigated += c.mitigated;
+                attack.blocked += c.blocked;
+                attack.served += c.served;
+            }
+            mitigated_requests += self.platforms[i].mitigated_total;
+        }
+        let classes = self.class_totals(pools);
         Summary {
             scenario: scenario.name.clone(),
             platform: platform.into(),
@@ -1130,6 +1394,17 @@ impl World {
             amplification: ratio(s.arrivals + s.throttled, s.sessions),
             lost_learning_min: s.lost_us as f64 / 60e6,
             wasted_work_s: s.wasted_us as f64 / 1e6,
+            attack_sent: attack.sent,
+            attack_mitigated: attack.mitigated,
+            attack_blocked: attack.blocked,
+            attack_served: attack.served,
+            mitigated_users: s.mitigated_users,
+            mitigated_requests,
+            classes_planned: classes.planned,
+            classes_held: classes.held,
+            classes_degraded: classes.degraded,
+            classes_lost: classes.lost,
+            class_participants: classes.participants,
             events,
         }
     }
@@ -1151,15 +1426,16 @@ impl World {
                 out.push(AccessPoint { cohort: name.to_owned(), share: q * got_in, time_to_access_s: s.access_times.quantile_s(q) });
             }
         };
-        curve("all", (0..self.groups.len()).collect());
+        curve("all", (0..self.user_groups).collect());
         for (ci, c) in scenario.cohorts.iter().enumerate() {
-            curve(&c.name, (0..self.groups.len()).filter(|&g| self.groups[g].cohort as usize == ci).collect());
+            curve(&c.name, (0..self.user_groups).filter(|&g| self.groups[g].cohort as usize == ci).collect());
         }
         out
     }
 
     fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
-        let all_groups: Vec<usize> = (0..self.groups.len()).collect();
+        // People from cohorts; class participants are counted in the class figures instead.
+        let all_groups: Vec<usize> = (0..self.user_groups).collect();
         // The whole system includes the shared dependencies: their servers are part of its cost.
         let all_pools: Vec<usize> = (0..self.pools.len()).collect();
         let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &all_pools, events)];
@@ -1196,6 +1472,15 @@ impl Model for World {
             Event::Autoscale { pool } => self.autoscale(pool, sched),
             Event::BootDone { pool, ok } => self.boot_done(pool, ok, sched),
             Event::Incident { pool, index, restore } => self.incident(pool, index, restore, sched),
+            Event::AttackStep { platform } => self.attack_step(platform, sched),
+            Event::MitigationOn { platform } => self.mitigation_on(platform, sched),
+            Event::AttackArrival { platform, attack } => self.attack_arrival(platform, attack, sched),
+            Event::AttackHangup { platform } => self.attack_hangup(platform),
+            Event::FluidHead { pool, token } => self.fluid_head(pool, token, sched),
+            Event::ClassBell { platform, bell } => self.class_bell(platform, bell, sched),
+            Event::ClassJoin { platform, class, teacher } => self.class_join(platform, class, teacher, sched),
+            Event::ClassJudge { platform, bell } => self.class_judge(platform, bell),
+            Event::ClassEnd { platform, bell } => self.class_end(platform, bell),
             Event::WarmupEnd => self.warmup_end(sched.now()),
             Event::MinuteTick => {
                 let now = sched.now();
@@ -1220,6 +1505,8 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
         world.schedule_next_arrival(group, &mut sched);
     }
     world.schedule_provisioning(&mut sched);
+    world.schedule_attacks(&mut sched);
+    world.schedule_classes(&mut sched);
     if world.warmup > SimTime::ZERO {
         sched.schedule_at(world.warmup, Event::WarmupEnd);
     }

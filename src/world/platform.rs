@@ -29,6 +29,8 @@ pub struct PlatformMinute {
     pub throttled: u64,
     /// Users who gave up.
     pub gave_up: u64,
+    /// Requests of real users dropped by the attack protection.
+    pub mitigated_real: u64,
 }
 
 /// One platform.
@@ -40,6 +42,8 @@ pub struct Platform {
     page_route: [u32; 1],
     /// Front-door connection cap.
     pub max_connections: Option<u64>,
+    /// Whether its pool has priority classes.
+    pub priority_pool: bool,
     /// Connections open (requests whose client still waits).
     pub connections: u64,
     /// Session quota.
@@ -60,6 +64,8 @@ pub struct Platform {
     pub active_sessions: u64,
     /// This minute's counters.
     pub minute: PlatformMinute,
+    /// Real requests dropped by the protection over the run (closed minutes).
+    pub mitigated_total: u64,
     /// Response times of requests answered in time this minute.
     pub minute_latencies: DurationStats,
 }
@@ -76,6 +82,7 @@ impl Platform {
             login_route,
             page_route: [index],
             max_connections: spec.max_connections,
+            priority_pool: a.priority,
             connections: 0,
             quota: a.session_quota.map(SessionQuota::new),
             time_limit: a.session_time_limit,
@@ -86,6 +93,7 @@ impl Platform {
             rng,
             active_sessions: 0,
             minute: PlatformMinute::default(),
+            mitigated_total: 0,
             minute_latencies: DurationStats::new(),
         }
     }
@@ -95,7 +103,7 @@ impl Platform {
     pub fn route(&self, kind: Kind) -> &[u32] {
         match kind {
             Kind::Login => &self.login_route,
-            Kind::Page | Kind::Single => &self.page_route,
+            Kind::Page | Kind::Single | Kind::Attack => &self.page_route,
         }
     }
 }

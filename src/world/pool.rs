@@ -4,8 +4,9 @@
 //! The pool is pure mechanism: it holds slots and queues and says what happened (started, queued,
 //! blocked). Who arrives, how long they wait and what they do next is decided by the world.
 
+use super::fluid::AttackFluid;
 use super::slab::Ref;
-use crate::engine::{DurationDist, SeedRng, SimDuration, SimTime};
+use crate::engine::{DurationDist, SeedRng, SimDuration, SimTime, StreamRng};
 use crate::metrics::{DurationStats, TimeWeighted};
 use std::collections::VecDeque;
 
@@ -75,8 +76,11 @@ pub struct Pool {
     pub service: DurationDist,
     /// Overload slowdown (knee as a multiple of slots, slowdown factor).
     pub overload: Option<(f64, f64)>,
-    /// Requests waiting, one FIFO per priority class; entries whose request has left are skipped.
-    backlogs: Vec<VecDeque<Ref>>,
+    /// Requests waiting, one FIFO per priority class, each with its mark (the attack work that entered the
+    /// backlog before it, see [`AttackFluid`]); entries whose request has left are skipped.
+    backlogs: Vec<VecDeque<(Ref, f64)>>,
+    /// Aggregate attack traffic at this pool, with the stream of its admission draws.
+    pub fluid: Option<(AttackFluid, StreamRng)>,
     /// Busy slots, integrated over time.
     pub busy: TimeWeighted,
     /// Live waiting requests, integrated over time.
@@ -93,6 +97,8 @@ pub struct Pool {
     pub minute_provisioned: u128,
     /// Reading of `slots_tw` at the start of the current minute.
     pub minute_slots: u128,
+    /// Reading of the attack fluid's busy area at the start of the current minute, slot-seconds.
+    pub minute_attack_area_s: f64,
     /// This minute's counters.
     pub minute: MinuteCounters,
     /// Waits of requests that left the backlog this minute.
@@ -128,6 +134,7 @@ impl Pool {
             service,
             overload,
             backlogs: (0..classes.max(1)).map(|_| VecDeque::new()).collect(),
+            fluid: None,
             busy: TimeWeighted::default(),
             waiting: TimeWeighted::default(),
             minute_mark: (0, 0),
@@ -136,6 +143,7 @@ impl Pool {
             warmup_slots: 0,
             minute_provisioned: 0,
             minute_slots: 0,
+            minute_attack_area_s: 0.0,
             minute: MinuteCounters::default(),
             minute_waits: DurationStats::new(),
         }
@@ -158,13 +166,17 @@ impl Pool {
     #[inline]
     pub fn offer(&mut self, now: SimTime, request: Ref, class: usize) -> Admission {
         self.minute.arrivals += 1;
+        if self.fluid.is_some() {
+            return self.offer_under_attack(now, request, class);
+        }
+        // (No attack fluid here: nothing to bring up to date.)
         if self.busy.value() < self.slots {
             self.busy.incr(now);
             self.minute.started += 1;
             Admission::Started
         } else if self.max_waiting.is_none_or(|m| self.waiting.value() < m) {
             let c = class.min(self.backlogs.len() - 1);
-            self.backlogs[c].push_back(request);
+            self.backlogs[c].push_back((request, 0.0));
             self.waiting.incr(now);
             Admission::Queued
         } else {
@@ -173,10 +185,96 @@ impl Pool {
         }
     }
 
+    /// Whether attack work and real requests share one FIFO (no priority classes): then real requests wait
+    /// behind the attack's backlog. With priority classes the attack, which claims no class, comes last.
+    fn fifo_with_attack(&self) -> bool {
+        self.backlogs.len() == 1
+    }
+
+    /// Slots not held by real requests.
+    fn free_slots(&self) -> f64 {
+        self.slots.saturating_sub(self.busy.value()) as f64
+    }
+
+    /// Room left in the backlog for attack work, slot-seconds (`None`: unbounded).
+    fn fluid_room_s(&self, work_s: f64) -> Option<f64> {
+        self.max_waiting.map(|k| k.saturating_sub(self.waiting.value()) as f64 * work_s)
+    }
+
+    /// Brings the attack fluid up to `now` under the state that held since its last update. Every change of
+    /// slots, busy or waiting counts calls this first.
+    #[inline]
+    pub fn sync(&mut self, now: SimTime) {
+        if let Some((f, _)) = &self.fluid {
+            let free = self.free_slots();
+            let room = self.fluid_room_s(f.work_s());
+            self.fluid.as_mut().expect("checked").0.advance(now, free, room);
+        }
+    }
+
+    fn offer_under_attack(&mut self, now: SimTime, request: Ref, class: usize) -> Admission {
+        self.sync(now);
+        let fifo = self.fifo_with_attack();
+        let free = self.free_slots();
+        let (fluid, rng) = self.fluid.as_mut().expect("called under attack");
+        let behind_attack = fifo && fluid.has_backlog();
+        if !behind_attack && self.busy.value() < self.slots {
+            // The attack yields the next slot it frees, which at its rates is at once.
+            self.busy.incr(now);
+            self.minute.started += 1;
+            return Admission::Started;
+        }
+        let mark = if fifo { fluid.entered_s } else { 0.0 };
+        let taken = self.waiting.value() as f64 + if fifo { fluid.positions() } else { 0.0 };
+        // Full within one position: when the attack arrives faster than it is served, a freed position is
+        // taken by its next request within 1/rate seconds, whereas the fluid refills it only at the net
+        // rate (inflow − drain); counting that last position as taken keeps the blocking of real requests
+        // what a request-by-request backlog gives.
+        let surplus = fluid.rate_per_s() * fluid.work_s() > free;
+        let full = self.max_waiting.is_some_and(|k| taken + if fifo && surplus { 1.0 } else { 1e-6 } >= k as f64);
+        if full {
+            // A freed position goes to this request only if no attack arrival takes it first.
+            let share = if fifo { fluid.admit_share(free) } else { 0.0 };
+            let u: f64 = rand::Rng::random(rng);
+            if u >= share || self.max_waiting.is_some_and(|k| self.waiting.value() >= k) {
+                self.minute.blocked += 1;
+                return Admission::Blocked;
+            }
+        }
+        let c = class.min(self.backlogs.len() - 1);
+        self.backlogs[c].push_back((request, mark));
+        self.waiting.incr(now);
+        Admission::Queued
+    }
+
+    /// When the first live waiting request may take a slot from the attack, if it waits behind attack work
+    /// and slots are serving that work.
+    pub fn head_ready_at(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<SimTime> {
+        let free = self.free_slots();
+        let (fluid, _) = self.fluid.as_ref()?;
+        let backlog = &mut self.backlogs[0];
+        while let Some(&(r, mark)) = backlog.front() {
+            if !is_live(r) {
+                backlog.pop_front();
+                continue;
+            }
+            let secs = fluid.secs_until(mark, free)?;
+            if secs <= 0.0 {
+                // Already due (the attack's backlog emptied, or rounding): start it as soon as possible if a
+                // slot is serving attack work; otherwise the next release hands it its slot.
+                return (free > 0.0).then_some(now);
+            }
+            // Round up, so that the work has drained when the event fires.
+            return Some(now + SimDuration((secs * 1e6).ceil() as u64 + 1));
+        }
+        None
+    }
+
     /// Frees a slot at `now`, then hands it to the first live waiting request of the most urgent class, if
     /// any: `is_live` tells whether a backlog entry still wants service.
     #[inline]
     pub fn release(&mut self, now: SimTime, is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+        self.sync(now);
         if self.busy.value() > self.slots {
             // Capacity was removed while this slot was busy: it goes away instead of passing on.
             self.busy.decr(now);
@@ -192,9 +290,19 @@ impl Pool {
     /// the caller's business.
     #[inline]
     fn pass_on(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+        let drained = self.fluid.as_ref().map_or(f64::INFINITY, |(f, _)| f.drained_s + super::fluid::EPS_S);
         for backlog in &mut self.backlogs {
-            while let Some(r) = backlog.pop_front() {
-                if is_live(r) {
+            while let Some(&(r, mark)) = backlog.front() {
+                if !is_live(r) {
+                    backlog.pop_front();
+                    continue;
+                }
+                if mark > drained {
+                    // Attack work that arrived before it is still waiting: the slot serves that work.
+                    return None;
+                }
+                backlog.pop_front();
+                {
                     // The slot passes straight from one request to the next: busy count unchanged.
                     self.waiting.decr(now);
                     self.minute.started += 1;
@@ -207,6 +315,7 @@ impl Pool {
 
     /// After capacity grew: takes the next live waiting request into a free slot, if both exist.
     pub fn take_waiting(&mut self, now: SimTime, is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
+        self.sync(now);
         if self.busy.value() >= self.slots {
             return None;
         }
@@ -217,6 +326,7 @@ impl Pool {
 
     /// Sets the servers ready and booting at `now`.
     pub fn set_servers(&mut self, now: SimTime, ready: u64, booting: u64) {
+        self.sync(now);
         self.ready = ready;
         self.booting = booting;
         self.slots = ready * self.workers;
@@ -227,6 +337,7 @@ impl Pool {
     /// Records that a waiting request left the backlog without service at `now`; its entry is skipped later.
     #[inline]
     pub fn forget_waiting(&mut self, now: SimTime) {
+        self.sync(now);
         self.waiting.decr(now);
         self.minute.abandoned += 1;
     }
@@ -245,7 +356,8 @@ impl Pool {
         let factor = match self.overload {
             None => 1.0,
             Some((knee, slowdown)) => {
-                let crowd = (self.busy.value() + self.waiting.value()) as f64 / self.slots as f64;
+                let attack = self.fluid.as_ref().map_or(0.0, |(f, _)| f.occupancy + f.positions());
+                let crowd = ((self.busy.value() + self.waiting.value()) as f64 + attack) / self.slots as f64;
                 1.0 + slowdown * ((crowd - knee) / knee).clamp(0.0, 1.0)
             }
         };
@@ -254,6 +366,8 @@ impl Pool {
 
     /// Readings of the busy and waiting integrals at `now`.
     pub fn areas_at(&self, now: SimTime) -> (u128, u128) {
-        (self.busy.area_at(now), self.waiting.area_at(now))
+        // Attack work occupies slots too: utilization (and an autoscaler) sees it. Callers `sync` first.
+        let attack = self.fluid.as_ref().map_or(0, |(f, _)| (f.busy_area_s * 1e6) as u128);
+        (self.busy.area_at(now) + attack, self.waiting.area_at(now))
     }
 }

@@ -12,6 +12,8 @@ pub enum Kind {
     Login,
     /// A page of a session: the application pool.
     Page,
+    /// A botnet's request (simulated request by request); its `group` is the attack's index.
+    Attack,
 }
 
 /// Where a request is.

@@ -58,6 +58,8 @@ pub struct GroupStats {
     pub lost_us: u128,
     /// Service time spent on requests whose client had given up, µs.
     pub wasted_us: u128,
+    /// Users the attack protection blocked at least once.
+    pub mitigated_users: u64,
 }
 
 impl Default for GroupStats {
@@ -88,6 +90,7 @@ impl Default for GroupStats {
             active_end: 0,
             lost_us: 0,
             wasted_us: 0,
+            mitigated_users: 0,
         }
     }
 }
@@ -122,5 +125,6 @@ impl GroupStats {
         self.active_end += other.active_end;
         self.lost_us += other.lost_us;
         self.wasted_us += other.wasted_us;
+        self.mitigated_users += other.mitigated_users;
     }
 }

@@ -50,6 +50,15 @@ pub struct User {
     pub accessed: bool,
     /// Whether an admission policy refused them before.
     pub was_rejected: bool,
+    /// Whether the attack protection, once on, blocks them (a false positive, or a user abroad under
+    /// geo-filtering).
+    pub flagged: bool,
+    /// Whether the protection has blocked them at least once.
+    pub was_mitigated: bool,
+    /// The virtual class they are joining ([`super::classes::NO_CLASS`] for an ordinary user).
+    pub class: u32,
+    /// Whether they teach that class.
+    pub teacher: bool,
 }
 
 impl User {
@@ -70,6 +79,10 @@ impl User {
             in_quota: false,
             accessed: false,
             was_rejected: false,
+            flagged: false,
+            was_mitigated: false,
+            class: super::classes::NO_CLASS,
+            teacher: false,
         }
     }
 }

@@ -1,0 +1,303 @@
+//! Virtual classes: at each bell, classes start on the platform; their teacher and pupils log in like any
+//! user (same front door, pool, dependencies, attack and protection) and then join a room on a media server.
+//!
+//! A class is held only if its teacher gets in: the teacher's arrival takes a room on the first media
+//! server (round robin) with a free room and bandwidth for one more participant; when no server has one the
+//! class is turned away and lost. Pupils who logged in before their teacher wait for them; a pupil joins if
+//! the class's server still has bandwidth. At the end of the join window the class is judged: held (with
+//! every pupil in), degraded (held, some pupils could not join) or lost (no teacher, or no room). Rooms and
+//! bandwidth are freed when the lesson ends.
+
+use super::slab::Ref;
+use super::user::User;
+use super::{Event, World};
+use crate::engine::{Scheduler, SimDuration, StreamRng};
+use crate::scenario::ClassesSpec;
+use rand::Rng;
+use rand_distr::{Distribution, Poisson};
+
+/// No class (an ordinary user).
+pub const NO_CLASS: u32 = u32::MAX;
+
+/// One class.
+#[derive(Debug, Clone, Copy, Default)]
+struct Class {
+    /// Pupils expected.
+    pupils: u32,
+    /// Pupils streaming.
+    joined: u32,
+    /// Pupils logged in, waiting for their teacher.
+    waiting: u32,
+    /// The media server hosting it.
+    media: Option<u32>,
+    /// Whether no room could be found (or the class was judged without teacher).
+    lost: bool,
+    /// Whether the class has been judged.
+    judged: bool,
+}
+
+/// One media server.
+#[derive(Debug, Clone, Copy, Default)]
+struct Media {
+    rooms: u32,
+    participants: u32,
+}
+
+/// Cumulative class counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassCounts {
+    /// Classes whose bell rang.
+    pub planned: u64,
+    /// Classes judged held.
+    pub held: u64,
+    /// Of those, with pupils missing.
+    pub degraded: u64,
+    /// Classes judged lost.
+    pub lost: u64,
+    /// Participants who joined.
+    pub participants: u64,
+}
+
+impl ClassCounts {
+    /// `self − earlier`.
+    pub fn since(&self, e: &ClassCounts) -> ClassCounts {
+        ClassCounts {
+            planned: self.planned - e.planned,
+            held: self.held - e.held,
+            degraded: self.degraded - e.degraded,
+            lost: self.lost - e.lost,
+            participants: self.participants - e.participants,
+        }
+    }
+}
+
+/// The classes of one platform.
+#[derive(Debug)]
+pub struct Classes {
+    spec: ClassesSpec,
+    /// Every class so far; classes of one bell are contiguous, `bell_first[b]..bell_first[b + 1]`.
+    classes: Vec<Class>,
+    bell_first: Vec<usize>,
+    media: Vec<Media>,
+    /// Where the next room search starts.
+    cursor: usize,
+    /// Group of the teachers, and of the pupils.
+    pub teacher_group: u32,
+    /// Group of the pupils.
+    pub pupil_group: u32,
+    rng: StreamRng,
+    /// Counters so far.
+    pub counts: ClassCounts,
+    /// Their reading at the start of the current minute.
+    pub minute_mark: ClassCounts,
+}
+
+impl Classes {
+    /// The classes of a platform, with the groups its participants belong to.
+    pub fn new(spec: ClassesSpec, teacher_group: u32, pupil_group: u32, rng: StreamRng) -> Classes {
+        let media = vec![Media::default(); spec.media.servers as usize];
+        Classes {
+            spec,
+            classes: Vec::new(),
+            bell_first: Vec::new(),
+            media,
+            cursor: 0,
+            teacher_group,
+            pupil_group,
+            rng,
+            counts: ClassCounts::default(),
+            minute_mark: ClassCounts::default(),
+        }
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &ClassesSpec {
+        &self.spec
+    }
+
+    /// Rooms in use and participants streaming.
+    pub fn media_load(&self) -> (u64, u64) {
+        self.media.iter().fold((0, 0), |(r, p), m| (r + u64::from(m.rooms), p + u64::from(m.participants)))
+    }
+
+    /// A room on the first server (from the cursor) with a free room and bandwidth for one participant.
+    fn find_room(&mut self) -> Option<u32> {
+        let (rooms, seats) = (self.spec.media.rooms_per_server, self.spec.media.participants_per_server);
+        let n = self.media.len();
+        for k in 0..n {
+            let i = (self.cursor + k) % n;
+            let m = &mut self.media[i];
+            if m.rooms < rooms && m.participants < seats {
+                m.rooms += 1;
+                m.participants += 1;
+                self.cursor = (i + 1) % n;
+                return Some(i as u32);
+            }
+        }
+        None
+    }
+
+    /// Seats a pupil in class `c` if its server has bandwidth left.
+    fn seat(&mut self, c: usize) -> bool {
+        let Some(m) = self.classes[c].media else {
+            return false;
+        };
+        let server = &mut self.media[m as usize];
+        if server.participants < self.spec.media.participants_per_server {
+            server.participants += 1;
+            self.classes[c].joined += 1;
+            self.counts.participants += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl World {
+    /// Schedules every platform's bells.
+    pub(super) fn schedule_classes(&mut self, sched: &mut Scheduler<Event>) {
+        for (i, c) in self.classes.iter().enumerate() {
+            let Some(c) = c else { continue };
+            for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
+                if t <= self.horizon {
+                    sched.schedule_at(t, Event::ClassBell { platform: i as u32, bell: b as u32 });
+                }
+            }
+        }
+    }
+
+    /// A bell rings: its classes are created and their participants will try to join.
+    pub(super) fn class_bell(&mut self, platform: u32, bell: u32, sched: &mut Scheduler<Event>) {
+        let c = self.classes[platform as usize].as_mut().expect("bells only for platforms with classes");
+        let (_, count) = c.spec.bells[bell as usize];
+        let spread = c.spec.join_spread.as_secs_f64();
+        let pupils = Poisson::new(c.spec.pupils_mean.max(1e-9)).expect("validated mean");
+        let first = c.classes.len();
+        c.bell_first.push(first);
+        for k in 0..count {
+            let n = if c.spec.pupils_mean > 0.0 { pupils.sample(&mut c.rng) as u32 } else { 0 };
+            c.classes.push(Class { pupils: n, ..Class::default() });
+            let class = (first as u64 + k) as u32;
+            for p in 0..=n {
+                let delay = SimDuration::from_secs_f64(c.rng.random::<f64>() * spread);
+                sched.schedule(delay, Event::ClassJoin { platform, class, teacher: p == 0 });
+            }
+        }
+        c.counts.planned += count;
+        let (window, duration) = (c.spec.join_window, c.spec.duration);
+        sched.schedule(window, Event::ClassJudge { platform, bell });
+        sched.schedule(duration.max(window), Event::ClassEnd { platform, bell });
+    }
+
+    /// A participant makes their first try: a user of the platform's teacher or pupil group.
+    pub(super) fn class_join(&mut self, platform: u32, class: u32, teacher: bool, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let c = self.classes[platform as usize].as_ref().expect("classes");
+        let group = if teacher { c.teacher_group } else { c.pupil_group };
+        let g = &mut self.groups[group as usize];
+        if now >= self.warmup {
+            g.stats.users += 1;
+        }
+        let mut user = User::new(now, group, 0);
+        user.class = class;
+        user.teacher = teacher;
+        if let (Some(rng), Some(m)) =
+            (&mut self.flag_rngs[platform as usize], self.attacks[platform as usize].as_ref().and_then(|a| a.mitigation))
+        {
+            let wrongly = rng.random::<f64>() < m.false_positive_share;
+            let abroad = rng.random::<f64>() < m.real_abroad_share;
+            user.flagged = wrongly || (m.geo_filter && abroad);
+        }
+        let u = self.users.insert(user);
+        self.try_login(u, sched);
+    }
+
+    /// A participant logged in: the teacher opens the class, a pupil joins (or waits for the teacher).
+    pub(super) fn class_logged_in(&mut self, u: Ref) {
+        let user = *self.users.get(u).expect("alive");
+        let platform = self.groups[user.group as usize].platform as usize;
+        let c = self.classes[platform].as_mut().expect("class users belong to platforms with classes");
+        let k = user.class as usize;
+        let class = c.classes[k];
+        if class.judged || class.lost {
+            return;
+        }
+        if user.teacher {
+            match c.find_room() {
+                Some(m) => {
+                    c.classes[k].media = Some(m);
+                    c.counts.participants += 1;
+                    for _ in 0..class.waiting {
+                        c.seat(k);
+                    }
+                    c.classes[k].waiting = 0;
+                }
+                // "A full media server turns the next class away."
+                None => c.classes[k].lost = true,
+            }
+        } else if class.media.is_some() {
+            c.seat(k);
+        } else {
+            c.classes[k].waiting += 1;
+        }
+    }
+
+    /// The join window of a bell's classes ends: each is held, degraded or lost.
+    pub(super) fn class_judge(&mut self, platform: u32, bell: u32) {
+        let c = self.classes[platform as usize].as_mut().expect("classes");
+        let first = c.bell_first[bell as usize];
+        let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
+        for k in first..end {
+            let class = &mut c.classes[k];
+            class.judged = true;
+            if class.media.is_some() {
+                c.counts.held += 1;
+                if class.joined < class.pupils {
+                    c.counts.degraded += 1;
+                }
+            } else {
+                class.lost = true;
+                c.counts.lost += 1;
+            }
+        }
+    }
+
+    /// A bell's lessons end: their rooms and bandwidth are freed.
+    pub(super) fn class_end(&mut self, platform: u32, bell: u32) {
+        let c = self.classes[platform as usize].as_mut().expect("classes");
+        let first = c.bell_first[bell as usize];
+        let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
+        for k in first..end {
+            if let Some(m) = c.classes[k].media.take() {
+                let server = &mut c.media[m as usize];
+                server.rooms -= 1;
+                server.participants -= 1 + c.classes[k].joined;
+            }
+        }
+    }
+
+    /// Whether a class participant's class is over for them (judged), so they stop trying.
+    pub(super) fn class_over(&self, user: &User) -> bool {
+        if user.class == NO_CLASS {
+            return false;
+        }
+        let platform = self.groups[user.group as usize].platform as usize;
+        self.classes[platform].as_ref().is_some_and(|c| c.classes[user.class as usize].judged)
+    }
+
+    /// Class counters over the platforms among `pools`.
+    pub(super) fn class_totals(&self, pools: &[usize]) -> ClassCounts {
+        let mut t = ClassCounts::default();
+        for &i in pools.iter().filter(|&&i| i < self.classes.len()) {
+            if let Some(c) = &self.classes[i] {
+                t.planned += c.counts.planned;
+                t.held += c.counts.held;
+                t.degraded += c.counts.degraded;
+                t.lost += c.counts.lost;
+                t.participants += c.counts.participants;
+            }
+        }
+        t
+    }
+}

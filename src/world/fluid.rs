@@ -1,0 +1,179 @@
+//! Attack traffic at a pool as a fluid of work: the aggregate representation of an attack.
+//!
+//! A botnet sending 10⁵–10⁶ requests a second for hours cannot be simulated request by request. What real
+//! users feel of it is (1) the slots its requests occupy, (2) the backlog positions they hold ahead of a
+//! real request in the FIFO, and (3) the share of arrivals a full backlog turns away. The fluid keeps
+//! exactly those three, with the law of large numbers standing in for the attack's own randomness:
+//!
+//! - attack work flows in at `rate × work` slot-seconds per second; slots not held by real requests
+//!   serve it (a real arrival takes the next slot an attack request frees, which at these rates is at once);
+//! - when that inflow exceeds the free slots, the excess waits in the backlog as a quantity of work; a real
+//!   request arriving then waits behind it: it carries a *mark*, the backlog work that had entered before it,
+//!   and starts once that much work has drained (FIFO between fluid and requests);
+//! - when the backlog is full, the attack's surplus is turned away, and a real arrival finds a place with
+//!   the probability that a freed position goes to it rather than to one of the far more numerous attack
+//!   arrivals: `(free slots / work) / rate`, the attack's departure rate over its arrival rate.
+//!
+//! Between two real events everything is linear, so [`AttackFluid::advance`] integrates it exactly. The
+//! `tests/attack.rs` suite checks this against the same attack simulated request by request.
+
+use crate::engine::SimTime;
+
+/// Slot-seconds below which a backlog of attack work counts as empty (rounding of the integration).
+pub const EPS_S: f64 = 1e-9;
+
+/// The attack's state at one pool.
+#[derive(Debug, Clone, Default)]
+pub struct AttackFluid {
+    /// Attack requests reaching the pool per second (after mitigation).
+    rate_per_s: f64,
+    /// Slot-seconds of work in one attack request.
+    work_s: f64,
+    /// Attack work waiting in the backlog, slot-seconds.
+    backlog_s: f64,
+    /// Work that has entered the backlog since t = 0, slot-seconds (the marks of real requests behind it).
+    pub entered_s: f64,
+    /// Work that has left the backlog into service since t = 0, slot-seconds.
+    pub drained_s: f64,
+    /// Slots the attack occupies now.
+    pub occupancy: f64,
+    /// Integral of `occupancy`, slot-seconds.
+    pub busy_area_s: f64,
+    /// Attack requests that reached the pool.
+    pub offered: f64,
+    /// Attack requests turned away by a full backlog.
+    pub blocked: f64,
+    /// Attack requests served.
+    pub served: f64,
+    /// Time of the last [`AttackFluid::advance`].
+    last: SimTime,
+    /// Invalidates stale "head may start" events.
+    pub token: u32,
+}
+
+impl AttackFluid {
+    /// Sets the attack's arrival rate and work per request from `now` on (after [`AttackFluid::advance`]).
+    pub fn set_rate(&mut self, rate_per_s: f64, work_s: f64) {
+        self.rate_per_s = rate_per_s;
+        if work_s > 0.0 {
+            self.work_s = work_s;
+        }
+    }
+
+    /// Slot-seconds of work in one attack request.
+    pub fn work_s(&self) -> f64 {
+        self.work_s
+    }
+
+    /// Attack requests per second reaching the pool.
+    pub fn rate_per_s(&self) -> f64 {
+        self.rate_per_s
+    }
+
+    /// Work waiting, slot-seconds.
+    pub fn backlog_s(&self) -> f64 {
+        self.backlog_s
+    }
+
+    /// Backlog positions the attack holds (its waiting work in requests).
+    pub fn positions(&self) -> f64 {
+        if self.work_s > 0.0 {
+            self.backlog_s / self.work_s
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether attack work is waiting: a real arrival must queue behind it.
+    pub fn has_backlog(&self) -> bool {
+        self.backlog_s > EPS_S
+    }
+
+    /// Probability that a real arrival finds a place in a full backlog: the attack's rate of freed
+    /// positions over its arrival rate, with `free` slots serving it.
+    pub fn admit_share(&self, free: f64) -> f64 {
+        if self.rate_per_s <= 0.0 || self.work_s <= 0.0 {
+            return 1.0;
+        }
+        (free / self.work_s / self.rate_per_s).min(1.0)
+    }
+
+    /// Brings the fluid from its last update to `now`, during which `free` slots were not held by real
+    /// requests and the backlog had room for `room_s` slot-seconds of attack work (`None`: unbounded).
+    pub fn advance(&mut self, now: SimTime, free: f64, room_s: Option<f64>) {
+        let mut dt = (now - self.last).as_secs_f64();
+        self.last = now;
+        let free = free.max(0.0);
+        let inflow = self.rate_per_s * self.work_s;
+        if dt <= 0.0 {
+            self.occupancy = if self.has_backlog() || inflow > free { free } else { inflow };
+            return;
+        }
+        self.offered += self.rate_per_s * dt;
+        let cap = room_s.unwrap_or(f64::INFINITY).max(0.0);
+        let per_request = |work: f64, w: f64| if w > 0.0 { work / w } else { 0.0 };
+        while dt > 0.0 {
+            if !self.has_backlog() && inflow <= free {
+                // Everything passes straight through service.
+                self.backlog_s = 0.0;
+                self.occupancy = inflow;
+                self.busy_area_s += inflow * dt;
+                self.served += per_request(inflow * dt, self.work_s);
+                break;
+            }
+            // Work waits: every free slot drains the backlog.
+            self.occupancy = free;
+            if self.backlog_s > cap + EPS_S {
+                // Real requests took positions the attack held: none of its work gets in until the backlog
+                // has drained back to its room (the backlog never holds more than its limit).
+                let step = if free > 0.0 { dt.min((self.backlog_s - cap) / free) } else { dt };
+                self.blocked += per_request(inflow * step, self.work_s);
+                self.drained_s += free * step;
+                self.backlog_s = (self.backlog_s - free * step).max(cap);
+                self.busy_area_s += free * step;
+                self.served += per_request(free * step, self.work_s);
+                dt -= step;
+                if free <= 0.0 {
+                    break;
+                }
+                continue;
+            }
+            let net = inflow - free;
+            let step = if net > 0.0 && self.backlog_s >= cap - EPS_S {
+                // Full: the surplus is turned away.
+                self.blocked += per_request(net * dt, self.work_s);
+                self.entered_s += free * dt;
+                self.drained_s += free * dt;
+                self.busy_area_s += free * dt;
+                self.served += per_request(free * dt, self.work_s);
+                break;
+            } else if net > 0.0 {
+                dt.min((cap - self.backlog_s) / net)
+            } else if net < 0.0 {
+                dt.min(self.backlog_s / -net)
+            } else {
+                dt
+            };
+            self.entered_s += inflow * step;
+            self.drained_s += free * step;
+            // A draining step ends exactly when the backlog is empty; clamp the rounding.
+            self.backlog_s = (self.backlog_s + net * step).max(0.0);
+            self.busy_area_s += free * step;
+            self.served += per_request(free * step, self.work_s);
+            dt -= step;
+            if step <= 0.0 {
+                break;
+            }
+        }
+    }
+
+    /// Seconds from now until the work drained reaches `mark` with `free` slots serving the backlog, if it
+    /// ever does at the current state.
+    pub fn secs_until(&self, mark: f64, free: f64) -> Option<f64> {
+        let left = mark - self.drained_s;
+        if left <= EPS_S {
+            return Some(0.0);
+        }
+        (free > 0.0).then(|| left / free)
+    }
+}
