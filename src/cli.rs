@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Master seed of the random streams.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Start from a variant the scenario file defines (e.g. `--variant no-attack`; `rentree validate`
+    /// lists them).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
     /// Override a scenario field, e.g. `--set platforms.desk.pool.servers=60` (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
@@ -209,16 +213,31 @@ pub enum Outcome {
     ChecksFailed,
 }
 
-/// Loads a scenario from disk, or the built-in replay when `path` is `None`.
-fn load(path: Option<&Path>, overrides: &[String], scale: f64) -> anyhow::Result<(Scenario, String)> {
-    let overrides = overrides.iter().map(|o| Override::parse(o)).collect::<Result<Vec<_>, _>>()?;
-    Ok(match path {
-        Some(p) => (Scenario::load_scaled(p, &overrides, scale)?, p.display().to_string()),
+/// Loads a scenario from disk, or the built-in replay when `path` is `None`, starting from `variant` if
+/// given, then applying `overrides`.
+fn load(path: Option<&Path>, variant: Option<&str>, overrides: &[String], scale: f64) -> anyhow::Result<(Scenario, String)> {
+    let (text, origin, source) = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| rentree::Error::Read { path: p.to_owned(), source })?;
+            (text, p.to_owned(), p.display().to_string())
+        }
         None => {
             let m = rentree::builtin::REPLAY;
-            (Scenario::from_toml_scaled(m.text, Path::new(m.path), &overrides, scale)?, format!("builtin:{}", m.path))
+            (m.text.to_owned(), PathBuf::from(m.path), format!("builtin:{}", m.path))
         }
-    })
+    };
+    let mut all = match variant {
+        Some(v) => Override::variant(&text, &origin, v)?,
+        None => Vec::new(),
+    };
+    for o in overrides {
+        all.push(Override::parse(o)?);
+    }
+    let source = match variant {
+        Some(v) => format!("{source} (variant {v})"),
+        None => source,
+    };
+    Ok((Scenario::from_toml_scaled(&text, &origin, &all, scale)?, source))
 }
 
 /// Runs the parsed command line.
@@ -264,7 +283,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 );
                 return Ok(Outcome::Success);
             }
-            let (s, _) = load(Some(&file), &[], 1.0)?;
+            let (s, _) = load(Some(&file), None, &[], 1.0)?;
             println!(
                 "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s",
                 file.display(),
@@ -274,6 +293,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 s.horizon.as_secs_f64(),
                 s.warmup.as_secs_f64()
             );
+            // Each variant must make a valid scenario too.
+            for name in s.raw.variants.keys() {
+                load(Some(&file), Some(name), &[], 1.0)?;
+                println!("  variant \"{name}\": valid");
+            }
             Ok(Outcome::Success)
         }
         Command::Verify { seed, replications } => {
@@ -286,7 +310,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let (scenario, source) = load(args.scenario.as_deref(), &args.overrides, args.scale)?;
+    let (scenario, source) = load(args.scenario.as_deref(), args.variant.as_deref(), &args.overrides, args.scale)?;
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
     let started = Instant::now();

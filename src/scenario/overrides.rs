@@ -33,6 +33,37 @@ impl Override {
         Ok(Override { assignment: assignment.to_owned(), path, value })
     }
 
+    /// The assignment of `value` to the dotted `path` (as written in a variant or an experiment's `set`).
+    pub fn set(path: &str, value: &toml::Value) -> Override {
+        let text = match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Override { assignment: format!("{path}={text}"), path: path.split('.').map(str::to_owned).collect(), value: value.clone() }
+    }
+
+    /// The overrides of variant `name` of the scenario `text` (read from `origin`), in path order.
+    pub fn variant(text: &str, origin: &std::path::Path, name: &str) -> Result<Vec<Override>> {
+        let raw: RawScenario =
+            toml::from_str(text).map_err(|e| Error::Parse { path: origin.to_owned(), message: e.to_string().trim_end().to_owned() })?;
+        match raw.variants.get(name) {
+            Some(set) => Ok(set.iter().map(|(p, v)| Override::set(p, v)).collect()),
+            None => {
+                let known: Vec<&str> = raw.variants.keys().map(String::as_str).collect();
+                Err(Error::Invalid {
+                    path: origin.to_owned(),
+                    field: "--variant".into(),
+                    found: format!("{name:?}"),
+                    expected: if known.is_empty() {
+                        "no variant: this scenario defines no [variants] table".into()
+                    } else {
+                        format!("one of the variants defined: {known:?}")
+                    },
+                })
+            }
+        }
+    }
+
     /// Sets the value in `table`, creating intermediate tables where the path is absent (an optional
     /// section); whether the final path is a real field is checked by the schema afterwards.
     pub fn apply(&self, table: &mut toml::Table) -> Result<()> {

@@ -20,6 +20,10 @@ pub struct RawScenario {
     /// Shared tiers (a national SSO, a database) that platforms call, keyed by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, RawDependency>,
+    /// Named variants of the scenario, each a set of overrides (dotted path → value) that `--variant NAME`
+    /// applies on top of the file, before any `--set`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, BTreeMap<String, toml::Value>>,
 }
 
 /// The `[scenario]` table.

@@ -89,7 +89,10 @@ fn default_seed() -> u64 {
 pub struct RawStrategy {
     /// Its name.
     pub name: String,
-    /// Overrides: dotted path → value.
+    /// A variant of the scenario (one of its `[variants]`) to start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Overrides: dotted path → value, applied after the variant's.
     #[serde(default)]
     pub set: BTreeMap<String, toml::Value>,
 }
@@ -156,14 +159,6 @@ fn value_text(v: &toml::Value) -> String {
     }
 }
 
-fn override_of(path: &str, value: &toml::Value) -> Override {
-    Override {
-        assignment: format!("{path}={}", value_text(value)),
-        path: path.split('.').map(str::to_owned).collect(),
-        value: value.clone(),
-    }
-}
-
 impl Experiment {
     /// Reads and validates the experiment at `path`, and every scenario it defines.
     pub fn load(path: &Path) -> Result<Experiment> {
@@ -225,7 +220,7 @@ impl Experiment {
                     let picks: Vec<(&String, &toml::Value)> = axes.iter().zip(&combo).map(|((p, v), &i)| (*p, &v[i])).collect();
                     let label = picks.iter().map(|(p, v)| format!("{}={}", short(p), value_text(v))).collect::<Vec<_>>().join(", ");
                     let params = picks.iter().map(|(p, v)| ((*p).clone(), value_text(v))).collect();
-                    let overrides = picks.iter().map(|(p, v)| override_of(p, v)).collect();
+                    let overrides = picks.iter().map(|(p, v)| Override::set(p, v)).collect();
                     designs.push((label, params, overrides));
                 }
             }
@@ -235,7 +230,11 @@ impl Experiment {
                 }
                 param_names = vec!["strategy".into()];
                 for st in &raw.strategy {
-                    let overrides = st.set.iter().map(|(p, v)| override_of(p, v)).collect();
+                    let mut overrides = match &st.variant {
+                        Some(v) => Override::variant(&base_text, &base_origin, v)?,
+                        None => Vec::new(),
+                    };
+                    overrides.extend(st.set.iter().map(|(p, v)| Override::set(p, v)));
                     designs.push((st.name.clone(), vec![("strategy".into(), st.name.clone())], overrides));
                 }
             }
@@ -284,7 +283,7 @@ impl Experiment {
                     let picks: Vec<(&String, &toml::Value)> = param_names.iter().zip(&columns).map(|(p, c)| (p, &c[i])).collect();
                     let label = format!("lhs {i}");
                     let params = picks.iter().map(|(p, v)| ((*p).clone(), value_text(v))).collect();
-                    let overrides = picks.iter().map(|(p, v)| override_of(p, v)).collect();
+                    let overrides = picks.iter().map(|(p, v)| Override::set(p, v)).collect();
                     designs.push((label, params, overrides));
                 }
             }

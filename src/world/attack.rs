@@ -157,7 +157,7 @@ impl World {
     /// the moment protection engages.
     pub(super) fn schedule_attacks(&mut self, sched: &mut Scheduler<Event>) {
         for (i, pa) in self.attacks.iter_mut().enumerate() {
-            let Some(pa) = pa else { continue };
+            let Some(pa) = pa.as_mut().filter(|_| self.active_pools[i]) else { continue };
             let platform = i as u32;
             if let Some(t) = pa.mitigation_at {
                 if t <= self.horizon {
@@ -296,6 +296,7 @@ impl World {
                     stage: Stage::Waiting,
                     observed: false,
                     orphaned: false,
+                    unarmed: false,
                 });
                 self.offer(r, platform, class, 0, sched);
             }
@@ -319,18 +320,25 @@ impl World {
         }
         let at = p.head_ready_at(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
         let f = &mut p.fluid.as_mut().expect("checked").0;
-        f.token = f.token.wrapping_add(1);
-        if let Some(t) = at {
-            sched.schedule_at(t, Event::FluidHead { pool, token: f.token });
+        match (at, f.pending_at) {
+            // The pending event comes first: when it fires it looks again (a later start only wastes a check).
+            (Some(t), Some(pending)) if pending <= t && pending >= now => {}
+            (Some(t), _) => {
+                f.token = f.token.wrapping_add(1);
+                f.pending_at = Some(t);
+                sched.schedule_at(t, Event::FluidHead { pool, token: f.token });
+            }
+            (None, _) => {}
         }
     }
 
     /// Aggregate: the work ahead of `pool`'s first waiting request has drained: it takes a slot.
     pub(super) fn fluid_head(&mut self, pool: u32, token: u32, sched: &mut Scheduler<Event>) {
-        let stale = self.pools[pool as usize].fluid.as_ref().is_none_or(|(f, _)| f.token != token);
-        if stale {
+        let Some((f, _)) = self.pools[pool as usize].fluid.as_mut() else { return };
+        if f.token != token {
             return;
         }
+        f.pending_at = None;
         self.fill(pool, sched);
     }
 

@@ -158,7 +158,7 @@ impl World {
     /// Schedules every platform's bells.
     pub(super) fn schedule_classes(&mut self, sched: &mut Scheduler<Event>) {
         for (i, c) in self.classes.iter().enumerate() {
-            let Some(c) = c else { continue };
+            let Some(c) = c.as_ref().filter(|_| self.active_pools[i]) else { continue };
             for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
                 if t <= self.horizon {
                     sched.schedule_at(t, Event::ClassBell { platform: i as u32, bell: b as u32 });
@@ -201,13 +201,13 @@ impl World {
         }
         let mut user = User::new(now, group, 0);
         user.class = class;
-        user.teacher = teacher;
+        user.set(User::TEACHER, teacher);
         if let (Some(rng), Some(m)) =
             (&mut self.flag_rngs[platform as usize], self.attacks[platform as usize].as_ref().and_then(|a| a.mitigation))
         {
             let wrongly = rng.random::<f64>() < m.false_positive_share;
             let abroad = rng.random::<f64>() < m.real_abroad_share;
-            user.flagged = wrongly || (m.geo_filter && abroad);
+            user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
         }
         let u = self.users.insert(user);
         self.try_login(u, sched);
@@ -223,7 +223,7 @@ impl World {
         if class.judged || class.lost {
             return;
         }
-        if user.teacher {
+        if user.has(User::TEACHER) {
             match c.find_room() {
                 Some(m) => {
                     c.classes[k].media = Some(m);

@@ -29,8 +29,6 @@ pub struct AttackFluid {
     rate_per_s: f64,
     /// Slot-seconds of work in one attack request.
     work_s: f64,
-    /// Attack work waiting in the backlog, slot-seconds.
-    backlog_s: f64,
     /// Work that has entered the backlog since t = 0, slot-seconds (the marks of real requests behind it).
     pub entered_s: f64,
     /// Work that has left the backlog into service since t = 0, slot-seconds.
@@ -49,6 +47,8 @@ pub struct AttackFluid {
     last: SimTime,
     /// Invalidates stale "head may start" events.
     pub token: u32,
+    /// When the pending "head may start" event fires, if one is pending.
+    pub pending_at: Option<SimTime>,
 }
 
 impl AttackFluid {
@@ -70,15 +70,17 @@ impl AttackFluid {
         self.rate_per_s
     }
 
-    /// Work waiting, slot-seconds.
+    /// Attack work waiting in the backlog, slot-seconds: what entered and has not drained. Kept as that
+    /// difference (never as a separate quantity) so that the marks of real requests, compared with
+    /// `drained_s`, agree exactly with whether work is waiting.
     pub fn backlog_s(&self) -> f64 {
-        self.backlog_s
+        (self.entered_s - self.drained_s).max(0.0)
     }
 
     /// Backlog positions the attack holds (its waiting work in requests).
     pub fn positions(&self) -> f64 {
         if self.work_s > 0.0 {
-            self.backlog_s / self.work_s
+            self.backlog_s() / self.work_s
         } else {
             0.0
         }
@@ -86,7 +88,7 @@ impl AttackFluid {
 
     /// Whether attack work is waiting: a real arrival must queue behind it.
     pub fn has_backlog(&self) -> bool {
-        self.backlog_s > EPS_S
+        self.backlog_s() > EPS_S
     }
 
     /// Probability that a real arrival finds a place in a full backlog: the attack's rate of freed
@@ -113,9 +115,10 @@ impl AttackFluid {
         let cap = room_s.unwrap_or(f64::INFINITY).max(0.0);
         let per_request = |work: f64, w: f64| if w > 0.0 { work / w } else { 0.0 };
         while dt > 0.0 {
-            if !self.has_backlog() && inflow <= free {
+            let backlog = self.backlog_s();
+            if backlog <= EPS_S && inflow <= free {
                 // Everything passes straight through service.
-                self.backlog_s = 0.0;
+                self.drained_s = self.entered_s;
                 self.occupancy = inflow;
                 self.busy_area_s += inflow * dt;
                 self.served += per_request(inflow * dt, self.work_s);
@@ -123,45 +126,38 @@ impl AttackFluid {
             }
             // Work waits: every free slot drains the backlog.
             self.occupancy = free;
-            if self.backlog_s > cap + EPS_S {
+            let net = inflow - free;
+            let (step, admitted) = if backlog > cap + EPS_S {
                 // Real requests took positions the attack held: none of its work gets in until the backlog
                 // has drained back to its room (the backlog never holds more than its limit).
-                let step = if free > 0.0 { dt.min((self.backlog_s - cap) / free) } else { dt };
-                self.blocked += per_request(inflow * step, self.work_s);
-                self.drained_s += free * step;
-                self.backlog_s = (self.backlog_s - free * step).max(cap);
-                self.busy_area_s += free * step;
-                self.served += per_request(free * step, self.work_s);
-                dt -= step;
-                if free <= 0.0 {
-                    break;
-                }
-                continue;
-            }
-            let net = inflow - free;
-            let step = if net > 0.0 && self.backlog_s >= cap - EPS_S {
-                // Full: the surplus is turned away.
-                self.blocked += per_request(net * dt, self.work_s);
-                self.entered_s += free * dt;
-                self.drained_s += free * dt;
-                self.busy_area_s += free * dt;
-                self.served += per_request(free * dt, self.work_s);
-                break;
+                let step = if free > 0.0 { dt.min((backlog - cap) / free) } else { dt };
+                (step, 0.0)
+            } else if net > 0.0 && backlog >= cap - EPS_S {
+                // Full: only as much gets in as drains; the surplus is turned away.
+                (dt, free)
             } else if net > 0.0 {
-                dt.min((cap - self.backlog_s) / net)
+                (dt.min((cap - backlog) / net), inflow)
             } else if net < 0.0 {
-                dt.min(self.backlog_s / -net)
+                (dt.min(backlog / -net), inflow)
             } else {
-                dt
+                (dt, inflow)
             };
-            self.entered_s += inflow * step;
+            self.blocked += per_request((inflow - admitted) * step, self.work_s);
+            self.entered_s += admitted * step;
             self.drained_s += free * step;
-            // A draining step ends exactly when the backlog is empty; clamp the rounding.
-            self.backlog_s = (self.backlog_s + net * step).max(0.0);
+            // Snap the ends of a phase exactly, so that rounding never leaves a sliver of work behind.
+            if step < dt || backlog > cap + EPS_S {
+                let after = self.entered_s - self.drained_s;
+                if after <= EPS_S {
+                    self.drained_s = self.entered_s;
+                } else if (after - cap).abs() <= 1e-9 * cap.max(1.0) {
+                    self.drained_s = self.entered_s - cap;
+                }
+            }
             self.busy_area_s += free * step;
             self.served += per_request(free * step, self.work_s);
             dt -= step;
-            if step <= 0.0 {
+            if step <= 0.0 || (free <= 0.0 && admitted == 0.0) {
                 break;
             }
         }
@@ -171,7 +167,7 @@ impl AttackFluid {
     /// ever does at the current state.
     pub fn secs_until(&self, mark: f64, free: f64) -> Option<f64> {
         let left = mark - self.drained_s;
-        if left <= EPS_S {
+        if left <= EPS_S || !self.has_backlog() {
             return Some(0.0);
         }
         (free > 0.0).then(|| left / free)

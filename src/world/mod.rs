@@ -23,6 +23,7 @@ use crate::scenario::{Incident, Provisioning, ScaleMetric, Scenario, SessionSpec
 use platform::Platform;
 use pool::{Admission, Pool};
 use rand::RngCore;
+use rayon::prelude::*;
 use request::{Kind, Request, Stage};
 use slab::{Ref, Slab};
 use stats::{GroupStats, CHECKPOINTS};
@@ -209,8 +210,12 @@ struct World {
     pools: Vec<Pool>,
     requests: Slab<Request>,
     users: Slab<User>,
-    timeseries: Vec<MinuteRow>,
+    /// Timeseries rows, each with the index of its pool.
+    timeseries: Vec<(u32, MinuteRow)>,
     minute_start: SimTime,
+    /// The pools (platforms first, then dependencies) this world simulates: those of one component of
+    /// platforms that share nothing with the others (see [`components`]).
+    active_pools: Vec<bool>,
     /// Provisioning and incidents of each pool (same index as `pools`).
     provisioning: Vec<(Provisioning, Vec<Incident>)>,
     /// Randomness of boots (delays, failures), one stream per pool.
@@ -243,7 +248,7 @@ fn share_of(process: &ArrivalProcess, share: f64) -> ArrivalProcess {
 }
 
 impl World {
-    fn new(scenario: &Scenario, seed: u64, replication: u64) -> World {
+    fn new(scenario: &Scenario, seed: u64, replication: u64, active_pools: Vec<bool>) -> World {
         let key = |label: String| StreamKey::new(seed, replication, &label).rng();
         let mut groups = Vec::new();
         for (ci, c) in scenario.cohorts.iter().enumerate() {
@@ -351,6 +356,7 @@ impl World {
             users: Slab::default(),
             timeseries: Vec::new(),
             minute_start: SimTime::ZERO,
+            active_pools,
             provisioning,
             boot_rngs,
             attacks,
@@ -392,7 +398,7 @@ impl World {
                 if let (Some(rng), Some(m)) = (&mut self.flag_rngs[platform], self.attacks[platform].as_ref().and_then(|a| a.mitigation)) {
                     let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
                     let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
-                    user.flagged = wrongly || (m.geo_filter && abroad);
+                    user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
                 }
                 let u = self.users.insert(user);
                 self.try_login(u, sched);
@@ -422,14 +428,18 @@ impl World {
         }
         if let Some(u) = user {
             let active = self.attacks[platform as usize].as_ref().is_some_and(|a| a.active);
-            if active && self.users.get(u).is_some_and(|x| x.flagged) {
+            if active && self.users.get(u).is_some_and(|x| x.has(User::FLAGGED)) {
                 // The protection drops the request before the front door, as if it came from a bot.
                 p.minute.mitigated_real += 1;
+                if observed {
+                    // Turned away before reaching the platform: a blocked request, counted as such.
+                    self.groups[group as usize].stats.blocked += 1;
+                }
                 let user = self.users.get_mut(u).expect("checked");
-                if !user.was_mitigated && user.arrived >= self.warmup {
+                if !user.has(User::MITIGATED) && user.arrived >= self.warmup {
                     self.groups[group as usize].stats.mitigated_users += 1;
                 }
-                user.was_mitigated = true;
+                user.set(User::MITIGATED, true);
                 self.request_failed(u, sched);
                 return None;
             }
@@ -470,10 +480,9 @@ impl World {
             stage: Stage::Waiting,
             observed,
             orphaned: false,
+            // Users' requests have a client timeout, armed lazily.
+            unarmed: user.is_some(),
         });
-        if let (Some(_), Some(session)) = (user, &self.groups[group as usize].session) {
-            sched.schedule(session.timeout, Event::Timeout(r));
-        }
         self.offer(r, first_pool, class, group, sched);
         // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
         self.requests.get(r).map(|_| r)
@@ -517,6 +526,7 @@ impl World {
         match admission {
             Admission::Started => self.start_service(r, sched),
             Admission::Queued => {
+                self.arm_timeout(r, None, sched);
                 let g = &mut self.groups[group];
                 let req = self.requests.get(r).expect("a queued request is live");
                 if req.observed && req.hop == 0 {
@@ -573,11 +583,29 @@ impl World {
             if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.group as usize].tier {
                 service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
             }
+        } else if req.unarmed {
+            let done = if last_hop { Some(now + service) } else { None };
+            self.arm_timeout(r, done, sched);
         }
         sched.schedule(service, Event::ServiceDone(r));
     }
 
+    /// Schedules the client timeout of `r` if it is not armed yet and may be needed: always while it
+    /// waits or has hops to go (`done` is `None`), or if its last service ends (`done`) after the deadline.
     #[inline]
+    fn arm_timeout(&mut self, r: Ref, done: Option<SimTime>, sched: &mut Scheduler<Event>) {
+        let req = self.requests.get_mut(r).expect("live");
+        if !req.unarmed {
+            return;
+        }
+        let timeout = self.groups[req.group as usize].session.as_ref().expect("user requests have a session").timeout;
+        let deadline = req.arrived + timeout;
+        if done.is_none_or(|d| d > deadline) {
+            req.unarmed = false;
+            sched.schedule_at(deadline, Event::Timeout(r));
+        }
+    }
+
     fn service_done(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = *self.requests.get(r).expect("a request in service is live until it completes");
@@ -1048,7 +1076,7 @@ impl World {
 
     /// Schedules the timetable, autoscaler and incidents of every pool.
     fn schedule_provisioning(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, (prov, incidents)) in self.provisioning.iter().enumerate() {
+        for (i, (prov, incidents)) in self.provisioning.iter().enumerate().filter(|(i, _)| self.active_pools[*i]) {
             let pool = i as u32;
             match prov {
                 Provisioning::Static => {}
@@ -1206,6 +1234,9 @@ impl World {
         let n_platforms = self.platforms.len();
         let attack_minutes: Vec<Option<attack::AttackCounts>> = (0..n_platforms)
             .map(|i| {
+                if !self.active_pools[i] {
+                    return None;
+                }
                 let c = self.attack_counts(i, now)?;
                 let pa = self.attacks[i].as_mut().expect("counted");
                 let minute = c.since(&pa.minute_mark);
@@ -1214,6 +1245,9 @@ impl World {
             })
             .collect();
         for (i, pool) in self.pools.iter_mut().enumerate() {
+            if !self.active_pools[i] {
+                continue;
+            }
             pool.sync(now);
             let (busy_now, wait_now) = pool.areas_at(now);
             let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
@@ -1293,13 +1327,16 @@ impl World {
                 row.attack_busy_slots = (attack_busy_area_s - pool.minute_attack_area_s) / span.as_secs_f64();
                 pool.minute_attack_area_s = attack_busy_area_s;
             }
-            self.timeseries.push(row);
+            self.timeseries.push((i as u32, row));
         }
         self.minute_start = now;
     }
 
     /// Users still around at the horizon who never got in lost the whole rest of the morning.
     fn close_users(&mut self) {
+        for r in self.requests.iter().filter(|r| r.observed && r.kind != Kind::Attack) {
+            self.groups[r.group as usize].stats.in_system_end += 1;
+        }
         for user in self.users.iter() {
             if user.arrived >= self.warmup {
                 let s = &mut self.groups[user.group as usize].stats;
@@ -1328,7 +1365,7 @@ impl World {
             slots_area += pool.slots_tw.area_at(now) - pool.warmup_slots;
             provisioned_area += pool.provisioned.area_at(now) - pool.warmup_provisioned;
         }
-        let in_system_end = self.requests.iter().filter(|r| r.observed && groups.contains(&(r.group as usize))).count() as u64;
+        let in_system_end = s.in_system_end;
         let admitted = s.arrivals - s.blocked;
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let mean_busy = time_average(busy_area, span);
@@ -1499,10 +1536,31 @@ impl Model for World {
 /// keyed by (seed, replication, purpose), so replication `r` of two different configurations sees the same
 /// arrivals (common random numbers).
 pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
-    let mut world = World::new(scenario, seed, replication);
+    let parts = components(scenario);
+    // Components share nothing (no user, request, pool or policy), so each is a world of its own, run side
+    // by side. They are always run apart, whatever the number of threads, so the result is the same on
+    // one core or many: each component's events are a function of its own streams only.
+    let mut worlds: Vec<(World, u64)> = parts.into_par_iter().map(|active| run_component(scenario, seed, replication, active)).collect();
+    let (mut world, mut events) = worlds.remove(0);
+    for (other, e) in worlds {
+        events += e;
+        world.absorb(other);
+    }
+    world.timeseries.sort_by_key(|(pool, row)| (row.minute, *pool));
+    let rows = world.summaries(scenario, events);
+    let access = world.access_curves(scenario);
+    let timeseries = world.timeseries.into_iter().map(|(_, row)| row).collect();
+    RunReport { summary: rows[0].clone(), rows, timeseries, access, events }
+}
+
+/// Runs the pools marked in `active` (one component) to the horizon; returns the world and its events.
+fn run_component(scenario: &Scenario, seed: u64, replication: u64, active: Vec<bool>) -> (World, u64) {
+    let mut world = World::new(scenario, seed, replication, active);
     let mut sched = Scheduler::new();
     for group in 0..world.groups.len() as u32 {
-        world.schedule_next_arrival(group, &mut sched);
+        if world.active_pools[world.groups[group as usize].platform as usize] {
+            world.schedule_next_arrival(group, &mut sched);
+        }
     }
     world.schedule_provisioning(&mut sched);
     world.schedule_attacks(&mut sched);
@@ -1517,8 +1575,77 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     sched.run_until(&mut world, horizon);
     world.close_minute(horizon);
     world.close_users();
-    let events = sched.events_processed();
-    let rows = world.summaries(scenario, events);
-    let access = world.access_curves(scenario);
-    RunReport { summary: rows[0].clone(), rows, timeseries: world.timeseries, access, events }
+    (world, sched.events_processed())
+}
+
+/// The platforms that share nothing, as sets of active pools (platform pools first, then dependencies):
+/// two platforms are in one component when a login dependency links them. In name order of their first
+/// platform, so the decomposition depends on the scenario only.
+pub fn components(scenario: &Scenario) -> Vec<Vec<bool>> {
+    let n = scenario.platforms.len();
+    let pools = n + scenario.dependencies.len();
+    // Union-find over pools: a platform joins each dependency it logs in through.
+    let mut parent: Vec<usize> = (0..pools).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (i, p) in scenario.platforms.iter().enumerate() {
+        for &d in &p.login_via {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, n + d));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut roots: Vec<usize> = Vec::new();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        if !roots.contains(&r) {
+            roots.push(r);
+        }
+    }
+    roots
+        .iter()
+        .map(|&r| {
+            let mut active: Vec<bool> = (0..pools).map(|i| root(&mut parent, i) == r).collect();
+            // A dependency no platform uses belongs to the first component (its servers still cost).
+            if r == roots[0] {
+                for (j, a) in active.iter_mut().enumerate().skip(n) {
+                    if (0..n).all(|i| root(&mut parent, i) != root(&mut parent, j)) {
+                        *a = true;
+                    }
+                }
+            }
+            active
+        })
+        .collect()
+}
+
+impl World {
+    /// Takes over the state of `other`, a world that simulated other pools of the same scenario: its
+    /// groups, pools, platforms, attacks, classes and timeseries rows.
+    fn absorb(&mut self, other: World) {
+        let World { groups, platforms, pools, attacks, classes, timeseries, active_pools, .. } = other;
+        for (g, group) in groups.into_iter().enumerate() {
+            if active_pools[group.platform as usize] {
+                self.groups[g] = group;
+            }
+        }
+        for (i, ((platform, attack), class)) in platforms.into_iter().zip(attacks).zip(classes).enumerate() {
+            if active_pools[i] {
+                self.platforms[i] = platform;
+                self.attacks[i] = attack;
+                self.classes[i] = class;
+            }
+        }
+        for (i, pool) in pools.into_iter().enumerate() {
+            if active_pools[i] {
+                self.pools[i] = pool;
+                self.active_pools[i] = true;
+            }
+        }
+        self.timeseries.extend(timeseries);
+    }
 }

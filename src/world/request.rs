@@ -60,4 +60,8 @@ pub struct Request {
     pub observed: bool,
     /// Whether its client stopped waiting (timeout, session closed): any further work on it is wasted.
     pub orphaned: bool,
+    /// Whether its client's timeout still has to be scheduled. A request that starts service at once and
+    /// is answered within the timeout never needs the event: it is armed only when the request waits, or
+    /// starts a service that will end too late, or has further hops (see `World::arm_timeout`).
+    pub unarmed: bool,
 }

@@ -54,6 +54,8 @@ pub struct GroupStats {
     pub rejected_again: u64,
     /// Users still around at the horizon.
     pub active_end: u64,
+    /// Observed requests still waiting or in service at the horizon.
+    pub in_system_end: u64,
     /// Minutes between arrival and first access (or the horizon, for those who never got in), summed.
     pub lost_us: u128,
     /// Service time spent on requests whose client had given up, µs.
@@ -91,6 +93,7 @@ impl Default for GroupStats {
             lost_us: 0,
             wasted_us: 0,
             mitigated_users: 0,
+            in_system_end: 0,
         }
     }
 }
@@ -126,5 +129,6 @@ impl GroupStats {
         self.lost_us += other.lost_us;
         self.wasted_us += other.wasted_us;
         self.mitigated_users += other.mitigated_users;
+        self.in_system_end += other.in_system_end;
     }
 }
