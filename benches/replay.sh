@@ -3,7 +3,7 @@
 # time, events, events per second and peak memory (from each run's manifest.json), so that the cost can be
 # seen to grow linearly with the population.
 #
-# Usage: bash benches/replay.sh [SCALE...]      (default: 0.01 0.1 1.0)
+# Usage: bash benches/replay.sh [SCALE...]      (default: 0.01 0.1 0.3 1.0)
 # Environment: RENTREE_BIN (default target/release/rentree, built if missing).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +12,7 @@ if [[ -z "${RENTREE_BIN:-}" ]]; then
     (cd "$repo" && cargo build --release --quiet)
 fi
 scales=("$@")
-[[ ${#scales[@]} -gt 0 ]] || scales=(0.01 0.1 1.0)
+[[ ${#scales[@]} -gt 0 ]] || scales=(0.01 0.1 0.3 1.0)
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/rentree-replay.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 

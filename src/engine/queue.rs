@@ -110,6 +110,30 @@ impl<E> EventQueue<E> {
         Some(SimTime(self.last))
     }
 
+    /// The event that would pop next if nothing earlier is pushed, when that is cheap to tell (a tie at the
+    /// current time, or the lowest bucket holds a handful of items); `None` otherwise. For prefetching.
+    #[inline]
+    pub fn peek_next(&self) -> Option<&E> {
+        if let Some((_, e)) = self.current.front() {
+            return Some(e);
+        }
+        if self.occupied == 0 {
+            return None;
+        }
+        let bucket = &self.buckets[self.occupied.trailing_zeros() as usize];
+        if bucket.len() > 8 {
+            return None;
+        }
+        // The first of the smallest keys (FIFO among ties).
+        bucket
+            .iter()
+            .fold(None, |best: Option<&(u64, E)>, item| match best {
+                Some(b) if b.0 <= item.0 => Some(b),
+                _ => Some(item),
+            })
+            .map(|(_, e)| e)
+    }
+
     /// Moves the lowest non-empty bucket down so that `current` holds the new minimum. Returns false when
     /// the queue is empty.
     fn refill(&mut self) -> bool {

@@ -12,6 +12,12 @@ pub trait Model {
     type Event;
     /// Reacts to `event` at the scheduler's current time.
     fn handle(&mut self, event: Self::Event, sched: &mut Scheduler<Self::Event>);
+
+    /// A hint that `next` is probably the event after the one about to be handled: a model whose events
+    /// point into large tables can start loading the record now, so that the memory access overlaps with
+    /// the current event's work. Must not change any state. Default: nothing.
+    #[inline]
+    fn prefetch(&self, _next: &Self::Event) {}
 }
 
 /// The clock and the pending events of one run.
@@ -80,6 +86,9 @@ impl<E> Scheduler<E> {
             let (t, event) = self.queue.pop().expect("peeked");
             self.now = t;
             self.processed += 1;
+            if let Some(next) = self.queue.peek_next() {
+                model.prefetch(next);
+            }
             model.handle(event, self);
         }
         self.now = self.now.max(until);

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::output::{self, Table};
 use labels::Lang;
 use plotly::common::{ErrorData, ErrorType, Fill, Mode, Title};
-use plotly::layout::{Axis, BarMode, Layout};
+use plotly::layout::{Axis, AxisType, BarMode, Layout};
 use plotly::{Bar, Plot, Scatter};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -207,12 +207,85 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
         charts.push(Chart { id: "access".into(), title: lang.t("cdf").into(), note: None, plot: cdf });
     }
 
-    // Attack traffic is not modelled in this scenario: the chart shows the real traffic, and says so.
+    // Attack traffic against real traffic, per attacked platform, on a log scale (botnets send orders of
+    // magnitude more than people). Results from a scenario without attack show the real traffic and say so.
     let mut attack = Plot::new();
-    let (first_rows, real) = sum_over_platforms(&ts, &platforms, "attempts")?;
-    attack.add_trace(Scatter::new(x(&first_rows), real).mode(Mode::Lines).name(lang.t("real")));
-    attack.set_layout(layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute")));
-    charts.push(Chart { id: "attack".into(), title: lang.t("attack").into(), note: Some(lang.t("no_attack").into()), plot: attack });
+    let attacked: Vec<&(String, Vec<usize>)> = match ts.num("attack_sent") {
+        Ok(sent) => platforms.iter().filter(|(_, rows)| rows.iter().any(|&i| sent[i] > 0.0)).collect(),
+        Err(_) => Vec::new(),
+    };
+    let note = if attacked.is_empty() {
+        let (first_rows, real) = sum_over_platforms(&ts, &platforms, "attempts")?;
+        attack.add_trace(Scatter::new(x(&first_rows), real).mode(Mode::Lines).name(lang.t("real")));
+        attack.set_layout(layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute")));
+        Some(lang.t("no_attack").into())
+    } else {
+        for (p, rows) in &attacked {
+            let sent = pick(ts.num("attack_sent")?, rows);
+            let mitigated = pick(ts.num("attack_mitigated")?, rows);
+            let through: Vec<f64> = sent.iter().zip(&mitigated).map(|(s, m)| s - m).collect();
+            let series = [
+                ("attack_sent", sent),
+                ("attack_mitigated", mitigated),
+                ("attack_through", through),
+                ("real", pick(ts.num("attempts")?, rows)),
+                ("real_mitigated", pick(ts.num("mitigated_requests")?, rows)),
+            ];
+            for (key, values) in series {
+                // Zeros have no place on a log axis: leave gaps.
+                let values: Vec<Option<f64>> = values.into_iter().map(|v| (v > 0.0).then_some(v)).collect();
+                attack.add_trace(Scatter::new(x(rows), values).mode(Mode::Lines).name(format!("{p}: {}", lang.t(key))));
+            }
+        }
+        attack.set_layout(
+            layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute_log"))
+                .y_axis(Axis::new().title(Title::with_text(lang.t("per_minute_log"))).type_(AxisType::Log)),
+        );
+        None
+    };
+    charts.push(Chart { id: "attack".into(), title: lang.t("attack").into(), note, plot: attack });
+
+    // Virtual classes, where the scenario has them.
+    if let (Ok(planned), Ok(held), Ok(lost), Ok(degraded)) =
+        (row("classes_planned"), row("classes_held"), row("classes_lost"), row("classes_degraded"))
+    {
+        if planned > 0.0 {
+            sentences.push(match lang {
+                Lang::Fr => format!(
+                    "Classes virtuelles : {} tenues sur {} prévues ({} dégradées, des élèves n'ayant pas pu entrer ; {} perdues).",
+                    lang.count(held),
+                    lang.count(planned),
+                    lang.count(degraded),
+                    lang.count(lost)
+                ),
+                Lang::En => format!(
+                    "Virtual classes: {} held of {} planned ({} degraded, with pupils who could not join; {} lost).",
+                    lang.count(held),
+                    lang.count(planned),
+                    lang.count(degraded),
+                    lang.count(lost)
+                ),
+            });
+        }
+    }
+    if let (Ok(sent), Ok(mitigated), Ok(users_blocked)) = (row("attack_sent"), row("attack_mitigated"), row("mitigated_users")) {
+        if sent > 0.0 {
+            sentences.push(match lang {
+                Lang::Fr => format!(
+                    "Attaques : {} requêtes d'attaque, dont {} bloquées par la protection ; {} utilisateurs réels bloqués à tort.",
+                    lang.count(sent),
+                    lang.percent(mitigated / sent),
+                    lang.count(users_blocked)
+                ),
+                Lang::En => format!(
+                    "Attacks: {} attack requests, {} of them blocked by the protection; {} real users wrongly blocked.",
+                    lang.count(sent),
+                    lang.percent(mitigated / sent),
+                    lang.count(users_blocked)
+                ),
+            });
+        }
+    }
     Ok((name, sentences, charts))
 }
 

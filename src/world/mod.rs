@@ -1496,6 +1496,16 @@ impl Model for World {
     type Event = Event;
 
     #[inline]
+    fn prefetch(&self, next: &Event) {
+        // Users and requests live in slabs of millions: their first touch is a cache miss.
+        match *next {
+            Event::Wake { user, .. } | Event::SessionExpired { user, .. } => self.users.prefetch(user),
+            Event::ServiceDone(r) | Event::Timeout(r) | Event::PatienceExpired(r) => self.requests.prefetch(r),
+            _ => {}
+        }
+    }
+
+    #[inline]
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Arrival { group } => self.arrival(group, sched),

@@ -54,6 +54,20 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Starts loading the record at `r` into the cache (no effect on the slab's contents).
+    #[inline]
+    pub fn prefetch(&self, r: Ref) {
+        if let Some(s) = self.slots.get(r.slot as usize) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch is a hint with no architectural effect; the pointer comes from a live reference.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(std::ptr::from_ref(s).cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            let _ = s;
+        }
+    }
+
     /// The record, if the reference is still current.
     #[inline]
     pub fn get(&self, r: Ref) -> Option<&T> {

@@ -1,0 +1,105 @@
+//! The complete replay at reduced scale: the Cned's attacks, protection and virtual classes reproduce its own
+//! figures, each shipped variant changes what it should, and a run does not depend on the number of threads.
+
+use rentree::builtin;
+use rentree::metrics::{MinuteRow, Summary};
+use rentree::scenario::{Override, Scenario};
+use rentree::world::{run, RunReport};
+use std::path::Path;
+
+/// 1% of the country: server counts, populations, botnets and classes all scale together.
+const SCALE: f64 = 0.01;
+
+fn replay(variant: Option<&str>) -> RunReport {
+    let m = &builtin::REPLAY;
+    let o: Vec<Override> = variant.map(|v| Override::variant(m.text, Path::new(m.path), v).unwrap()).unwrap_or_default();
+    run(&Scenario::from_toml_scaled(m.text, Path::new(m.path), &o, SCALE).unwrap(), 1, 0)
+}
+
+fn row<'a>(r: &'a RunReport, platform: &str) -> &'a Summary {
+    r.rows.iter().find(|s| s.platform == platform && s.cohort == "all").unwrap()
+}
+
+fn cned(r: &RunReport) -> Vec<&MinuteRow> {
+    r.timeseries.iter().filter(|m| m.platform == "cned").collect()
+}
+
+/// Minute index of a wall-clock time (the run starts at 7:00).
+fn at(hh: u64, mm: u64) -> usize {
+    ((hh - 7) * 60 + mm) as usize
+}
+
+#[test]
+fn virtual_classes_and_connections_match_the_cneds_figures() {
+    let r = replay(None);
+    let c = row(&r, "cned");
+    // [ref] 155,345 virtual classes held on 6 April; within 5% at 1% scale.
+    let held = c.classes_held as f64 / SCALE;
+    assert!((held - 155_345.0).abs() < 0.05 * 155_345.0, "{held} classes held");
+    assert_eq!(c.classes_planned, c.classes_held + c.classes_lost);
+    // [ref] 1.2 million connections: the cohorts' logins plus the classes' participants, within 15%.
+    let connections = (c.sessions + c.class_participants) as f64 / SCALE;
+    assert!((connections - 1.2e6).abs() < 0.15 * 1.2e6, "{connections} connections");
+}
+
+#[test]
+fn the_morning_attack_slows_the_cned_until_protection_then_the_1430_flood_cuts_it() {
+    let r = replay(None);
+    let m = cned(&r);
+    let refused_share = |from: usize, to: usize| {
+        let (refused, attempts): (u64, u64) = m[from..to].iter().fold((0, 0), |(a, b), x| (a + x.refused, b + x.attempts));
+        refused as f64 / attempts.max(1) as f64
+    };
+    // Before 7:55 no attack; from 8:05 bursts; protection at 10:05 (2 hours after the first attack).
+    assert!(m[..at(8, 5)].iter().all(|x| x.attack_sent == 0.0));
+    assert!(m[at(8, 5)..at(10, 5)].iter().filter(|x| x.attack_busy_slots > 0.5 * x.slots as f64).count() > 30, "bursts fill the pool");
+    assert!(m[at(10, 5)].mitigation_on == 1 && m[at(10, 3)].mitigation_on == 0);
+    let before = refused_share(at(8, 5), at(10, 5));
+    let after = refused_share(at(10, 10), at(12, 0));
+    assert!(before > 0.3 && after < 0.02, "refused {before:.3} under the morning attacks, {after:.3} after protection");
+    // The massive attack from 14:25: most connections refused at the front door for its hour.
+    let flood = refused_share(at(14, 35), at(15, 20));
+    assert!(flood > 0.5, "refused {flood:.3} during the flood");
+    assert!(m[at(14, 40)].attack_blocked > 0.5 * (m[at(14, 40)].attack_sent - m[at(14, 40)].attack_mitigated));
+    // Protection blocks its share, and wrongly blocks a few real users.
+    let c = row(&r, "cned");
+    assert!(c.attack_mitigated > 0.9 * c.attack_sent * 0.5 && c.mitigated_users > 0);
+}
+
+#[test]
+fn each_variant_changes_what_it_says() {
+    let day = replay(None);
+    let no_attack = replay(Some("no-attack"));
+    let fast = replay(Some("mitigated-in-5-min"));
+    assert_eq!(row(&no_attack, "cned").attack_sent, 0.0);
+    let lost = |r: &RunReport| row(r, "cned").classes_lost;
+    assert!(lost(&no_attack) < lost(&day) && lost(&fast) < lost(&day), "lost {} / {} / {}", lost(&day), lost(&no_attack), lost(&fast));
+    // Protection in 5 minutes: the morning's refusals at the Cned mostly disappear.
+    let refused = |r: &RunReport| cned(r)[at(8, 5)..at(10, 5)].iter().map(|m| m.refused).sum::<u64>();
+    assert!(refused(&fast) * 5 < refused(&day), "{} vs {}", refused(&fast), refused(&day));
+
+    let share = |r: &RunReport, p: &str| row(r, p).served_share_by_0900;
+    let warm = replay(Some("pre-warming"));
+    let auto = replay(Some("autoscaling"));
+    let loss = replay(Some("hosting-loss"));
+    // Pre-warming serves the 8:00 surge better than the day, and better than reactive autoscaling.
+    assert!(share(&warm, "pronote") > 1.5 * share(&day, "pronote") && share(&warm, "pronote") > share(&auto, "pronote"));
+    assert!(row(&warm, "all").server_hours > row(&day, "all").server_hours);
+    // Losing 30% of the ENTs' servers (and of their quota) makes the ENT worse off, and nobody else.
+    assert!(share(&loss, "ent") < share(&day, "ent"));
+    assert_eq!(share(&loss, "pronote"), share(&day, "pronote"));
+}
+
+#[test]
+fn a_run_is_the_same_on_one_thread_or_two() {
+    let s = {
+        let m = &builtin::REPLAY;
+        Scenario::from_toml_scaled(m.text, Path::new(m.path), &[], SCALE).unwrap()
+    };
+    let on = |threads| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| run(&s, 3, 1));
+    let (one, two) = (on(1), on(2));
+    // (Compared as text: some rows hold NaN, which is never equal to itself.)
+    assert_eq!(format!("{:?}", one.rows), format!("{:?}", two.rows));
+    assert_eq!(format!("{:?}", one.timeseries), format!("{:?}", two.timeseries));
+    assert_eq!(one.events, two.events);
+}
