@@ -44,8 +44,10 @@ for lang in fr en; do
     "$bin" report "$tmp/run" --out "$tmp/brief-run" --lang "$lang" --png --svg >/dev/null 2>"$tmp/run-$lang.txt"
     "$bin" report "$tmp/sweep" --out "$tmp/brief-sweep" --lang "$lang" >/dev/null 2>"$tmp/sweep-$lang.txt"
 done
-check "run, French" "$tmp/brief-run/briefing-fr.html" "$tmp/run-fr.png" "À 9 h," "des utilisateurs s'étaient connectés"
-check "run, English" "$tmp/brief-run/briefing-en.html" "$tmp/run-en.png" "By 9:00," "of users had logged in"
+check "run, French" "$tmp/brief-run/briefing-fr.html" "$tmp/run-fr.png" "À 9 h," "des utilisateurs s'étaient connectés" \
+    "Classes virtuelles :" "bloquées par la protection"
+check "run, English" "$tmp/brief-run/briefing-en.html" "$tmp/run-en.png" "By 9:00," "of users had logged in" \
+    "Virtual classes:" "blocked by the protection"
 check "sweep, French" "$tmp/brief-sweep/briefing-fr.html" "$tmp/sweep-fr.png" "Meilleure stratégie à 9 h"
 check "sweep, English" "$tmp/brief-sweep/briefing-en.html" "$tmp/sweep-en.png" "Best strategy by 9:00"
 # Images for slides: every chart as a real PNG and SVG.
