@@ -202,13 +202,7 @@ impl World {
         let mut user = User::new(now, group, 0);
         user.class = class;
         user.set(User::TEACHER, teacher);
-        if let (Some(rng), Some(m)) =
-            (&mut self.flag_rngs[platform as usize], self.attacks[platform as usize].as_ref().and_then(|a| a.mitigation))
-        {
-            let wrongly = rng.random::<f64>() < m.false_positive_share;
-            let abroad = rng.random::<f64>() < m.real_abroad_share;
-            user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
-        }
+        self.flag(platform as usize, &mut user);
         let u = self.users.insert(user);
         self.try_login(u, sched);
     }

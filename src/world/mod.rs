@@ -193,6 +193,37 @@ struct Group {
     stats: GroupStats,
 }
 
+impl Group {
+    /// The group `label` (its streams' name) of `cohort` (an index, or [`CLASS_GROUP`]) with the behaviour of
+    /// cohort spec `c`, on platform `pi` (spec `p`); `key` makes a stream from a label.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        label: &str,
+        cohort: u32,
+        c: &crate::scenario::CohortSpec,
+        pi: usize,
+        p: &crate::scenario::PlatformSpec,
+        arrivals: Option<ArrivalStream>,
+        slot_start: Option<SimTime>,
+        key: &dyn Fn(String) -> StreamRng,
+    ) -> Group {
+        Group {
+            cohort,
+            platform: pi as u32,
+            arrivals,
+            arrival_rng: key(format!("arrivals/{label}")),
+            behaviour_rng: key(format!("behaviour/{label}")),
+            work_rng: key(format!("work/{label}")),
+            patience: c.patience.clone(),
+            session: c.session.clone(),
+            budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
+            class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
+            slot_start,
+            stats: GroupStats::default(),
+        }
+    }
+}
+
 /// The cohort index of the groups of class participants: they follow a cohort's behaviour but are counted
 /// in the class figures, not in the cohorts' rows.
 const CLASS_GROUP: u32 = u32::MAX;
@@ -256,20 +287,9 @@ impl World {
                 let p = &scenario.platforms[pi];
                 // A cohort on a single platform keeps the stream names of a textbook queue.
                 let label = if c.platforms.len() == 1 { c.name.clone() } else { format!("{}/{}", c.name, p.name) };
-                groups.push(Group {
-                    cohort: ci as u32,
-                    platform: pi as u32,
-                    arrivals: Some(ArrivalStream::new(share_of(&c.arrivals, share))),
-                    arrival_rng: key(format!("arrivals/{label}")),
-                    behaviour_rng: key(format!("behaviour/{label}")),
-                    work_rng: key(format!("work/{label}")),
-                    patience: c.patience.clone(),
-                    session: c.session.clone(),
-                    budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
-                    class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
-                    slot_start: p.admission.slots.get(ci).copied().flatten(),
-                    stats: GroupStats::default(),
-                });
+                let arrivals = Some(ArrivalStream::new(share_of(&c.arrivals, share)));
+                let slot_start = p.admission.slots.get(ci).copied().flatten();
+                groups.push(Group::new(&label, ci as u32, c, pi, p, arrivals, slot_start, &key));
             }
         }
         // The participants of each platform's virtual classes: a group of teachers and one of pupils, with
@@ -285,20 +305,7 @@ impl World {
             for (role, ci) in [("teachers", spec.teachers), ("pupils", spec.pupils_cohort)] {
                 let c = &scenario.cohorts[ci];
                 let label = format!("classes/{}/{role}", p.name);
-                groups.push(Group {
-                    cohort: CLASS_GROUP,
-                    platform: pi as u32,
-                    arrivals: None,
-                    arrival_rng: key(format!("arrivals/{label}")),
-                    behaviour_rng: key(format!("behaviour/{label}")),
-                    work_rng: key(format!("work/{label}")),
-                    patience: c.patience.clone(),
-                    session: c.session.clone(),
-                    budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
-                    class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
-                    slot_start: None,
-                    stats: GroupStats::default(),
-                });
+                groups.push(Group::new(&label, CLASS_GROUP, c, pi, p, None, None, &key));
             }
             classes.push(Some(classes::Classes::new(spec.clone(), first, first + 1, key(format!("classes/{}", p.name)))));
         }
@@ -395,16 +402,22 @@ impl World {
                 let platform = g.platform as usize;
                 self.platforms[platform].minute.users_arrived += 1;
                 let mut user = User::new(now, group, pages);
-                if let (Some(rng), Some(m)) = (&mut self.flag_rngs[platform], self.attacks[platform].as_ref().and_then(|a| a.mitigation)) {
-                    let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
-                    let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
-                    user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
-                }
+                self.flag(platform, &mut user);
                 let u = self.users.insert(user);
                 self.try_login(u, sched);
             }
         }
         self.schedule_next_arrival(group, sched);
+    }
+
+    /// Decides, on a user's arrival at `platform`, whether its protection will block them: a false
+    /// positive, or a user abroad under geo-filtering (drawn only where the platform has protection).
+    fn flag(&mut self, platform: usize, user: &mut User) {
+        if let (Some(rng), Some(m)) = (&mut self.flag_rngs[platform], self.attacks[platform].as_ref().and_then(|a| a.mitigation)) {
+            let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
+            let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
+            user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
+        }
     }
 
     // ------------------------------------------------------------------ requests
