@@ -176,4 +176,9 @@ fn an_unknown_attack_model_or_tier_is_refused_with_its_field() {
     let bad = Override::parse("scenario.attack_model=\"fluid\"").unwrap();
     let e = Scenario::from_toml(&text, Path::new("mm1.toml"), &[bad]).unwrap_err().to_string();
     assert!(e.contains("scenario.attack_model") && e.contains("aggregate"), "{e}");
+    // An unknown tier names the attack's field and the tiers there are.
+    let text =
+        format!("{}\n[[platforms.server.attacks]]\nbots = 10\nrate_per_bot = 1.0\nstart_s = 0.0\nend_s = 10.0\ntier = \"dns\"\n", text);
+    let e = Scenario::from_toml(&text, Path::new("mm1.toml"), &[]).unwrap_err().to_string();
+    assert!(e.contains("attacks[0].tier") && e.contains("front_door"), "{e}");
 }

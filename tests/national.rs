@@ -9,7 +9,7 @@ use rentree::scenario::{Override, Scenario};
 use rentree::world::{run, RunReport};
 use std::path::Path;
 
-/// The scale the replay tests run at: 131,390 users, about a second per run.
+/// The scale the replay tests run at: 125,140 users, under half a second per run.
 const SCALE: f64 = 0.01;
 
 fn builtin_scaled(model: &builtin::BuiltinModel, scale: f64, overrides: &[&str]) -> Scenario {

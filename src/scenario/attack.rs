@@ -57,18 +57,6 @@ impl AttackSpec {
             i => self.steps[i - 1].1,
         }
     }
-
-    /// Requests sent over `[0, t]`, before mitigation.
-    pub fn sent_by(&self, t: SimTime) -> f64 {
-        let mut total = 0.0;
-        for w in self.steps.windows(2) {
-            let (a, b) = (w[0].0, w[1].0.min(t));
-            if b > a {
-                total += w[0].1 * (b - a).as_secs_f64();
-            }
-        }
-        total
-    }
 }
 
 /// Protection, validated.
@@ -124,13 +112,6 @@ pub struct ClassesSpec {
     pub pupils_cohort: usize,
     /// Media servers.
     pub media: MediaSpec,
-}
-
-impl ClassesSpec {
-    /// Classes planned over the run.
-    pub fn planned(&self) -> u64 {
-        self.bells.iter().map(|b| b.1).sum()
-    }
 }
 
 /// Ramp steps per burst.

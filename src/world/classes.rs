@@ -110,11 +110,6 @@ impl Classes {
         }
     }
 
-    /// The spec.
-    pub fn spec(&self) -> &ClassesSpec {
-        &self.spec
-    }
-
     /// Rooms in use and participants streaming.
     pub fn media_load(&self) -> (u64, u64) {
         self.media.iter().fold((0, 0), |(r, p), m| (r + u64::from(m.rooms), p + u64::from(m.participants)))

@@ -169,7 +169,6 @@ impl Pool {
         if self.fluid.is_some() {
             return self.offer_under_attack(now, request, class);
         }
-        // (No attack fluid here: nothing to bring up to date.)
         if self.busy.value() < self.slots {
             self.busy.incr(now);
             self.minute.started += 1;
