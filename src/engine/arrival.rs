@@ -190,6 +190,15 @@ impl ArrivalProcess {
         ArrivalProcess::Poisson { mean_gap_s: 1.0 / rate_per_s }
     }
 
+    /// The expected number of arrivals in `[0, horizon_s]`.
+    pub fn expected_count(&self, horizon_s: f64) -> f64 {
+        match self {
+            ArrivalProcess::Poisson { mean_gap_s } => horizon_s / mean_gap_s,
+            ArrivalProcess::Profile(p) => p.cumulative(horizon_s),
+            ArrivalProcess::Population { count, .. } => *count as f64,
+        }
+    }
+
     /// The long-run arrival rate of a Poisson process, if this is one.
     pub fn poisson_rate_per_s(&self) -> Option<f64> {
         match self {

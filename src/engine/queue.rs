@@ -8,24 +8,38 @@
 //! memory access. (A base-16 variant, which moves items fewer times, measured slower here: its 256 buckets
 //! spread a small queue over more cache lines than the moves it saves.)
 //!
-//! Bucket `i` holds the items whose key differs from `last` (the last key popped) first in bit `i - 1`;
-//! bucket 0 holds the items equal to `last`. This bucket index is exact for every item at every moment
-//! (raising `last` to the minimum of the lowest non-empty bucket `i` cannot change the highest differing bit
-//! of items in buckets above `i`). Two consequences give FIFO ties without storing a sequence number:
-//! items with equal keys always sit in the same bucket, and they keep their relative order because buckets
-//! are only ever appended to and redistributed front to back. Bucket 0 is drained from the front.
+//! Bucket `i` holds the items whose key differs from `last` first in bit `i - 1`. This bucket index is
+//! exact for every item at every moment (raising `last` to the minimum of the lowest non-empty bucket `i`
+//! cannot change the highest differing bit of items in buckets above `i`), and every item of bucket `i` is
+//! smaller than every item of a higher bucket.
+//!
+//! The bottom of the heap is a sorted run, `current`: when the lowest non-empty bucket holds at most
+//! [`RUN`] items it is sorted into the run instead of being split further, which saves the last few moves
+//! of each item and, above all, tells the order of the next events in advance, so that a model can start
+//! loading the records they point to several events ahead ([`EventQueue::peek_ahead`]). A push that falls
+//! within the run (at or before its last key) is inserted in order; anything later goes to the buckets.
+//!
+//! FIFO among equal keys holds without a sequence number: items with equal keys always sit in the same
+//! bucket, in insertion order (buckets are only appended to and redistributed front to back); the run is
+//! sorted stably; and a push equal to a key of the run goes after it.
 
 use super::time::SimTime;
 use std::collections::VecDeque;
 
 const BUCKETS: usize = 65;
 
+/// A bucket of at most this many items is sorted into the run rather than split into lower buckets.
+/// Sorting 64 items costs less than the moves it saves and the run is long enough to look several events
+/// ahead; much longer runs make the pushes that land inside them shift more items.
+const RUN: usize = 64;
+
 /// A priority queue of events keyed by [`SimTime`], popping the earliest first and, among equal times, in
 /// insertion order. Pushing a time earlier than the last popped one is a logic error: it is caught by a
 /// debug assertion and, in release builds, the event is treated as due now (it cannot jump the past).
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    /// Items equal to `last`, consumed front to back to keep FIFO order.
+    /// The earliest items, sorted by key (FIFO among equal keys), consumed front to back. Every item in
+    /// the buckets is later than the run's last item.
     current: VecDeque<(u64, E)>,
     /// `buckets[i - 1]` is bucket `i` (1..=64) of the radix heap.
     buckets: Vec<Vec<(u64, E)>>,
@@ -82,13 +96,28 @@ impl<E> EventQueue<E> {
 
     #[inline]
     fn place(&mut self, key: u64, event: E) {
-        match bucket_of(key, self.last) {
-            0 => self.current.push_back((key, event)),
-            b => {
-                self.buckets[b - 1].push((key, event));
-                self.occupied |= 1 << (b - 1);
+        match self.current.back() {
+            // Within the run: after every item due at or before it (so after its equals: FIFO).
+            Some(&(back, _)) if key <= back => {
+                if key == back {
+                    self.current.push_back((key, event));
+                } else {
+                    let at = self.current.partition_point(|&(k, _)| k <= key);
+                    self.current.insert(at, (key, event));
+                }
             }
+            _ => self.spill(key, event),
         }
+    }
+
+    /// Puts an item later than the run into its bucket.
+    #[inline]
+    fn spill(&mut self, key: u64, event: E) {
+        // Bucket 0 (equal to `last`) cannot be asked for: `last` is at or before the run's first key, so a
+        // key later than the run differs from it.
+        let b = bucket_of(key, self.last).max(1);
+        self.buckets[b - 1].push((key, event));
+        self.occupied |= 1 << (b - 1);
     }
 
     /// Removes and returns the earliest event (the first inserted among equal times).
@@ -107,56 +136,58 @@ impl<E> EventQueue<E> {
         if self.current.is_empty() && !self.refill() {
             return None;
         }
-        Some(SimTime(self.last))
+        self.current.front().map(|&(k, _)| SimTime(k))
     }
 
-    /// The event that would pop next if nothing earlier is pushed, when that is cheap to tell (a tie at the
-    /// current time, or the lowest bucket holds a handful of items); `None` otherwise. For prefetching.
+    /// The event that will pop `ahead` pops from now (0: the next one) if nothing earlier is pushed in
+    /// between, or the last of the sorted run if the run is shorter; `None` when the run is empty. For
+    /// prefetching: a hint, cheap to give, never a promise.
     #[inline]
-    pub fn peek_next(&self) -> Option<&E> {
-        if let Some((_, e)) = self.current.front() {
-            return Some(e);
-        }
-        if self.occupied == 0 {
+    pub fn peek_ahead(&self, ahead: usize) -> Option<&E> {
+        let n = self.current.len();
+        if n == 0 {
             return None;
         }
-        let bucket = &self.buckets[self.occupied.trailing_zeros() as usize];
-        if bucket.len() > 8 {
-            return None;
-        }
-        // The first of the smallest keys (FIFO among ties).
-        bucket
-            .iter()
-            .fold(None, |best: Option<&(u64, E)>, item| match best {
-                Some(b) if b.0 <= item.0 => Some(b),
-                _ => Some(item),
-            })
-            .map(|(_, e)| e)
+        self.current.get(ahead.min(n - 1)).map(|(_, e)| e)
     }
 
-    /// Moves the lowest non-empty bucket down so that `current` holds the new minimum. Returns false when
-    /// the queue is empty.
+    /// Refills the empty run from the lowest non-empty bucket: splits buckets into lower ones until the
+    /// lowest holds at most [`RUN`] items, then sorts that one into the run. Returns false when the queue
+    /// is empty.
     fn refill(&mut self) -> bool {
-        if self.occupied == 0 {
-            return false;
+        debug_assert!(self.current.is_empty());
+        loop {
+            if self.occupied == 0 {
+                return false;
+            }
+            let i = self.occupied.trailing_zeros() as usize;
+            self.occupied &= !(1 << i);
+            let mut moving = std::mem::take(&mut self.buckets[i]);
+            self.last = moving.iter().map(|(k, _)| *k).min().expect("bucket is non-empty");
+            if moving.len() <= RUN {
+                // Stable: equal keys keep their insertion order.
+                moving.sort_by_key(|&(k, _)| k);
+                // The run takes the bucket's allocation and the bucket the run's (empty) one.
+                let empty = std::mem::replace(&mut self.current, VecDeque::from(moving));
+                self.buckets[i] = Vec::from(empty);
+                return true;
+            }
+            for (key, event) in moving.drain(..) {
+                let b = bucket_of(key, self.last);
+                if b == 0 {
+                    // Equal to the new minimum: the run, whose items all share this key (FIFO order).
+                    self.current.push_back((key, event));
+                } else {
+                    self.buckets[b - 1].push((key, event));
+                    self.occupied |= 1 << (b - 1);
+                }
+            }
+            // Keep the allocation: the same bucket fills up again later in the run.
+            self.buckets[i] = moving;
+            if !self.current.is_empty() {
+                return true;
+            }
         }
-        let i = self.occupied.trailing_zeros() as usize;
-        self.occupied &= !(1 << i);
-        if self.buckets[i].len() == 1 {
-            // Common when few events are pending: a lone item becomes the minimum without a scan.
-            let item = self.buckets[i].pop().expect("length checked");
-            self.last = item.0;
-            self.current.push_back(item);
-            return true;
-        }
-        let mut moving = std::mem::take(&mut self.buckets[i]);
-        self.last = moving.iter().map(|(k, _)| *k).min().expect("bucket is non-empty");
-        for (key, event) in moving.drain(..) {
-            self.place(key, event);
-        }
-        // Keep the allocation: the same bucket fills up again later in the run.
-        self.buckets[i] = moving;
-        true
     }
 }
 

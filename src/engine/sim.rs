@@ -13,12 +13,16 @@ pub trait Model {
     /// Reacts to `event` at the scheduler's current time.
     fn handle(&mut self, event: Self::Event, sched: &mut Scheduler<Self::Event>);
 
-    /// A hint that `next` is probably the event after the one about to be handled: a model whose events
-    /// point into large tables can start loading the record now, so that the memory access overlaps with
-    /// the current event's work. Must not change any state. Default: nothing.
+    /// A hint that `next` will probably be handled a few events from now ([`PREFETCH_AHEAD`]): a model
+    /// whose events point into large tables can start loading the record now, so that the memory access
+    /// overlaps with the work of the events in between. Must not change any state. Default: nothing.
     #[inline]
     fn prefetch(&self, _next: &Self::Event) {}
 }
+
+/// How many events ahead [`Model::prefetch`] is told of. A load from main memory takes as long as handling
+/// a few events, so a hint given one event ahead hides only part of it; several in flight at once hide most.
+pub const PREFETCH_AHEAD: usize = 4;
 
 /// The clock and the pending events of one run.
 #[derive(Debug)]
@@ -86,7 +90,8 @@ impl<E> Scheduler<E> {
             let (t, event) = self.queue.pop().expect("peeked");
             self.now = t;
             self.processed += 1;
-            if let Some(next) = self.queue.peek_next() {
+            // After the pop, the event at index k of the run is k + 1 events away.
+            if let Some(next) = self.queue.peek_ahead(PREFETCH_AHEAD - 1) {
                 model.prefetch(next);
             }
             model.handle(event, self);

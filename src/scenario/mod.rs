@@ -16,6 +16,10 @@ use raw::{RawAdmission, RawArrivals, RawDist, RawPool, RawRetry, RawScenario};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+/// The most pools (platforms and dependencies together) a scenario may have: a request in flight numbers
+/// its pool in 16 bits, which keeps it within one cache line.
+pub const MAX_POOLS: usize = u16::MAX as usize;
+
 pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
 pub use overrides::Override;
 
@@ -313,6 +317,11 @@ impl Scenario {
         };
         if raw.platforms.is_empty() {
             v.problem("platforms", "no platform", "at least one [platforms.NAME] table");
+        }
+        let pools = raw.platforms.len() + raw.dependencies.len();
+        if pools > MAX_POOLS {
+            let found = format!("{} platforms and {} dependencies", raw.platforms.len(), raw.dependencies.len());
+            v.problem("platforms", &found, &format!("at most {} platforms and dependencies in all", MAX_POOLS));
         }
         if raw.cohorts.is_empty() {
             v.problem("cohorts", "no cohort", "at least one [cohorts.NAME] table");

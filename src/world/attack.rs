@@ -8,7 +8,7 @@
 //! or front door as real ones, which is the reference the aggregate is checked against (`tests/attack.rs`).
 
 use super::fluid::AttackFluid;
-use super::request::{Kind, Request, Stage};
+use super::request::{narrow, Kind, Request, Stage};
 use super::{Event, World};
 use crate::engine::{Scheduler, SimDuration, SimTime, StreamRng};
 use crate::scenario::{AttackModel, AttackSpec, AttackTier, MitigationSpec, PlatformSpec};
@@ -281,14 +281,13 @@ impl World {
                 let class = if self.platforms[pi].priority_pool { 7 } else { 0 };
                 let r = self.requests.insert(Request {
                     arrived: now,
-                    entered: now,
-                    started: now,
+                    since: now,
                     work_seed,
                     waited_us: 0,
                     user: None,
                     group: attack,
-                    platform,
-                    pool: platform,
+                    platform: narrow(platform),
+                    pool: narrow(platform),
                     hop: 0,
                     hops: 1,
                     class,

@@ -224,6 +224,9 @@ impl Group {
     }
 }
 
+/// The most users whose storage is reserved up front (4 GiB of address space at 64 bytes each).
+const MAX_RESERVED_USERS: usize = 1 << 26;
+
 /// The cohort index of the groups of class participants: they follow a cohort's behaviour but are counted
 /// in the class figures, not in the cohorts' rows.
 const CLASS_GROUP: u32 = u32::MAX;
@@ -281,10 +284,16 @@ fn share_of(process: &ArrivalProcess, share: f64) -> ArrivalProcess {
 impl World {
     fn new(scenario: &Scenario, seed: u64, replication: u64, active_pools: Vec<bool>) -> World {
         let key = |label: String| StreamKey::new(seed, replication, &label).rng();
+        let horizon_s = scenario.horizon.as_secs_f64();
         let mut groups = Vec::new();
+        // People this world may see: the storage of users is reserved for them all (see `Slab`).
+        let mut expected_users = 0.0;
         for (ci, c) in scenario.cohorts.iter().enumerate() {
             for &(pi, share) in &c.platforms {
                 let p = &scenario.platforms[pi];
+                if active_pools[pi] && c.session.is_some() {
+                    expected_users += share_of(&c.arrivals, share).expected_count(horizon_s);
+                }
                 // A cohort on a single platform keeps the stream names of a textbook queue.
                 let label = if c.platforms.len() == 1 { c.name.clone() } else { format!("{}/{}", c.name, p.name) };
                 let arrivals = Some(ArrivalStream::new(share_of(&c.arrivals, share)));
@@ -301,6 +310,9 @@ impl World {
                 classes.push(None);
                 continue;
             };
+            if active_pools[pi] {
+                expected_users += spec.bells.iter().map(|&(_, classes)| classes as f64 * (1.0 + spec.pupils_mean)).sum::<f64>();
+            }
             let first = groups.len() as u32;
             for (role, ci) in [("teachers", spec.teachers), ("pupils", spec.pupils_cohort)] {
                 let c = &scenario.cohorts[ci];
@@ -360,7 +372,8 @@ impl World {
             platforms,
             pools,
             requests: Slab::default(),
-            users: Slab::default(),
+            // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
+            users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
             timeseries: Vec::new(),
             minute_start: SimTime::ZERO,
             active_pools,
@@ -478,14 +491,13 @@ impl World {
         let (first_pool, hops) = (route[0], route.len() as u8);
         let r = self.requests.insert(Request {
             arrived: now,
-            entered: now,
-            started: now,
+            since: now,
             work_seed,
             waited_us: 0,
             user,
             group,
-            platform,
-            pool: first_pool,
+            platform: request::narrow(platform),
+            pool: request::narrow(first_pool),
             hop: 0,
             hops,
             class,
@@ -506,8 +518,8 @@ impl World {
     fn enter_pool(&mut self, r: Ref, pool: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request entering a pool is live");
-        req.pool = pool;
-        req.entered = now;
+        req.pool = request::narrow(pool);
+        req.since = now;
         req.stage = Stage::Waiting;
         let (class, group) = (req.class, req.group);
         self.offer(r, pool, class, group, sched);
@@ -574,8 +586,8 @@ impl World {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request given a slot is live");
         req.stage = Stage::InService;
-        req.started = now;
-        let wait = now - req.entered;
+        let wait = now - req.since;
+        req.since = now;
         req.waited_us += wait.as_micros();
         let last_hop = req.hop + 1 == req.hops;
         let pool = &mut self.pools[req.pool as usize];
@@ -625,7 +637,7 @@ impl World {
         let pool = &mut self.pools[req.pool as usize];
         pool.minute.served += 1;
         if req.orphaned {
-            let wasted = (now - req.started).as_micros();
+            let wasted = (now - req.since).as_micros();
             pool.minute.wasted_us += wasted;
             if req.observed {
                 self.groups[req.group as usize].stats.wasted_us += u128::from(wasted);
@@ -633,6 +645,11 @@ impl World {
         }
         let requests = &self.requests;
         let next = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+        // The next release of this pool will look at the new head of its backlog: a request that entered
+        // long ago, whose record has left the cache. Start loading it now.
+        if let Some(w) = pool.waiting_ahead(0) {
+            requests.prefetch(w);
+        }
         if req.kind == Kind::Attack {
             self.requests.remove(r);
             self.attacks[req.platform as usize].as_mut().expect("attacked platform").counts.served += 1.0;
@@ -642,7 +659,7 @@ impl World {
             return;
         }
         if self.pools[req.pool as usize].fluid.is_some() {
-            self.reschedule_head(req.pool, sched);
+            self.reschedule_head(req.pool.into(), sched);
         }
         if req.hop + 1 < req.hops {
             let next_pool = self.platforms[req.platform as usize].route(req.kind)[usize::from(req.hop) + 1];
@@ -681,10 +698,10 @@ impl World {
         let pool = &mut self.pools[req.pool as usize];
         pool.forget_waiting(now);
         if pool.fluid.is_some() {
-            self.reschedule_head(req.pool, sched);
+            self.reschedule_head(req.pool.into(), sched);
         }
         let pool = &mut self.pools[req.pool as usize];
-        let wait = now - req.entered;
+        let wait = now - req.since;
         pool.minute_waits.record(wait);
         if req.observed {
             let s = &mut self.groups[req.group as usize].stats;

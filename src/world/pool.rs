@@ -312,6 +312,13 @@ impl Pool {
         None
     }
 
+    /// The request `ahead` places behind the head of the most urgent non-empty backlog (0: the head), if
+    /// there is one: probably among the next to start. For prefetching; it may be stale.
+    #[inline]
+    pub fn waiting_ahead(&self, ahead: usize) -> Option<Ref> {
+        self.backlogs.iter().find(|b| !b.is_empty()).and_then(|b| b.get(ahead)).map(|&(r, _)| r)
+    }
+
     /// After capacity grew: takes the next live waiting request into a free slot, if both exist.
     pub fn take_waiting(&mut self, now: SimTime, is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
         self.sync(now);

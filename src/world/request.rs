@@ -2,6 +2,7 @@
 
 use super::slab::Ref;
 use crate::engine::SimTime;
+use crate::scenario::MAX_POOLS;
 
 /// What a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +31,8 @@ pub enum Stage {
 pub struct Request {
     /// When it was sent.
     pub arrived: SimTime,
-    /// When it entered the current pool.
-    pub entered: SimTime,
-    /// When its current service started (valid in `InService`).
-    pub started: SimTime,
+    /// When it entered its current stage: the backlog of its pool (`Waiting`) or service (`InService`).
+    pub since: SimTime,
     /// Seed of this request's service requirements (see `Pool::draw_service`).
     pub work_seed: u64,
     /// Time spent waiting in backlogs so far, in microseconds.
@@ -42,10 +41,11 @@ pub struct Request {
     pub user: Option<Ref>,
     /// Index of the (cohort, platform) group that sent it.
     pub group: u32,
-    /// Platform of origin.
-    pub platform: u32,
+    /// Platform of origin (16 bits, like `pool`, so that a request fits in a cache line with its slot; a
+    /// scenario has at most [`MAX_POOLS`] pools).
+    pub platform: u16,
     /// The pool it is in.
-    pub pool: u32,
+    pub pool: u16,
     /// Position along its route (0 = first pool).
     pub hop: u8,
     /// Length of its route, so the last hop is known without looking the route up.
@@ -65,3 +65,13 @@ pub struct Request {
     /// starts a service that will end too late, or has further hops (see `World::arm_timeout`).
     pub unarmed: bool,
 }
+
+/// A pool or platform index as a request stores it. Validation keeps scenarios within [`MAX_POOLS`].
+#[inline]
+pub fn narrow(index: u32) -> u16 {
+    debug_assert!(index as usize <= MAX_POOLS, "pool index {index} beyond {MAX_POOLS}");
+    index as u16
+}
+
+// A request and its slab slot fit in one cache line (see `Slab`).
+const _: () = assert!(std::mem::size_of::<Request>() <= 56);

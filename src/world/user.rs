@@ -57,6 +57,9 @@ pub struct User {
     pub class: u32,
 }
 
+// A user and its slab slot fit in one cache line (see `Slab`).
+const _: () = assert!(std::mem::size_of::<User>() <= 56);
+
 impl User {
     /// A user arriving at `now`, about to log in.
     pub fn new(now: SimTime, group: u32, pages: u32) -> User {
