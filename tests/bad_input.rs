@@ -176,3 +176,13 @@ fn a_bad_scale_is_explained() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--scale") && stderr.contains("expected a number > 0"), "{stderr}");
 }
+
+#[test]
+fn more_pools_than_a_request_can_number_are_refused() {
+    // Pools are numbered in 16 bits: one platform and 65,535 dependencies is one too many.
+    let mut text = String::from(VALID);
+    for d in 0..65_535 {
+        text.push_str(&format!("[dependencies.d{d}.pool]\nservers = 1\nservice = {{ dist = \"exponential\", mean_s = 1.0 }}\n"));
+    }
+    check("too-many-pools", &text, &["platforms", "1 platforms and 65535 dependencies", "at most 65535"]);
+}
