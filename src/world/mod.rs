@@ -291,12 +291,13 @@ impl World {
         for (ci, c) in scenario.cohorts.iter().enumerate() {
             for &(pi, share) in &c.platforms {
                 let p = &scenario.platforms[pi];
+                let process = share_of(&c.arrivals, share);
                 if active_pools[pi] && c.session.is_some() {
-                    expected_users += share_of(&c.arrivals, share).expected_count(horizon_s);
+                    expected_users += process.expected_count(horizon_s);
                 }
                 // A cohort on a single platform keeps the stream names of a textbook queue.
                 let label = if c.platforms.len() == 1 { c.name.clone() } else { format!("{}/{}", c.name, p.name) };
-                let arrivals = Some(ArrivalStream::new(share_of(&c.arrivals, share)));
+                let arrivals = Some(ArrivalStream::new(process));
                 let slot_start = p.admission.slots.get(ci).copied().flatten();
                 groups.push(Group::new(&label, ci as u32, c, pi, p, arrivals, slot_start, &key));
             }
@@ -647,7 +648,7 @@ impl World {
         let next = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
         // The next release of this pool will look at the new head of its backlog: a request that entered
         // long ago, whose record has left the cache. Start loading it now.
-        if let Some(w) = pool.waiting_ahead(0) {
+        if let Some(w) = pool.waiting_head() {
             requests.prefetch(w);
         }
         if req.kind == Kind::Attack {

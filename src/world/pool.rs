@@ -312,11 +312,11 @@ impl Pool {
         None
     }
 
-    /// The request `ahead` places behind the head of the most urgent non-empty backlog (0: the head), if
-    /// there is one: probably among the next to start. For prefetching; it may be stale.
+    /// The head of the most urgent non-empty backlog, if any: probably the next request to start. For
+    /// prefetching; it may be stale.
     #[inline]
-    pub fn waiting_ahead(&self, ahead: usize) -> Option<Ref> {
-        self.backlogs.iter().find(|b| !b.is_empty()).and_then(|b| b.get(ahead)).map(|&(r, _)| r)
+    pub fn waiting_head(&self) -> Option<Ref> {
+        self.backlogs.iter().find_map(|b| b.front()).map(|&(r, _)| r)
     }
 
     /// After capacity grew: takes the next live waiting request into a free slot, if both exist.
