@@ -13,10 +13,10 @@ fn mmc(c: &mut Criterion) {
     let model = rentree::builtin::find("models/textbook/mmc-bench.toml").expect("built-in benchmark model");
     let horizon = Override::parse("scenario.horizon_s=10000.0").expect("valid override");
     let scenario = Scenario::from_toml(model.text, Path::new(model.path), &[horizon]).expect("valid model");
-    let events = rentree::world::run(&scenario, 1, 0).events;
+    let events = rentree::world::run(&scenario, 1, 0).expect("M/M/c runs").events;
     let mut group = c.benchmark_group("mmc");
     group.throughput(Throughput::Elements(events));
-    group.bench_function("c50_lambda45_mu1", |b| b.iter(|| rentree::world::run(&scenario, 1, 0)));
+    group.bench_function("c50_lambda45_mu1", |b| b.iter(|| rentree::world::run(&scenario, 1, 0).expect("M/M/c runs")));
     group.finish();
 }
 

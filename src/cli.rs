@@ -6,6 +6,7 @@ use rentree::output::{self, Format, Manifest};
 use rentree::scenario::{Override, Scenario};
 use rentree::sweep::experiment::Experiment;
 use rentree::sweep::{self as sweeps, SweepOptions};
+use rentree::world::budget::Budget;
 use rentree::{verify, world};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ pub enum Command {
         #[arg(long, default_value_t = 20210406)]
         seed: u64,
         /// Independent replications per model.
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..))]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..=10_000), allow_negative_numbers = true)]
         replications: u64,
     },
 }
@@ -56,13 +57,13 @@ pub struct RunArgs {
     /// Scenario file (TOML); without one, the built-in 6 April 2021 replay.
     pub scenario: Option<PathBuf>,
     /// Multiply population and capacity by this factor (e.g. 0.01 for a quick look).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scale: f64,
     /// Output directory.
     #[arg(long, default_value = "results/run")]
     pub out: PathBuf,
     /// Master seed of the random streams.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
     /// Start from a variant the scenario file defines (e.g. `--variant no-attack`; `rentree validate`
     /// lists them).
@@ -74,6 +75,23 @@ pub struct RunArgs {
     /// Table format.
     #[arg(long, value_enum, default_value_t = FormatArg::Parquet)]
     pub format: FormatArg,
+    /// Limits of the run's size, checked before it starts.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// The limits a run's estimated size is checked against before it starts (see `rentree::budget`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct BudgetArgs {
+    /// Refuse a run estimated to need more memory than this many MiB (default: the memory available now).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
+    pub max_memory: Option<u64>,
+    /// Refuse a run estimated to handle more events than this (default 2e10, about an hour here).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_events: Option<f64>,
+    /// Run even when the estimate exceeds the limits.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `rentree sweep`.
@@ -86,8 +104,8 @@ pub struct SweepArgs {
     #[arg(long, default_value = "results/sweep")]
     pub out: PathBuf,
     /// Worker threads (default: all cores).
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024), allow_negative_numbers = true)]
+    pub jobs: Option<u64>,
     /// Continue an interrupted sweep: skip the runs already written.
     #[arg(long)]
     pub resume: bool,
@@ -101,8 +119,11 @@ pub struct SweepArgs {
     #[arg(long, value_name = "METRIC=HALFWIDTH")]
     pub until_ci: Option<String>,
     /// Replication cap for --until-ci.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..=100_000), allow_negative_numbers = true)]
     pub max_replications: u64,
+    /// Limits of each run's size, checked before the sweep starts.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// Arguments of `rentree slurm`.
@@ -111,8 +132,8 @@ pub struct SlurmArgs {
     /// Experiment file.
     pub experiment: PathBuf,
     /// Array tasks.
-    #[arg(long)]
-    pub tasks: usize,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000), allow_negative_numbers = true)]
+    pub tasks: u64,
     /// Output directory of the sweep (must be visible from every node).
     #[arg(long, default_value = "results/sweep")]
     pub out: PathBuf,
@@ -138,18 +159,21 @@ pub struct SizeArgs {
     /// Search range LO..HI.
     #[arg(long, default_value = "1..10000")]
     pub range: String,
-    /// Replications per point.
-    #[arg(long, default_value_t = 5)]
+    /// Replications per point (at least 2: the answer is judged on a confidence interval).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100_000), allow_negative_numbers = true)]
     pub replications: u64,
     /// Population and capacity scale.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scale: f64,
     /// Master seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
     /// Other overrides applied at every point.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Limits of each run's size, checked at every point before it runs.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// Arguments of `rentree report`.
@@ -219,6 +243,15 @@ fn load(path: Option<&Path>, variant: Option<&str>, overrides: &[String], scale:
     let (text, origin, source) = match path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|source| rentree::Error::Read { path: p.to_owned(), source })?;
+            if Experiment::is_experiment_text(&text) {
+                return Err(rentree::Error::Parse {
+                    path: p.to_owned(),
+                    message: "this is an experiment file (it has an [experiment] table), not a scenario: run it with \
+                              `rentree sweep FILE`"
+                        .into(),
+                }
+                .into());
+            }
             (text, p.to_owned(), p.display().to_string())
         }
         None => {
@@ -238,6 +271,36 @@ fn load(path: Option<&Path>, variant: Option<&str>, overrides: &[String], scale:
         None => source,
     };
     Ok((Scenario::from_toml_scaled(&text, &origin, &all, scale)?, source))
+}
+
+/// The budget of one run out of `jobs` running at once: `--max-memory` or the memory available now,
+/// shared between the jobs; `--max-events` or the default.
+fn budget_of(args: &BudgetArgs, jobs: usize) -> anyhow::Result<Budget> {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let memory_bytes = match args.max_memory {
+        Some(mib) => mib as f64 * MIB,
+        // Leave a tenth for the rest of the machine; where the memory cannot be read, assume 4 GiB.
+        None => output::memory_available_bytes().map_or(4096.0 * MIB, |b| 0.9 * b) / jobs.max(1) as f64,
+    };
+    let events = match args.max_events {
+        None => Budget::DEFAULT_EVENTS,
+        Some(n) if n.is_finite() && n >= 1.0 => n,
+        Some(n) => {
+            return Err(
+                rentree::Error::Argument { flag: "--max-events".into(), found: n.to_string(), expected: "a number >= 1".into() }.into()
+            )
+        }
+    };
+    Ok(Budget { memory_bytes, events, force: args.force })
+}
+
+/// The error of a run of the scenario from `source` that stopped before its horizon.
+fn run_error(source: &str, e: world::RunError) -> rentree::Error {
+    let path = PathBuf::from(source);
+    match e {
+        world::RunError::Stalled { .. } => rentree::Error::Stalled { path, message: e.to_string() },
+        world::RunError::TooManyRecords { .. } => rentree::Error::TooLarge { path, message: e.to_string() },
+    }
 }
 
 /// Runs the parsed command line.
@@ -284,14 +347,17 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Success);
             }
             let (s, _) = load(Some(&file), None, &[], 1.0)?;
+            let fp = world::budget::estimate(&s);
             println!(
-                "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s",
+                "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s; a run needs about {} events and {}",
                 file.display(),
                 s.name,
                 s.cohorts.len(),
                 s.platforms.len(),
                 s.horizon.as_secs_f64(),
-                s.warmup.as_secs_f64()
+                s.warmup.as_secs_f64(),
+                world::budget::count_text(fp.events),
+                world::budget::mib_text(fp.memory_bytes)
             );
             // Each variant must make a valid scenario too.
             for name in s.raw.variants.keys() {
@@ -311,10 +377,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
 
 fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let (scenario, source) = load(args.scenario.as_deref(), args.variant.as_deref(), &args.overrides, args.scale)?;
+    let limits = budget_of(&args.budget, 1)?
+        .check(&scenario)
+        .map_err(|message| rentree::Error::TooLarge { path: source.clone().into(), message })?;
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
     let started = Instant::now();
-    let report = world::run(&scenario, args.seed, 0);
+    let report = world::run_with(&scenario, args.seed, 0, &limits).map_err(|e| run_error(&source, e))?;
     let wall_s = started.elapsed().as_secs_f64();
     let mut manifest = Manifest {
         rentree_version: env!("CARGO_PKG_VERSION").into(),
@@ -362,7 +431,7 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
 }
 
 fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
-    let err = || rentree::Error::Override { assignment: format!("--shard {text}"), message: "expected I/N with 0 <= I < N".into() };
+    let err = || rentree::Error::Argument { flag: "--shard".into(), found: text.into(), expected: "I/N with integers 0 <= I < N".into() };
     let (i, n) = text.split_once('/').ok_or_else(err)?;
     let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
     if n == 0 || i >= n {
@@ -384,7 +453,11 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     let until_ci = match &args.until_ci {
         None => None,
         Some(t) => {
-            let err = || rentree::Error::Override { assignment: format!("--until-ci {t}"), message: "expected METRIC=HALFWIDTH".into() };
+            let err = || rentree::Error::Argument {
+                flag: "--until-ci".into(),
+                found: t.clone(),
+                expected: "METRIC=HALFWIDTH with a half-width > 0, e.g. served_share_by_0900=0.005".into(),
+            };
             let (m, v) = t.split_once('=').ok_or_else(err)?;
             let v: f64 = v.trim().parse().map_err(|_| err())?;
             if !(v.is_finite() && v > 0.0) {
@@ -395,14 +468,17 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     };
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if shard.is_some() && until_ci.is_some() {
-        return Err(rentree::Error::Override {
-            assignment: "--until-ci with --shard".into(),
-            message: "adaptive replications need the whole sweep in one place: run them without --shard".into(),
+        return Err(rentree::Error::Argument {
+            flag: "--until-ci".into(),
+            found: "with --shard".into(),
+            expected: "no --shard: adaptive replications need the whole sweep in one place".into(),
         }
         .into());
     }
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let budget = budget_of(&args.budget, jobs)?;
     let options = SweepOptions {
+        budget,
         out: args.out.clone(),
         jobs,
         resume: args.resume,
@@ -455,9 +531,6 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
 fn slurm(args: SlurmArgs) -> anyhow::Result<Outcome> {
     // Validate now: a typo should fail here, not in 200 array tasks.
     let experiment = Experiment::load(&args.experiment)?;
-    if args.tasks == 0 {
-        return Err(rentree::Error::Override { assignment: "--tasks 0".into(), message: "expected at least 1 task".into() }.into());
-    }
     output::ensure_dir(&args.out)?;
     let bin = std::env::current_exe().map_err(|e| rentree::Error::Write { path: "rentree".into(), message: e.to_string() })?;
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
@@ -493,8 +566,11 @@ echo "array job ${{array%%;*}}, merge job ${{merge%%;*}}"
 fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
     use rentree::sweep::size::{size as search, Target};
     let target = Target::parse(&args.target)?;
-    let err =
-        || rentree::Error::Override { assignment: format!("--range {}", args.range), message: "expected LO..HI with integers".into() };
+    let err = || rentree::Error::Argument {
+        flag: "--range".into(),
+        found: args.range.clone(),
+        expected: "LO..HI with integers LO <= HI, e.g. 1..400".into(),
+    };
     let (lo, hi) = args.range.split_once("..").ok_or_else(err)?;
     let (lo, hi): (i64, i64) = (lo.trim().parse().map_err(|_| err())?, hi.trim().parse().map_err(|_| err())?);
     let overrides = args.overrides.iter().map(|o| Override::parse(o)).collect::<Result<Vec<_>, _>>()?;
@@ -502,7 +578,9 @@ fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
         Some(p) => (std::fs::read_to_string(p).map_err(|source| rentree::Error::Read { path: p.clone(), source })?, p.clone()),
         None => (rentree::builtin::REPLAY.text.to_owned(), PathBuf::from(rentree::builtin::REPLAY.path)),
     };
-    let report = search(&text, &origin, &overrides, args.scale, &args.knob, (lo, hi), &target, args.replications, args.seed)?;
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let budget = budget_of(&args.budget, jobs)?;
+    let report = search(&text, &origin, &overrides, args.scale, &args.knob, (lo, hi), &target, args.replications, args.seed, &budget)?;
     println!("{:>10} {:>12} {:>25} {:>6}", args.knob.rsplit('.').next().unwrap_or(&args.knob), "mean", "95% CI", "meets");
     for p in &report.points {
         println!(

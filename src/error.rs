@@ -18,7 +18,7 @@ pub enum Error {
     },
     /// The file is not valid TOML, or does not match the schema (unknown field, wrong type, unknown
     /// distribution name…). The message comes from the TOML parser and gives the line and column.
-    #[error("{path}: {message}")]
+    #[error("{path}: {}", shorten_lines(message))]
     Parse {
         /// The file.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum Error {
         message: String,
     },
     /// A value is well-formed but impossible (a negative rate, zero servers, K < c…).
-    #[error("{path}: {field} = {found}: expected {expected}")]
+    #[error("{path}: {field} = {}: expected {expected}", shorten(found))]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -38,19 +38,48 @@ pub enum Error {
         expected: String,
     },
     /// Several problems in the same file (validation reports all of them, not just the first).
-    #[error("{path}: {} problems:\n{}", .problems.len(), .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{path}: {} problems:\n{}", .problems.len(), .problems.iter().map(|p| format!("  - {}", shorten(p))).collect::<Vec<_>>().join("\n"))]
     Many {
         /// The file.
         path: PathBuf,
         /// One line per problem: `field = found: expected …`.
         problems: Vec<String>,
     },
-    /// A command-line override (`--set path=value`) does not apply.
-    #[error("--set {assignment}: {message}")]
+    /// An override (`--set path=value`, a `[variants.NAME]` entry, an experiment's `set`, grid or range) does
+    /// not apply.
+    #[error("{origin}: {assignment}: {message}")]
     Override {
+        /// Where the assignment was written: `--set`, or the file and the variant or strategy.
+        origin: String,
         /// The assignment as given.
         assignment: String,
         /// What is wrong with it.
+        message: String,
+    },
+    /// A command-line option has a value that cannot be used.
+    #[error("{flag} {}: expected {expected}", shorten(found))]
+    Argument {
+        /// The option, e.g. `--shard`.
+        flag: String,
+        /// The value given.
+        found: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+    /// The run would need more than the machine (or `--max-memory`, `--max-events`) allows.
+    #[error("{path}: {message}")]
+    TooLarge {
+        /// The scenario file.
+        path: PathBuf,
+        /// The estimate, the limit and the fields that drive it.
+        message: String,
+    },
+    /// A run stopped because simulated time stopped advancing while events kept firing.
+    #[error("{path}: {message}")]
+    Stalled {
+        /// The scenario file.
+        path: PathBuf,
+        /// When and why.
         message: String,
     },
     /// Results could not be written.
@@ -61,6 +90,23 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+}
+
+/// The most characters of a value echoed in a message: a pathological input (an array nested 100,000 deep,
+/// a megabyte string) must not flood the terminal.
+pub const MAX_ECHO_CHARS: usize = 200;
+
+/// `text`, cut to [`MAX_ECHO_CHARS`] characters with a note of how long it was.
+pub fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}… ({} characters in all)", &text[..cut], text.chars().count())),
+    }
+}
+
+/// Each line of `text` cut as by [`shorten`] (a parser's message quotes the offending line, however long).
+pub fn shorten_lines(text: &str) -> String {
+    text.lines().map(shorten).collect::<Vec<_>>().join("\n")
 }
 
 /// Shorthand for results whose error is [`Error`].

@@ -23,10 +23,10 @@
 //! service = { dist = "exponential", mean_s = 1.0 }
 //! "#;
 //! let scenario = Scenario::from_toml(text, Path::new("example.toml"), &[]).unwrap();
-//! let report = rentree::world::run(&scenario, 42, 0);
+//! let report = rentree::world::run(&scenario, 42, 0).unwrap();
 //! // Erlang C gives Wq = 1/3 s for this queue; one short run lands near it.
 //! assert!(report.summary.mean_wait_s > 0.1 && report.summary.mean_wait_s < 0.7);
-//! assert_eq!(report, rentree::world::run(&scenario, 42, 0));
+//! assert_eq!(report, rentree::world::run(&scenario, 42, 0).unwrap());
 //! ```
 #![warn(missing_docs)]
 

@@ -4,7 +4,8 @@
 use rentree::metrics::ci::{t_quantile, Estimate};
 use rentree::metrics::Summary;
 use rentree::scenario::{Override, Scenario};
-use rentree::world::run;
+mod common;
+use common::run;
 use std::path::Path;
 
 /// A platform of 20 servers × 4 workers (0.5 s pages, 160 pages/s) with a 2,000-request backlog, real

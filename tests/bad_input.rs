@@ -2,7 +2,6 @@
 //! line and column), what was found and what was expected.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const VALID: &str = r#"
 [scenario]
@@ -18,10 +17,10 @@ servers = 2
 service = { dist = "exponential", mean_s = 1.0 }
 "#;
 
+mod common;
+
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rentree-bad-input-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("bad-input", name)
 }
 
 fn write(dir: &Path, text: &str) -> PathBuf {
@@ -32,8 +31,8 @@ fn write(dir: &Path, text: &str) -> PathBuf {
 
 /// Runs `rentree args…` and returns (exit code, stderr).
 fn rentree(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rentree")).args(args).output().expect("binary runs");
-    (out.status.code().expect("exited, not killed"), String::from_utf8_lossy(&out.stderr).into_owned())
+    let (code, _, stderr) = common::rentree(args);
+    (code, stderr)
 }
 
 /// Checks that `validate` and `run` on `text` both exit 2 with a message containing every `needle`.
@@ -84,7 +83,7 @@ fn zero_servers_names_the_field() {
     check(
         "zero-servers",
         &VALID.replace("servers = 2", "servers = 0"),
-        &["platforms.desk.pool.servers", "= 0", "expected an integer >= 1"],
+        &["platforms.desk.pool.servers", "= 0", "expected an integer from 1 to 4294967295"],
     );
 }
 

@@ -2,7 +2,8 @@
 //! bandwidth limits make classes degraded; the counts add up.
 
 use rentree::scenario::Scenario;
-use rentree::world::run;
+mod common;
+use common::run;
 use std::path::Path;
 
 /// A platform with classes at one bell (t = 60 s) and `teacher_timeout_s` as the teachers' client timeout.

@@ -6,7 +6,9 @@ use rentree::builtin;
 use rentree::metrics::ci::Estimate;
 use rentree::metrics::{MinuteRow, Summary};
 use rentree::scenario::{Override, Scenario};
-use rentree::world::{run, RunReport};
+mod common;
+use common::run;
+use rentree::world::RunReport;
 use std::path::Path;
 
 /// The scale the replay tests run at: 125,140 users, under half a second per run.

@@ -3,7 +3,9 @@
 
 use rentree::metrics::MinuteRow;
 use rentree::scenario::Scenario;
-use rentree::world::{run, RunReport};
+mod common;
+use common::run;
+use rentree::world::RunReport;
 use std::path::Path;
 
 /// One platform of `servers` servers × 4 workers (0.5 s pages) under a step of demand at t = 1800 s, with

@@ -4,7 +4,9 @@
 use rentree::builtin;
 use rentree::metrics::{MinuteRow, Summary};
 use rentree::scenario::{Override, Scenario};
-use rentree::world::{run, RunReport};
+mod common;
+use common::run;
+use rentree::world::RunReport;
 use std::path::Path;
 
 /// 1% of the country: server counts, populations, botnets and classes all scale together.

@@ -1,6 +1,7 @@
 //! The simulator agrees with queueing theory: the verify suite, Little's law and conservation, on every
 //! textbook model, with fixed seeds and intervals from independent replications.
 
+mod common;
 use rentree::verify::{self, Oracle};
 
 const SEED: u64 = 20210406;
@@ -39,7 +40,7 @@ fn littles_law_holds_exactly_on_a_run_that_starts_and_ends_empty() {
         let overrides: Vec<Override> = overrides.iter().map(|o| Override::parse(o).unwrap()).collect();
         let scenario = Scenario::from_toml(case.model.text, std::path::Path::new(case.model.path), &overrides).unwrap();
         for replication in 0..3 {
-            let s = rentree::world::run(&scenario, SEED, replication).summary;
+            let s = common::run(&scenario, SEED, replication).summary;
             let path = case.model.path;
             assert_eq!(s.in_system_end, 0, "{path}: the run must drain");
             assert!(s.arrivals > 1000, "{path}");
@@ -85,7 +86,7 @@ fn the_same_arrivals_are_seen_whatever_the_capacity() {
     let more =
         Scenario::from_toml(model.text, std::path::Path::new(model.path), &[Override::parse("platforms.server.pool.servers=70").unwrap()])
             .unwrap();
-    let (a, b) = (rentree::world::run(&base, 5, 0), rentree::world::run(&more, 5, 0));
+    let (a, b) = (common::run(&base, 5, 0), common::run(&more, 5, 0));
     assert_eq!(a.summary.arrivals, b.summary.arrivals);
     let per_minute = |r: &rentree::world::RunReport| r.timeseries.iter().map(|m| m.arrivals).collect::<Vec<_>>();
     assert_eq!(per_minute(&a), per_minute(&b));

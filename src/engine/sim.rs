@@ -18,6 +18,33 @@ pub trait Model {
     /// overlaps with the work of the events in between. Must not change any state. Default: nothing.
     #[inline]
     fn prefetch(&self, _next: &Self::Event) {}
+
+    /// Whether the model asks the run to stop now (it outgrew the records it was allowed). Checked after
+    /// every event, so it must be cheap. Default: never.
+    #[inline]
+    fn halted(&self) -> bool {
+        false
+    }
+}
+
+/// Events handled at one instant after which the clock is judged stuck: a model whose simulated time no
+/// longer advances (a zero-length loop: zero think and service times, instant come-backs without end)
+/// would otherwise run for ever with flat memory. 2^24 is far above any real burst at one microsecond
+/// (the national replay's largest is a few hundred) and costs a few seconds to reach.
+pub const STALL_EVENTS: u64 = 1 << 24;
+
+/// Why [`Scheduler::run_until`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Every event due by the requested instant was handled.
+    Reached,
+    /// [`STALL_EVENTS`] events in a row were handled at the same instant `at`; the rest are still pending.
+    Stalled {
+        /// The instant the clock is stuck at.
+        at: SimTime,
+    },
+    /// The model asked to stop ([`Model::halted`]).
+    Halted,
 }
 
 /// How many events ahead [`Model::prefetch`] is told of. A load from main memory takes as long as handling
@@ -81,13 +108,26 @@ impl<E> Scheduler<E> {
         Some(t)
     }
 
-    /// Handles every event due at or before `until`, then sets the clock to `until`.
-    pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, until: SimTime) {
+    /// Handles every event due at or before `until`, then sets the clock to `until`; stops early if the clock
+    /// gets stuck ([`Stop::Stalled`]) or the model halts ([`Stop::Halted`]).
+    pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, until: SimTime) -> Stop {
+        let mut same_instant: u64 = 0;
         while let Some(t) = self.queue.peek_time() {
             if t > until {
                 break;
             }
             let (t, event) = self.queue.pop().expect("peeked");
+            if t == self.now {
+                same_instant += 1;
+                if same_instant >= STALL_EVENTS {
+                    // Put it back at its place (first among its equals would break FIFO; it is the next
+                    // event to run either way, and nothing runs after a stall).
+                    self.queue.push(t, event);
+                    return Stop::Stalled { at: t };
+                }
+            } else {
+                same_instant = 0;
+            }
             self.now = t;
             self.processed += 1;
             // After the pop, the event at index k of the run is k + 1 events away.
@@ -95,8 +135,23 @@ impl<E> Scheduler<E> {
                 model.prefetch(next);
             }
             model.handle(event, self);
+            if model.halted() {
+                return Stop::Halted;
+            }
         }
         self.now = self.now.max(until);
+        Stop::Reached
+    }
+
+    /// Handles the next event (as [`Scheduler::step`]) after showing it to `observe`: for diagnosing a run
+    /// that stopped, never on the hot path.
+    pub fn step_observed<M: Model<Event = E>>(&mut self, model: &mut M, observe: impl FnOnce(&E)) -> Option<SimTime> {
+        let (t, event) = self.queue.pop()?;
+        observe(&event);
+        self.now = t;
+        self.processed += 1;
+        model.handle(event, self);
+        Some(t)
     }
 }
 
@@ -123,13 +178,55 @@ mod tests {
         let mut m = Recorder(Vec::new());
         s.schedule_at(SimTime(0), 3);
         s.schedule_at(SimTime(100), 42);
-        s.run_until(&mut m, SimTime(12));
+        assert_eq!(s.run_until(&mut m, SimTime(12)), Stop::Reached);
         assert_eq!(m.0, vec![(0, 3), (5, 2), (10, 1)]);
         assert_eq!(s.now(), SimTime(12));
         assert_eq!(s.pending(), 2);
         s.run_until(&mut m, SimTime(1000));
         assert_eq!(m.0.last(), Some(&(100, 42)));
         assert_eq!(s.events_processed(), 5);
+    }
+
+    /// A model that reschedules itself at the same instant for ever.
+    struct Loop;
+
+    impl Model for Loop {
+        type Event = ();
+        fn handle(&mut self, _: (), sched: &mut Scheduler<()>) {
+            sched.schedule(SimDuration::ZERO, ());
+        }
+    }
+
+    #[test]
+    fn a_clock_stuck_at_one_instant_stops_the_run() {
+        let mut s = Scheduler::new();
+        s.schedule_at(SimTime(7), ());
+        assert_eq!(s.run_until(&mut Loop, SimTime(1000)), Stop::Stalled { at: SimTime(7) });
+        assert_eq!(s.events_processed(), STALL_EVENTS);
+        assert_eq!(s.pending(), 1);
+    }
+
+    /// Counts down and halts at zero.
+    struct Halting(u32);
+
+    impl Model for Halting {
+        type Event = ();
+        fn handle(&mut self, _: (), sched: &mut Scheduler<()>) {
+            self.0 -= 1;
+            sched.schedule(SimDuration(1), ());
+        }
+        fn halted(&self) -> bool {
+            self.0 == 0
+        }
+    }
+
+    #[test]
+    fn a_halting_model_stops_the_run_after_its_event() {
+        let mut s = Scheduler::new();
+        s.schedule_at(SimTime(0), ());
+        assert_eq!(s.run_until(&mut Halting(3), SimTime(1000)), Stop::Halted);
+        assert_eq!(s.events_processed(), 3);
+        assert_eq!(s.now(), SimTime(2));
     }
 
     #[test]

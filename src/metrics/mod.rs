@@ -84,7 +84,9 @@ pub fn time_average(area: u128, span: SimDuration) -> f64 {
 /// for them exactly.
 #[derive(Clone, Debug)]
 pub struct DurationStats {
-    histogram: Histogram<u64>,
+    /// Allocated on the first positive duration: a histogram of these bounds takes about 220 KiB, and a
+    /// scenario with thousands of cohorts would otherwise pay it for every group that records nothing.
+    histogram: Option<Box<Histogram<u64>>>,
     count: u64,
     zeros: u64,
     sum_us: u128,
@@ -100,8 +102,11 @@ impl DurationStats {
     /// An empty record; durations above about 2 days saturate at the top bucket for quantiles (the mean
     /// stays exact).
     pub fn new() -> Self {
-        let histogram = Histogram::new_with_bounds(1, 2 * 86_400 * MICROS_PER_S, 3).expect("static histogram bounds are valid");
-        DurationStats { histogram, count: 0, zeros: 0, sum_us: 0 }
+        DurationStats { histogram: None, count: 0, zeros: 0, sum_us: 0 }
+    }
+
+    fn empty_histogram() -> Box<Histogram<u64>> {
+        Box::new(Histogram::new_with_bounds(1, 2 * 86_400 * MICROS_PER_S, 3).expect("static histogram bounds are valid"))
     }
 
     /// Records one duration.
@@ -111,7 +116,7 @@ impl DurationStats {
         if d.as_micros() == 0 {
             self.zeros += 1;
         } else {
-            self.histogram.saturating_record(d.as_micros());
+            self.histogram.get_or_insert_with(Self::empty_histogram).saturating_record(d.as_micros());
             self.sum_us += u128::from(d.as_micros());
         }
     }
@@ -136,26 +141,29 @@ impl DurationStats {
         // The q-quantile is zero while the zeros cover rank q·count; beyond, it is the matching rank among the
         // positive values.
         let rank = (q * self.count as f64).ceil() as u64;
-        if positive == 0 || rank <= self.zeros {
-            0.0
-        } else {
-            let q_positive = (rank - self.zeros) as f64 / positive as f64;
-            self.histogram.value_at_quantile(q_positive.min(1.0)) as f64 / MICROS_PER_S as f64
+        match &self.histogram {
+            Some(h) if positive > 0 && rank > self.zeros => {
+                let q_positive = (rank - self.zeros) as f64 / positive as f64;
+                h.value_at_quantile(q_positive.min(1.0)) as f64 / MICROS_PER_S as f64
+            }
+            _ => 0.0,
         }
     }
 
     /// The largest duration recorded, in seconds (to the histogram's precision).
     pub fn max_s(&self) -> f64 {
-        if self.count == self.zeros {
-            0.0
-        } else {
-            self.histogram.max() as f64 / MICROS_PER_S as f64
+        match &self.histogram {
+            Some(h) if self.count > self.zeros => h.max() as f64 / MICROS_PER_S as f64,
+            _ => 0.0,
         }
     }
 
     /// Adds every duration recorded in `other`.
     pub fn merge(&mut self, other: &DurationStats) {
-        self.histogram.add(&other.histogram).expect("histograms of one run share their bounds");
+        if let Some(theirs) = &other.histogram {
+            let mine = self.histogram.get_or_insert_with(Self::empty_histogram);
+            mine.add(theirs.as_ref()).expect("histograms of one run share their bounds");
+        }
         self.count += other.count;
         self.zeros += other.zeros;
         self.sum_us += other.sum_us;
@@ -163,8 +171,8 @@ impl DurationStats {
 
     /// Forgets everything recorded (keeps the allocation).
     pub fn reset(&mut self) {
-        if self.count > self.zeros {
-            self.histogram.reset();
+        if let (Some(h), true) = (&mut self.histogram, self.count > self.zeros) {
+            h.reset();
         }
         self.count = 0;
         self.zeros = 0;

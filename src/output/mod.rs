@@ -76,6 +76,16 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Memory this process may use now, in bytes: Linux's `MemAvailable`, lowered to the control group's
+/// `memory.max` where one is set; `None` where neither can be read.
+pub fn memory_available_bytes() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let available = line.split_whitespace().nth(1)?.parse::<f64>().ok()? * 1024.0;
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<f64>().ok());
+    Some(cgroup.map_or(available, |c| c.min(available)))
+}
+
 /// Builds a table from rows that list their columns as `(name, value)` in the same order.
 pub fn frame<S: AsRef<str>>(rows: &[Vec<(S, Field)>]) -> Result<DataFrame, PolarsError> {
     let height = rows.len();

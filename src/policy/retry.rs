@@ -114,6 +114,21 @@ impl RetryPolicy {
         RetryPolicy { backoff: Backoff::Immediate, jitter: Jitter::None, max_attempts: 1 }
     }
 
+    /// The shortest delay before a retry, in seconds (0 for immediate retries or full jitter): what tells
+    /// whether retries after an instant refusal can loop without the clock advancing.
+    pub fn min_delay_s(&self) -> f64 {
+        let first = match self.backoff {
+            Backoff::Immediate => 0.0,
+            Backoff::Fixed { delay_s } => delay_s,
+            Backoff::Exponential { base_s, cap_s, .. } => base_s.min(cap_s),
+        };
+        match self.jitter {
+            Jitter::None => first,
+            Jitter::Full => 0.0,
+            Jitter::Equal => first / 2.0,
+        }
+    }
+
     /// A policy after checking its parameters (see [`RetryPolicy::validate`]).
     pub fn new(backoff: Backoff, jitter: Jitter, max_attempts: u32) -> Result<Self, PolicyError> {
         let policy = RetryPolicy { backoff, jitter, max_attempts };

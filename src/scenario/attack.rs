@@ -50,6 +50,11 @@ impl AttackSpec {
         self.steps.first().map_or(SimTime::ZERO, |s| s.0)
     }
 
+    /// Requests the botnet sends over its whole schedule, before mitigation (the integral of its rate).
+    pub fn expected_requests(&self) -> f64 {
+        self.steps.windows(2).map(|w| w[0].1 * (w[1].0 - w[0].0).as_secs_f64()).sum()
+    }
+
     /// The rate in force at `t`, requests per second.
     pub fn rate_at(&self, t: SimTime) -> f64 {
         match self.steps.partition_point(|s| s.0 <= t) {
@@ -114,6 +119,11 @@ pub struct ClassesSpec {
     pub media: MediaSpec,
 }
 
+/// The largest attack rate a file may state, requests per second: a thousand times the largest DDoS
+/// reported (a few 10^8 requests per second), and small enough that the fluid's sums of work keep their
+/// precision over a day.
+pub const MAX_ATTACK_RATE_PER_S: f64 = 1e12;
+
 /// Ramp steps per burst.
 const RAMP_STEPS: u32 = 10;
 /// Bursts per attack beyond which the schedule is refused (a typo such as `on_s = 0.001`).
@@ -139,6 +149,13 @@ impl Validator {
             &format!("{field}.rate_per_bot"),
             a.rate_per_bot,
             "requests per second >= 0",
+        );
+        let total = a.bots * a.rate_per_bot;
+        self.check(
+            !(total > MAX_ATTACK_RATE_PER_S),
+            &format!("{field}.rate_per_bot"),
+            format!("{} (× {} bots = {total:e} requests per second)", a.rate_per_bot, a.bots),
+            &format!("bots × rate_per_bot at most {MAX_ATTACK_RATE_PER_S:e} requests per second"),
         );
         self.check(a.start_s.is_finite() && a.start_s >= 0.0, &format!("{field}.start_s"), a.start_s, "seconds >= 0");
         self.check(
@@ -174,7 +191,12 @@ impl Validator {
                     self.problem(&format!("{field}.hold_s"), "hold_s on a pool attack", "hold_s only with tier = \"front_door\"");
                 }
                 let cost = a.cost.unwrap_or(1.0);
-                self.check(cost.is_finite() && cost > 0.0, &format!("{field}.cost"), cost, "a multiple of a page's service time > 0");
+                self.check(
+                    cost.is_finite() && cost > 0.0 && cost <= 1e6,
+                    &format!("{field}.cost"),
+                    cost,
+                    "a multiple of a page's service time > 0 and at most 1e6",
+                );
                 AttackTier::Pool { cost }
             }
             "front_door" => {
@@ -284,8 +306,8 @@ impl Validator {
         let teachers = cohort(&c.teachers, "teachers");
         let pupils_cohort = cohort(&c.pupils_cohort, "pupils_cohort");
         let m = &c.media;
-        self.check(m.servers >= 1, &format!("{field}.media.servers"), m.servers, "an integer >= 1");
-        self.check(m.rooms_per_server >= 1, &format!("{field}.media.rooms_per_server"), m.rooms_per_server, "an integer >= 1");
+        self.count(&format!("{field}.media.servers"), m.servers, 1);
+        self.count(&format!("{field}.media.rooms_per_server"), m.rooms_per_server, 1);
         self.check(
             m.mbps_per_participant.is_finite() && m.mbps_per_participant > 0.0,
             &format!("{field}.media.mbps_per_participant"),

@@ -20,6 +20,16 @@ use std::path::Path;
 /// its pool in 16 bits, which keeps it within one cache line.
 pub const MAX_POOLS: usize = u16::MAX as usize;
 
+/// The largest count of servers, workers per server or rooms a file may state: pools count in 32 bits.
+pub const MAX_COUNT: i64 = u32::MAX as i64;
+
+/// The longest horizon a file may state, seconds (about 317 years): simulated time is a 64-bit count of
+/// microseconds, and every instant of the run must fit it with room to spare.
+pub const MAX_HORIZON_S: f64 = 1e10;
+
+/// The largest `--scale`: a factor beyond it only overflows the counts it multiplies.
+pub const MAX_SCALE: f64 = 1e6;
+
 pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
 pub use overrides::Override;
 
@@ -264,31 +274,40 @@ impl Scenario {
     /// (servers, backlog limits, connection caps, session quotas, waiting-room and token rates), rounding
     /// counts to the nearest integer (at least 1), so shares and delays stay comparable between scales.
     pub fn from_toml_scaled(text: &str, origin: &Path, overrides: &[Override], scale: f64) -> Result<Scenario> {
-        if !(scale.is_finite() && scale > 0.0) {
-            return Err(Error::Invalid {
-                path: origin.to_owned(),
-                field: "--scale".into(),
-                found: scale.to_string(),
-                expected: "a number > 0".into(),
+        if !(scale.is_finite() && scale > 0.0 && scale <= MAX_SCALE) {
+            return Err(Error::Argument {
+                flag: "--scale".into(),
+                found: if scale.is_finite() && scale.abs() < MAX_SCALE { scale.to_string() } else { format!("{scale:e}") },
+                expected: format!("a number > 0 and at most {MAX_SCALE:e} (1 is the scenario as written)"),
             });
         }
         let raw: RawScenario = if overrides.is_empty() {
             // Straight from the text, so that schema errors carry line and column.
             toml::from_str(text).map_err(|e| parse_error(origin, &e))?
         } else {
-            let mut table: toml::Table = toml::from_str(text).map_err(|e| parse_error(origin, &e))?;
+            let base: toml::Table = toml::from_str(text).map_err(|e| parse_error(origin, &e))?;
             // The file itself must be valid before overrides are blamed for anything.
             let _: RawScenario = toml::from_str(text).map_err(|e| parse_error(origin, &e))?;
+            let mut table = base.clone();
             for o in overrides {
                 o.apply(&mut table)?;
             }
-            overrides::deserialize_overridden(table, overrides)?
+            overrides::deserialize_overridden(&base, table, overrides)?
         };
         let mut raw = raw;
         if scale != 1.0 {
             raw.scale(scale);
         }
-        let mut scenario = Scenario::from_raw(raw, origin)?;
+        let mut scenario = Scenario::from_raw(raw, origin).map_err(|e| match e {
+            // A count that only the scale made impossible: say so, or the file looks wrong when it is not.
+            Error::Invalid { path, field, found, expected } if scale != 1.0 => {
+                Error::Invalid { path, field: format!("{field} (after --scale {scale})"), found, expected }
+            }
+            Error::Many { path, problems } if scale != 1.0 => {
+                Error::Many { path, problems: problems.into_iter().map(|p| format!("{p} (after --scale {scale})")).collect() }
+            }
+            other => other,
+        })?;
         scenario.scale = scale;
         Ok(scenario)
     }
@@ -297,7 +316,12 @@ impl Scenario {
     pub fn from_raw(raw: RawScenario, origin: &Path) -> Result<Scenario> {
         let mut v = Validator { problems: Vec::new() };
         let run = &raw.scenario;
-        v.check(run.horizon_s.is_finite() && run.horizon_s > 0.0, "scenario.horizon_s", run.horizon_s, "a number of seconds > 0");
+        v.check(
+            run.horizon_s.is_finite() && run.horizon_s > 0.0 && run.horizon_s <= MAX_HORIZON_S,
+            "scenario.horizon_s",
+            run.horizon_s,
+            &format!("a number of seconds > 0 and at most {MAX_HORIZON_S:e}"),
+        );
         v.check(
             run.warmup_s.is_finite() && run.warmup_s >= 0.0 && run.warmup_s < run.horizon_s,
             "scenario.warmup_s",
@@ -513,10 +537,11 @@ impl Validator {
     }
 
     fn pool(&mut self, field: &str, pool: &RawPool) -> Option<PoolSpec> {
-        self.check(pool.servers >= 1, &format!("{field}.servers"), pool.servers, "an integer >= 1");
-        self.check(pool.workers_per_server >= 1, &format!("{field}.workers_per_server"), pool.workers_per_server, "an integer >= 1");
-        let slots = pool.servers.max(0) * pool.workers_per_server.max(0);
-        if let Some(k) = pool.max_in_system {
+        let servers_ok = self.count(&format!("{field}.servers"), pool.servers, 1);
+        let workers_ok = self.count(&format!("{field}.workers_per_server"), pool.workers_per_server, 1);
+        if let (Some(k), true, true) = (pool.max_in_system, servers_ok, workers_ok) {
+            // Both counts fit 32 bits, so their product fits 64.
+            let slots = pool.servers * pool.workers_per_server;
             self.check(
                 k >= slots,
                 &format!("{field}.max_in_system"),
@@ -534,27 +559,23 @@ impl Validator {
             let f = format!("{field}.incidents[{i}]");
             let ok_at = inc.at_s.is_finite() && inc.at_s >= 0.0;
             self.check(ok_at, &format!("{f}.at_s"), inc.at_s, "seconds >= 0");
-            self.check(inc.servers >= 1, &format!("{f}.servers"), inc.servers, "an integer >= 1");
+            self.count(&format!("{f}.servers"), inc.servers, 1);
             let duration = match inc.duration_s {
                 None => Some(None),
                 Some(d) => self
                     .positive(&format!("{f}.duration_s"), d, "seconds > 0 (omit it for a loss for good)")
                     .then(|| Some(SimDuration::from_secs_f64(d))),
             };
-            if let (true, true, Some(duration)) = (ok_at, inc.servers >= 1, duration) {
-                incidents.push(Incident {
-                    at: SimTime::from_secs_f64(inc.at_s),
-                    servers: inc.servers.min(i64::from(u32::MAX)) as u32,
-                    duration,
-                });
+            if let (true, true, Some(duration)) = (ok_at, (1..=MAX_COUNT).contains(&inc.servers), duration) {
+                incidents.push(Incident { at: SimTime::from_secs_f64(inc.at_s), servers: inc.servers as u32, duration });
             }
         }
         incidents.sort_by_key(|i| i.at);
         let service = self.dist(&format!("{field}.service"), &pool.service)?;
         let provisioning = provisioning?;
-        (pool.servers >= 1 && pool.workers_per_server >= 1).then(|| PoolSpec {
-            servers: pool.servers.min(i64::from(u32::MAX)) as u32,
-            workers_per_server: pool.workers_per_server.min(i64::from(u32::MAX)) as u32,
+        (servers_ok && workers_ok).then(|| PoolSpec {
+            servers: pool.servers as u32,
+            workers_per_server: pool.workers_per_server as u32,
             max_in_system: pool.max_in_system.map(|k| k.max(0) as u64),
             service,
             overload: pool.overload.as_ref().map(|o| (o.knee, o.slowdown)),
@@ -572,12 +593,13 @@ impl Validator {
                 let mut steps = Vec::new();
                 let mut last = -1.0;
                 for (i, [t, n]) in timetable.iter().enumerate() {
-                    let ok = t.is_finite() && *t >= 0.0 && *t > last && n.is_finite() && *n >= 1.0 && n.fract() == 0.0;
+                    let ok =
+                        t.is_finite() && *t >= 0.0 && *t > last && n.is_finite() && *n >= 1.0 && n.fract() == 0.0 && *n <= MAX_COUNT as f64;
                     self.check(
                         ok,
                         &format!("{field}.timetable[{i}]"),
                         format!("[{t}, {n}]"),
-                        "[t_s, servers] with times increasing and servers a whole number >= 1",
+                        &format!("[t_s, servers] with times increasing and servers a whole number from 1 to {MAX_COUNT}"),
                     );
                     last = *t;
                     steps.push((SimTime::from_secs_f64(*t), *n as u32));
@@ -599,10 +621,11 @@ impl Validator {
                 };
                 let t = self.positive(&format!("{field}.target"), *target, "a number > 0");
                 let w = self.positive(&format!("{field}.window_s"), *window_s, "seconds > 0");
-                self.check(*step >= 1, &format!("{field}.step"), step, "an integer >= 1");
+                self.count(&format!("{field}.step"), *step, 1);
                 let c = cooldown_s.is_finite() && *cooldown_s >= 0.0;
                 self.check(c, &format!("{field}.cooldown_s"), cooldown_s, "seconds >= 0");
-                self.check(*min >= 1, &format!("{field}.min"), min, "an integer >= 1");
+                self.count(&format!("{field}.min"), *min, 1);
+                self.count(&format!("{field}.max"), *max, 1);
                 self.check(*max >= *min, &format!("{field}.max"), max, "an integer >= min");
                 self.check(
                     (*min..=*max).contains(&pool.servers),
@@ -612,6 +635,7 @@ impl Validator {
                 );
                 let quota = provider_quota.unwrap_or(*max);
                 self.check(quota >= pool.servers, &format!("{field}.provider_quota"), quota, "an integer >= servers");
+                self.count(&format!("{field}.provider_quota"), quota, 1);
                 let b = boot_failure_share.is_finite() && (0.0..1.0).contains(boot_failure_share);
                 self.check(b, &format!("{field}.boot_failure_share"), boot_failure_share, "a share in [0, 1)");
                 let boot = self.dist(&format!("{field}.boot_delay"), boot_delay);
@@ -629,6 +653,14 @@ impl Validator {
                 }))
             }
         }
+    }
+
+    /// Checks a count of servers (or workers, rooms) read as a 64-bit integer: from `min` to the 32 bits a
+    /// pool counts in, never silently clamped.
+    pub(super) fn count(&mut self, field: &str, n: i64, min: i64) -> bool {
+        let ok = (min..=MAX_COUNT).contains(&n);
+        self.check(ok, field, n, &format!("an integer from {min} to {MAX_COUNT}"));
+        ok
     }
 
     fn positive(&mut self, field: &str, x: f64, expected: &str) -> bool {

@@ -8,6 +8,8 @@ use serde::Deserialize;
 /// `{ dist = "exponential", mean_s = 2.0 }`); a bare word that is not valid TOML is taken as a string.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
+    /// Where it was written, for messages: `--set`, or a file with its variant or strategy.
+    pub origin: String,
     /// The assignment as the user wrote it.
     pub assignment: String,
     /// The path split on dots.
@@ -17,9 +19,15 @@ pub struct Override {
 }
 
 impl Override {
-    /// Parses `path=value`.
+    /// Parses `path=value` given with `--set`.
     pub fn parse(assignment: &str) -> Result<Override> {
-        let err = |message: &str| Error::Override { assignment: assignment.to_owned(), message: message.to_owned() };
+        Override::parse_from("--set", assignment)
+    }
+
+    /// Parses `path=value` written at `origin` (a flag such as `--knob`, or a file and its section).
+    pub fn parse_from(origin: &str, assignment: &str) -> Result<Override> {
+        let err =
+            |message: &str| Error::Override { origin: origin.to_owned(), assignment: assignment.to_owned(), message: message.to_owned() };
         let (path, value) = assignment.split_once('=').ok_or_else(|| err("expected path=value"))?;
         let path: Vec<String> = path.trim().split('.').map(|s| s.trim().to_owned()).collect();
         if path.iter().any(String::is_empty) {
@@ -30,16 +38,22 @@ impl Override {
             Ok(mut t) => t.remove("v").expect("key v was just parsed"),
             Err(_) => toml::Value::String(value.to_owned()),
         };
-        Ok(Override { assignment: assignment.to_owned(), path, value })
+        Ok(Override { origin: origin.to_owned(), assignment: assignment.to_owned(), path, value })
     }
 
-    /// The assignment of `value` to the dotted `path` (as written in a variant or an experiment's `set`).
-    pub fn set(path: &str, value: &toml::Value) -> Override {
+    /// The assignment of `value` to the dotted `path`, written at `origin` (a variant, an experiment's
+    /// `set`, grid or range).
+    pub fn set(origin: &str, path: &str, value: &toml::Value) -> Override {
         let text = match value {
             toml::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        Override { assignment: format!("{path}={text}"), path: path.split('.').map(str::to_owned).collect(), value: value.clone() }
+        Override {
+            origin: origin.to_owned(),
+            assignment: format!("{path}={text}"),
+            path: path.split('.').map(str::to_owned).collect(),
+            value: value.clone(),
+        }
     }
 
     /// The overrides of variant `name` of the scenario `text` (read from `origin`), in path order.
@@ -47,7 +61,10 @@ impl Override {
         let raw: RawScenario =
             toml::from_str(text).map_err(|e| Error::Parse { path: origin.to_owned(), message: e.to_string().trim_end().to_owned() })?;
         match raw.variants.get(name) {
-            Some(set) => Ok(set.iter().map(|(p, v)| Override::set(p, v)).collect()),
+            Some(set) => {
+                let origin = format!("{}, [variants.{name}]", origin.display());
+                Ok(set.iter().map(|(p, v)| Override::set(&origin, p, v)).collect())
+            }
             None => {
                 let known: Vec<&str> = raw.variants.keys().map(String::as_str).collect();
                 Err(Error::Invalid {
@@ -74,6 +91,7 @@ impl Override {
                 toml::Value::Table(t) => t,
                 other => {
                     return Err(Error::Override {
+                        origin: self.origin.clone(),
                         assignment: self.assignment.clone(),
                         message: format!(
                             "{} is a {}, not a table: cannot set a field inside it",
@@ -90,10 +108,29 @@ impl Override {
 }
 
 /// Checks the overridden tree against the schema; a failure now is the overrides' fault, since the file
-/// itself was checked before they were applied.
-pub(super) fn deserialize_overridden(table: toml::Table, overrides: &[Override]) -> Result<RawScenario> {
-    RawScenario::deserialize(toml::Value::Table(table)).map_err(|e| Error::Override {
+/// itself was checked before they were applied. The message names the first override after which the
+/// tree no longer fits the schema (found by applying them one by one, on the error path only).
+pub(super) fn deserialize_overridden(base: &toml::Table, table: toml::Table, overrides: &[Override]) -> Result<RawScenario> {
+    let message = match RawScenario::deserialize(toml::Value::Table(table)) {
+        Ok(raw) => return Ok(raw),
+        Err(e) => e.to_string().trim_end().to_owned(),
+    };
+    let mut partial = base.clone();
+    for o in overrides {
+        o.apply(&mut partial)?;
+        if let Err(e) = RawScenario::deserialize(toml::Value::Table(partial.clone())) {
+            return Err(Error::Override {
+                origin: o.origin.clone(),
+                assignment: o.assignment.clone(),
+                message: e.to_string().trim_end().to_owned(),
+            });
+        }
+    }
+    // Only together do they break the schema (rare): name them all.
+    let origins: Vec<&str> = overrides.iter().map(|o| o.origin.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    Err(Error::Override {
+        origin: origins.join(" and "),
         assignment: overrides.iter().map(|o| o.assignment.as_str()).collect::<Vec<_>>().join(" "),
-        message: e.to_string().trim_end().to_owned(),
+        message,
     })
 }

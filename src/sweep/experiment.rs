@@ -30,6 +30,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The most replications per configuration an experiment may ask for (a part file each).
+pub const MAX_REPLICATIONS: u64 = 100_000;
+
+/// The most configurations a design may produce (each is a validated scenario held in memory).
+pub const MAX_CONFIGS: usize = 100_000;
+
+/// The largest integer a float holds exactly (2^53): the bound of an integer LHS range.
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
 /// The file as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,24 +172,42 @@ impl Experiment {
     /// Reads and validates the experiment at `path`, and every scenario it defines.
     pub fn load(path: &Path) -> Result<Experiment> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        if !Experiment::is_experiment_text(&text) && has_table(&text, "scenario") {
+            return Err(Error::Parse {
+                path: path.to_owned(),
+                message: "this is a scenario file (it has a [scenario] table), not an experiment: run it with `rentree run FILE`, \
+                          or name it in an experiment file's `experiment.scenario`"
+                    .into(),
+            });
+        }
         let raw: RawExperiment =
             toml::from_str(&text).map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string().trim_end().to_owned() })?;
         Experiment::from_raw(raw, path)
     }
 
-    /// Whether a file looks like an experiment (has an `[experiment]` table) rather than a scenario.
+    /// Whether a file looks like an experiment (has an `[experiment]` table) rather than a scenario. A file
+    /// that is not valid TOML is judged by its table headers, so that its own parse error, not a scenario's
+    /// "unknown field `experiment`", is what the user sees.
     pub fn is_experiment_text(text: &str) -> bool {
-        toml::from_str::<toml::Table>(text).map(|t| t.contains_key("experiment")).unwrap_or(false)
+        match toml::from_str::<toml::Table>(text) {
+            Ok(t) => t.contains_key("experiment"),
+            Err(_) => has_table(text, "experiment"),
+        }
     }
 
     /// Validates a parsed experiment.
     pub fn from_raw(raw: RawExperiment, path: &Path) -> Result<Experiment> {
         let s = &raw.experiment;
-        if s.replications < 2 {
-            return Err(invalid(path, "experiment.replications", s.replications, "an integer >= 2 (confidence intervals need two)"));
+        if !(2..=MAX_REPLICATIONS).contains(&s.replications) {
+            return Err(invalid(
+                path,
+                "experiment.replications",
+                s.replications,
+                &format!("an integer from 2 (confidence intervals need two) to {MAX_REPLICATIONS}"),
+            ));
         }
-        if !(s.scale.is_finite() && s.scale > 0.0) {
-            return Err(invalid(path, "experiment.scale", s.scale, "a number > 0"));
+        if !(s.scale.is_finite() && s.scale > 0.0 && s.scale <= crate::scenario::MAX_SCALE) {
+            return Err(invalid(path, "experiment.scale", s.scale, &format!("a number > 0 and at most {:e}", crate::scenario::MAX_SCALE)));
         }
         let (base_text, base_origin) = base_scenario(path, &s.scenario)?;
         // (label, params, overrides) per configuration.
@@ -197,6 +224,16 @@ impl Experiment {
                     if vals.is_empty() {
                         return Err(invalid(path, &format!("grid.\"{p}\""), "[]", "at least one value"));
                     }
+                }
+                let count = axes.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()).filter(|&n| n <= MAX_CONFIGS));
+                if s.design == "grid" && count.is_none() {
+                    let sizes: Vec<String> = axes.iter().map(|(_, v)| v.len().to_string()).collect();
+                    return Err(invalid(
+                        path,
+                        "grid",
+                        format!("{} configurations ({})", sizes.join(" × "), "the product of the axes"),
+                        &format!("at most {MAX_CONFIGS} configurations"),
+                    ));
                 }
                 let combos: Vec<Vec<usize>> = if s.design == "grid" {
                     let mut out = vec![vec![]];
@@ -220,7 +257,8 @@ impl Experiment {
                     let picks: Vec<(&String, &toml::Value)> = axes.iter().zip(&combo).map(|((p, v), &i)| (*p, &v[i])).collect();
                     let label = picks.iter().map(|(p, v)| format!("{}={}", short(p), value_text(v))).collect::<Vec<_>>().join(", ");
                     let params = picks.iter().map(|(p, v)| ((*p).clone(), value_text(v))).collect();
-                    let overrides = picks.iter().map(|(p, v)| Override::set(p, v)).collect();
+                    let origin = format!("{}, [grid]", path.display());
+                    let overrides = picks.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
                     designs.push((label, params, overrides));
                 }
             }
@@ -229,12 +267,22 @@ impl Experiment {
                     return Err(invalid(path, "strategy", "no strategy", "[[strategy]] tables with a name and a set of overrides"));
                 }
                 param_names = vec!["strategy".into()];
-                for st in &raw.strategy {
+                for (i, st) in raw.strategy.iter().enumerate() {
                     let mut overrides = match &st.variant {
-                        Some(v) => Override::variant(&base_text, &base_origin, v)?,
+                        Some(v) => Override::variant(&base_text, &base_origin, v).map_err(|e| match e {
+                            // The variant is named here, in the experiment: say so, not `--variant`.
+                            Error::Invalid { expected, found, .. } => Error::Invalid {
+                                path: path.to_owned(),
+                                field: format!("strategy[{i}].variant (strategy {:?})", st.name),
+                                found,
+                                expected: format!("{expected} in {}", base_origin.display()),
+                            },
+                            other => other,
+                        })?,
                         None => Vec::new(),
                     };
-                    overrides.extend(st.set.iter().map(|(p, v)| Override::set(p, v)));
+                    let origin = format!("{}, strategy {:?}", path.display(), st.name);
+                    overrides.extend(st.set.iter().map(|(p, v)| Override::set(&origin, p, v)));
                     designs.push((st.name.clone(), vec![("strategy".into(), st.name.clone())], overrides));
                 }
             }
@@ -245,13 +293,25 @@ impl Experiment {
                 if lhs.samples < 2 {
                     return Err(invalid(path, "lhs.samples", lhs.samples, "an integer >= 2"));
                 }
+                if lhs.samples > MAX_CONFIGS {
+                    return Err(invalid(path, "lhs.samples", lhs.samples, &format!("an integer from 2 to {MAX_CONFIGS}")));
+                }
+                if lhs.ranges.is_empty() {
+                    return Err(invalid(path, "lhs.ranges", "{}", "at least one \"dotted.path\" = { min = …, max = … }"));
+                }
                 for (p, r) in &lhs.ranges {
+                    let field = format!("lhs.ranges.\"{p}\"");
                     if !(r.min.is_finite() && r.max.is_finite() && r.min < r.max) {
+                        return Err(invalid(path, &field, format!("min {} max {}", r.min, r.max), "finite bounds with min < max"));
+                    }
+                    // Integer samples are written as TOML integers: beyond 2^53 a float no longer holds every
+                    // integer, and beyond i64 it cannot be written at all.
+                    if r.integer && (r.min.abs() > MAX_EXACT_INTEGER || r.max.abs() > MAX_EXACT_INTEGER) {
                         return Err(invalid(
                             path,
-                            &format!("lhs.ranges.\"{p}\""),
+                            &field,
                             format!("min {} max {}", r.min, r.max),
-                            "finite bounds with min < max",
+                            &format!("integer bounds within ±{MAX_EXACT_INTEGER} (2^53)"),
                         ));
                     }
                 }
@@ -283,7 +343,8 @@ impl Experiment {
                     let picks: Vec<(&String, &toml::Value)> = param_names.iter().zip(&columns).map(|(p, c)| (p, &c[i])).collect();
                     let label = format!("lhs {i}");
                     let params = picks.iter().map(|(p, v)| ((*p).clone(), value_text(v))).collect();
-                    let overrides = picks.iter().map(|(p, v)| Override::set(p, v)).collect();
+                    let origin = format!("{}, [lhs]", path.display());
+                    let overrides = picks.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
                     designs.push((label, params, overrides));
                 }
             }
@@ -319,6 +380,15 @@ impl Experiment {
             (seed ^ (config as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), replication)
         }
     }
+}
+
+/// Whether a line of `text` opens the top-level table `[name]` (a look at the headers only, for files
+/// that do not parse).
+pub fn has_table(text: &str, name: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        l.strip_prefix('[').and_then(|r| r.split(']').next()).is_some_and(|h| h.trim() == name)
+    })
 }
 
 /// The last component of a dotted path, for labels.

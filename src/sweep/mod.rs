@@ -141,6 +141,8 @@ pub struct SweepOptions {
     pub max_replications: u64,
     /// Show a progress bar (on a terminal).
     pub progress: bool,
+    /// The budget of one run (its share of the machine when `jobs` run at once).
+    pub budget: world::budget::Budget,
 }
 
 /// What a sweep did.
@@ -172,8 +174,39 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })
 }
 
+/// The budget check of every configuration, before any run: a configuration too large for the machine is
+/// refused with its index and label, not discovered hours into the sweep.
+fn check_budget(experiment: &Experiment, budget: &world::budget::Budget) -> Result<Vec<world::Limits>> {
+    experiment
+        .configs
+        .iter()
+        .map(|c| {
+            budget.check(&c.scenario).map_err(|message| Error::TooLarge {
+                path: experiment.path.clone(),
+                message: format!("configuration {} ({}): {message}", c.index, c.label),
+            })
+        })
+        .collect()
+}
+
+/// The error of run `replication` of `config` that stopped before its horizon.
+fn run_error(experiment: &Experiment, config: usize, replication: u64, e: world::RunError) -> Error {
+    let message = format!("configuration {config} ({}), replication {replication}: {e}", experiment.configs[config].label);
+    match e {
+        world::RunError::Stalled { .. } => Error::Stalled { path: experiment.path.clone(), message },
+        world::RunError::TooManyRecords { .. } => Error::TooLarge { path: experiment.path.clone(), message },
+    }
+}
+
 /// Executes `todo` runs of `experiment`, writing each part file as it completes.
-fn execute(experiment: &Experiment, out: &Path, todo: &[(usize, u64)], jobs: usize, progress: bool) -> Result<u64> {
+fn execute(
+    experiment: &Experiment,
+    out: &Path,
+    todo: &[(usize, u64)],
+    jobs: usize,
+    progress: bool,
+    limits: &[world::Limits],
+) -> Result<u64> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
@@ -191,7 +224,8 @@ fn execute(experiment: &Experiment, out: &Path, todo: &[(usize, u64)], jobs: usi
     let result: Result<()> = pool.install(|| {
         todo.par_iter().try_for_each(|&(c, r)| {
             let (seed, stream_rep) = experiment.stream_of(c, r);
-            let report = world::run(&experiment.configs[c].scenario, seed, stream_rep);
+            let report = world::run_with(&experiment.configs[c].scenario, seed, stream_rep, &limits[c])
+                .map_err(|e| run_error(experiment, c, r, e))?;
             let record = RunRecord::new(c, r, seed, stream_rep, &report);
             output::write_json(&run_file(out, c, r), &record)?;
             done.fetch_add(1, Ordering::Relaxed);
@@ -225,6 +259,7 @@ fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
 /// Runs a sweep.
 pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOutcome> {
     let started = std::time::Instant::now();
+    let limits = check_budget(experiment, &options.budget)?;
     let out = &options.out;
     output::ensure_dir(&out.join("runs"))?;
     let text = std::fs::read(&experiment.path).map_err(|source| Error::Read { path: experiment.path.clone(), source })?;
@@ -258,7 +293,7 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
         };
         let todo: Vec<(usize, u64)> = mine.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
         skipped += (mine.len() - todo.len()) as u64;
-        executed += execute(experiment, out, &todo, options.jobs, options.progress)?;
+        executed += execute(experiment, out, &todo, options.jobs, options.progress, &limits)?;
         let Some((metric, bound)) = &options.until_ci else {
             break;
         };

@@ -37,19 +37,23 @@ pub struct Target {
 impl Target {
     /// Parses `METRIC>=VALUE` or `METRIC<=VALUE`.
     pub fn parse(text: &str) -> Result<Target> {
-        let err = |m: &str| Error::Override { assignment: format!("--target {text}"), message: m.into() };
+        let err = |m: &str| Error::Argument { flag: "--target".into(), found: text.into(), expected: m.into() };
         let (metric, direction, value) = if let Some((m, v)) = text.split_once(">=") {
             (m, Direction::AtLeast, v)
         } else if let Some((m, v)) = text.split_once("<=") {
             (m, Direction::AtMost, v)
         } else {
-            return Err(err("expected METRIC>=VALUE or METRIC<=VALUE, e.g. served_share_by_0900>=0.95"));
+            return Err(err("METRIC>=VALUE or METRIC<=VALUE, e.g. served_share_by_0900>=0.95"));
         };
         let metric = metric.trim().to_owned();
         if crate::metrics::Summary::default().metric(&metric).is_none() {
-            return Err(err(&format!("{metric:?} is not a numeric summary column")));
+            return Err(err(&format!("a numeric summary column before the comparison ({metric:?} is not one)")));
         }
-        let bound: f64 = value.trim().parse().map_err(|_| err(&format!("{:?} is not a number", value.trim())))?;
+        let bound: f64 =
+            value.trim().parse().map_err(|_| err(&format!("a number after the comparison ({:?} is not one)", value.trim())))?;
+        if !bound.is_finite() {
+            return Err(err("a finite bound"));
+        }
         Ok(Target { metric, direction, bound })
     }
 
@@ -96,9 +100,10 @@ pub fn size(
     target: &Target,
     replications: u64,
     seed: u64,
+    budget: &world::budget::Budget,
 ) -> Result<SizeReport> {
     if lo > hi {
-        return Err(Error::Override { assignment: format!("--range {lo}..{hi}"), message: "expected LO <= HI".into() });
+        return Err(Error::Argument { flag: "--range".into(), found: format!("{lo}..{hi}"), expected: "LO..HI with LO <= HI".into() });
     }
     let mut points: Vec<Point> = Vec::new();
     let evaluate = |value: i64, points: &mut Vec<Point>| -> Result<bool> {
@@ -106,12 +111,18 @@ pub fn size(
             return Ok(p.meets);
         }
         let mut overrides = base_overrides.to_vec();
-        overrides.push(Override::parse(&format!("{knob}={value}"))?);
+        overrides.push(Override::parse_from("--knob", &format!("{knob}={value}"))?);
         let scenario = Scenario::from_toml_scaled(text, origin, &overrides, scale)?;
+        let at = |message: String| format!("at {knob} = {value}: {message}");
+        let limits = budget.check(&scenario).map_err(|m| Error::TooLarge { path: origin.to_owned(), message: at(m) })?;
         let values: Vec<f64> = (0..replications)
             .into_par_iter()
-            .map(|r| world::run(&scenario, seed, r).summary.metric(&target.metric).unwrap_or(f64::NAN))
-            .collect();
+            .map(|r| world::run_with(&scenario, seed, r, &limits).map(|report| report.summary.metric(&target.metric).unwrap_or(f64::NAN)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| match e {
+                world::RunError::Stalled { .. } => Error::Stalled { path: origin.to_owned(), message: at(e.to_string()) },
+                world::RunError::TooManyRecords { .. } => Error::TooLarge { path: origin.to_owned(), message: at(e.to_string()) },
+            })?;
         let estimate = Estimate::new(&values, 0.95);
         let meets = target.met_by(&estimate);
         points.push(Point { value, estimate, meets });

@@ -19,8 +19,15 @@
 
 use crate::engine::SimTime;
 
-/// Slot-seconds below which a backlog of attack work counts as empty (rounding of the integration).
+/// Slot-seconds below which a backlog of attack work counts as empty (rounding of the integration), while
+/// the cumulative sums are small; see [`AttackFluid::tolerance_s`].
 pub const EPS_S: f64 = 1e-9;
+
+/// Units in the last place of the cumulative sums within which two of them count as equal: the backlog and
+/// the marks are differences of sums that grow with the attack, and once the sums are large a difference
+/// of a few units in their last place is rounding, not work. Treating it as work would schedule a start
+/// every microsecond whose drain adds nothing representable to the sum: the run would never progress.
+const ULPS: f64 = 4.0;
 
 /// The attack's state at one pool.
 #[derive(Debug, Clone, Default)]
@@ -88,7 +95,14 @@ impl AttackFluid {
 
     /// Whether attack work is waiting: a real arrival must queue behind it.
     pub fn has_backlog(&self) -> bool {
-        self.backlog_s() > EPS_S
+        self.backlog_s() > self.tolerance_s()
+    }
+
+    /// Slot-seconds within which the backlog counts as empty and a mark as reached: [`EPS_S`], or a few
+    /// units in the last place of the cumulative sums once they are larger (an attack of 10^12 requests a
+    /// second fills them fast), so that every drain the run schedules changes them.
+    pub fn tolerance_s(&self) -> f64 {
+        EPS_S.max(ULPS * f64::EPSILON * self.entered_s.max(self.drained_s))
     }
 
     /// Probability that a real arrival finds a place in a full backlog: the attack's rate of freed
@@ -116,7 +130,8 @@ impl AttackFluid {
         let per_request = |work: f64, w: f64| if w > 0.0 { work / w } else { 0.0 };
         while dt > 0.0 {
             let backlog = self.backlog_s();
-            if backlog <= EPS_S && inflow <= free {
+            let eps = self.tolerance_s();
+            if backlog <= eps && inflow <= free {
                 // Everything passes straight through service.
                 self.drained_s = self.entered_s;
                 self.occupancy = inflow;
@@ -127,12 +142,12 @@ impl AttackFluid {
             // Work waits: every free slot drains the backlog.
             self.occupancy = free;
             let net = inflow - free;
-            let (step, admitted) = if backlog > cap + EPS_S {
+            let (step, admitted) = if backlog > cap + eps {
                 // Real requests took positions the attack held: none of its work gets in until the backlog
                 // has drained back to its room (the backlog never holds more than its limit).
                 let step = if free > 0.0 { dt.min((backlog - cap) / free) } else { dt };
                 (step, 0.0)
-            } else if net > 0.0 && backlog >= cap - EPS_S {
+            } else if net > 0.0 && backlog >= cap - eps {
                 // Full: only as much gets in as drains; the surplus is turned away.
                 (dt, free)
             } else if net > 0.0 {
@@ -146,9 +161,9 @@ impl AttackFluid {
             self.entered_s += admitted * step;
             self.drained_s += free * step;
             // Snap the ends of a phase exactly, so that rounding never leaves a sliver of work behind.
-            if step < dt || backlog > cap + EPS_S {
+            if step < dt || backlog > cap + eps {
                 let after = self.entered_s - self.drained_s;
-                if after <= EPS_S {
+                if after <= eps {
                     self.drained_s = self.entered_s;
                 } else if (after - cap).abs() <= 1e-9 * cap.max(1.0) {
                     self.drained_s = self.entered_s - cap;
@@ -167,7 +182,7 @@ impl AttackFluid {
     /// ever does at the current state.
     pub fn secs_until(&self, mark: f64, free: f64) -> Option<f64> {
         let left = mark - self.drained_s;
-        if left <= EPS_S || !self.has_backlog() {
+        if left <= self.tolerance_s() || !self.has_backlog() {
             return Some(0.0);
         }
         (free > 0.0).then(|| left / free)

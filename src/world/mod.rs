@@ -7,8 +7,10 @@
 //! plotly: a run is a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
 
 pub mod attack;
+pub mod budget;
 pub mod classes;
 pub mod fluid;
+pub mod guard;
 pub mod platform;
 pub mod pool;
 pub mod request;
@@ -16,7 +18,7 @@ pub mod slab;
 pub mod stats;
 pub mod user;
 
-use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, StreamKey, StreamRng};
+use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, Stop, StreamKey, StreamRng};
 use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
 use crate::scenario::{Incident, Provisioning, ScaleMetric, Scenario, SessionSpec};
@@ -28,6 +30,8 @@ use request::{Kind, Request, Stage};
 use slab::{Ref, Slab};
 use stats::{GroupStats, CHECKPOINTS};
 use user::{User, UserStage};
+
+pub use guard::{Limits, RunError};
 
 /// Length of a timeseries bin.
 pub const MINUTE: SimDuration = SimDuration::from_secs(60);
@@ -265,6 +269,8 @@ struct World {
     /// Master seed and replication, for streams created during the run.
     seed: u64,
     replication: u64,
+    /// Users and requests this world may hold at once (see [`Limits`]).
+    max_records: u64,
 }
 
 /// A share of an arrival process: each member of the cohort uses the platform with probability `share`.
@@ -386,6 +392,7 @@ impl World {
             user_groups,
             seed,
             replication,
+            max_records: u64::MAX,
         }
     }
 
@@ -1537,6 +1544,11 @@ impl Model for World {
     }
 
     #[inline]
+    fn halted(&self) -> bool {
+        self.users.live() + self.requests.live() > self.max_records
+    }
+
+    #[inline]
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Arrival { group } => self.arrival(group, sched),
@@ -1571,17 +1583,28 @@ impl Model for World {
     }
 }
 
-/// Runs `scenario` with master seed `seed` and replication index `replication`.
+/// Runs `scenario` with master seed `seed` and replication index `replication`, within the default
+/// [`Limits`].
 ///
 /// Pure and deterministic: the same arguments give the same report, on any thread. Every random stream is
 /// keyed by (seed, replication, purpose), so replication `r` of two different configurations sees the same
-/// arrivals (common random numbers).
-pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
+/// arrivals (common random numbers). A model that cannot be simulated as written (a clock stuck at one
+/// instant, more records alive than the limits allow) returns a [`RunError`] that says why.
+pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> Result<RunReport, RunError> {
+    run_with(scenario, seed, replication, &Limits::default())
+}
+
+/// [`run`] within `limits`.
+pub fn run_with(scenario: &Scenario, seed: u64, replication: u64, limits: &Limits) -> Result<RunReport, RunError> {
     let parts = components(scenario);
+    // Each component holds its share of the records: split evenly, so that whether a run stops does not
+    // depend on how the threads interleave.
+    let max_records = (limits.max_records / parts.len().max(1) as u64).max(1);
     // Components share nothing (no user, request, pool or policy), so each is a world of its own, run side
     // by side. They are always run apart, whatever the number of threads, so the result is the same on
     // one core or many: each component's events are a function of its own streams only.
-    let mut worlds: Vec<(World, u64)> = parts.into_par_iter().map(|active| run_component(scenario, seed, replication, active)).collect();
+    let mut worlds: Vec<(World, u64)> =
+        parts.into_par_iter().map(|active| run_component(scenario, seed, replication, active, max_records)).collect::<Result<_, _>>()?;
     let (mut world, mut events) = worlds.remove(0);
     for (other, e) in worlds {
         events += e;
@@ -1591,12 +1614,13 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     let rows = world.summaries(scenario, events);
     let access = world.access_curves(scenario);
     let timeseries = world.timeseries.into_iter().map(|(_, row)| row).collect();
-    RunReport { summary: rows[0].clone(), rows, timeseries, access, events }
+    Ok(RunReport { summary: rows[0].clone(), rows, timeseries, access, events })
 }
 
 /// Runs the pools marked in `active` (one component) to the horizon; returns the world and its events.
-fn run_component(scenario: &Scenario, seed: u64, replication: u64, active: Vec<bool>) -> (World, u64) {
+fn run_component(scenario: &Scenario, seed: u64, replication: u64, active: Vec<bool>, max_records: u64) -> Result<(World, u64), RunError> {
     let mut world = World::new(scenario, seed, replication, active);
+    world.max_records = max_records;
     let mut sched = Scheduler::new();
     for group in 0..world.groups.len() as u32 {
         if world.active_pools[world.groups[group as usize].platform as usize] {
@@ -1613,10 +1637,64 @@ fn run_component(scenario: &Scenario, seed: u64, replication: u64, active: Vec<b
         sched.schedule_at(SimTime::ZERO + MINUTE, Event::MinuteTick);
     }
     let horizon = world.horizon;
-    sched.run_until(&mut world, horizon);
+    match sched.run_until(&mut world, horizon) {
+        Stop::Reached => {}
+        Stop::Stalled { at } => return Err(world.stalled(scenario, at, &mut sched)),
+        Stop::Halted => return Err(world.too_many_records(sched.now())),
+    }
     world.close_minute(horizon);
     world.close_users();
-    (world, sched.events_processed())
+    Ok((world, sched.events_processed()))
+}
+
+impl World {
+    /// The diagnosis of a clock stuck at `at`: the kinds of the next few thousand events (all at that
+    /// instant, since the loop goes on) and the scenario's settings that can close such a loop.
+    fn stalled(&mut self, scenario: &Scenario, at: SimTime, sched: &mut Scheduler<Event>) -> RunError {
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for _ in 0..4096 {
+            let mut kind = "";
+            if sched.step_observed(self, |e| kind = guard::kind_name(e)).is_none() {
+                break;
+            }
+            match counts.iter_mut().find(|c| c.0 == kind) {
+                Some(c) => c.1 += 1,
+                None => counts.push((kind, 1)),
+            }
+        }
+        RunError::Stalled {
+            clock: guard::clock_text(self.clock_start_s, at),
+            events: crate::engine::STALL_EVENTS,
+            kinds: guard::kinds_text(&counts),
+            cause: guard::zero_length_loops(scenario),
+        }
+    }
+
+    /// The diagnosis of a world that outgrew its records at `now`: where the requests pile up.
+    fn too_many_records(&self, now: SimTime) -> RunError {
+        let busiest =
+            self.pools.iter().enumerate().filter(|(i, _)| self.active_pools[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
+        let cause = match busiest {
+            Some(p) if p.waiting_len() > 0 => format!(
+                "the largest backlog is pool {:?} with {} requests waiting{}; bound it (max_in_system, patience), shorten the \
+                 horizon, lower --scale, or raise --max-memory",
+                p.name,
+                p.waiting_len(),
+                if p.max_waiting.is_none() { " and no backlog limit" } else { "" }
+            ),
+            _ => "too many people around at once; lower --scale or the population, shorten the \
+                 horizon, or raise --max-memory"
+                .into(),
+        };
+        RunError::TooManyRecords {
+            clock: guard::clock_text(self.clock_start_s, now),
+            users: self.users.live(),
+            requests: self.requests.live(),
+            limit: self.max_records,
+            limit_mib: self.max_records * guard::RECORD_BYTES / (1 << 20),
+            cause,
+        }
+    }
 }
 
 /// The platforms that share nothing, as sets of active pools (platform pools first, then dependencies):

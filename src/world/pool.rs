@@ -263,6 +263,10 @@ impl Pool {
                 // slot is serving attack work; otherwise the next release hands it its slot.
                 return (free > 0.0).then_some(now);
             }
+            // Work that no horizon reaches never starts it; any change of rate or slots looks again.
+            if !(secs < crate::scenario::MAX_HORIZON_S) {
+                return None;
+            }
             // Round up, so that the work has drained when the event fires.
             return Some(now + SimDuration((secs * 1e6).ceil() as u64 + 1));
         }
@@ -289,7 +293,7 @@ impl Pool {
     /// the caller's business.
     #[inline]
     fn pass_on(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
-        let drained = self.fluid.as_ref().map_or(f64::INFINITY, |(f, _)| f.drained_s + super::fluid::EPS_S);
+        let drained = self.fluid.as_ref().map_or(f64::INFINITY, |(f, _)| f.drained_s + f.tolerance_s());
         for backlog in &mut self.backlogs {
             while let Some(&(r, mark)) = backlog.front() {
                 if !is_live(r) {

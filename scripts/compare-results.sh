@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Compares the result tables of two rentree binaries, byte for byte, on the textbook models and the replay
+# (and its variants) at the given scales: what a change that must not move any result is checked with.
+#
+#   bash scripts/compare-results.sh OLD_BIN NEW_BIN [SCALE...]      # default scales: 0.01
+#
+# The tables are compared as CSV (`--format csv`), which renders every value and carries no file metadata,
+# so a change of the Parquet footer alone does not count as a change of results. Prints one line per run
+# and exits 1 if any table differs.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+old=${1:?usage: compare-results.sh OLD_BIN NEW_BIN [SCALE...]}
+new=${2:?usage: compare-results.sh OLD_BIN NEW_BIN [SCALE...]}
+shift 2
+scales=("${@:-0.01}")
+[ ${#scales[@]} -gt 0 ] || scales=(0.01)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+status=0
+
+compare() {
+  local label=$1
+  shift
+  "$old" run "$@" --format csv --out "$work/old" >/dev/null 2>&1
+  "$new" run "$@" --format csv --out "$work/new" >/dev/null 2>&1
+  local differs=""
+  for f in "$work"/old/*.csv; do
+    local name
+    name=$(basename "$f")
+    if ! cmp -s "$f" "$work/new/$name"; then
+      differs="$differs $name"
+    fi
+  done
+  if [ -z "$differs" ]; then
+    echo "same      $label"
+  else
+    echo "DIFFERENT $label:$differs"
+    status=1
+  fi
+  rm -rf "$work/old" "$work/new"
+}
+
+for model in models/textbook/*.toml; do
+  compare "$model" "$model"
+done
+for scale in "${scales[@]}"; do
+  compare "replay at scale $scale" --scale "$scale"
+  for variant in pre-warming autoscaling no-attack mitigated-in-5-min hosting-loss; do
+    compare "replay variant $variant at scale $scale" --scale "$scale" --variant "$variant"
+  done
+  compare "evening at scale $scale" models/france-2021-04-05-evening.toml --scale "$scale"
+done
+exit $status

@@ -1,0 +1,30 @@
+//! Helpers shared by the integration tests: each test binary uses some of them.
+#![allow(dead_code)]
+
+use rentree::scenario::Scenario;
+use rentree::world::RunReport;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Runs a scenario that must reach its horizon (every model of the tests does).
+pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
+    rentree::world::run(scenario, seed, replication).expect("the test's scenario runs to its horizon")
+}
+
+/// A fresh scratch folder for test `name` of binary `suite`.
+pub fn scratch(suite: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rentree-{suite}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `rentree args…` and returns (exit code, stdout, stderr).
+pub fn rentree(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rentree")).args(args).output().expect("binary runs");
+    (
+        out.status.code().expect("exited, not killed"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
