@@ -387,6 +387,7 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let wall_s = started.elapsed().as_secs_f64();
     let mut manifest = Manifest {
         rentree_version: env!("CARGO_PKG_VERSION").into(),
+        run_id: String::new(),
         scenario: scenario.name.clone(),
         scenario_source: source.clone(),
         scenario_sha256: scenario.hash_hex(),
@@ -488,6 +489,9 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         progress: std::io::stderr().is_terminal(),
     };
     let outcome = sweeps::sweep(&experiment, &options)?;
+    if outcome.stale_temps_removed > 0 {
+        eprintln!("{}: removed {} stale temporary file(s) left by an interrupted sweep", args.out.display(), outcome.stale_temps_removed);
+    }
     let total = outcome.executed + outcome.skipped;
     eprintln!(
         "{}: {} run(s) done ({} skipped as already finished) in {:.1} s with {} job(s): {:.1} runs/min",
@@ -517,11 +521,11 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         "runs_per_min": outcome.executed as f64 / outcome.wall_s.max(1e-9) * 60.0,
         "files": outcome.files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>(),
     });
-    let name = match shard {
-        Some((i, n)) => format!("manifest-shard-{i}-of-{n}.json"),
-        None => "manifest.json".into(),
-    };
-    output::write_json(&args.out.join(name), &manifest)?;
+    // A whole sweep's manifest.json is written by the merge, last, beside the tables it vouches for; a shard
+    // builds no tables and leaves this note of what it ran.
+    if let Some((i, n)) = shard {
+        output::write_json(&args.out.join(format!("manifest-shard-{i}-of-{n}.json")), &manifest)?;
+    }
     for f in outcome.files {
         println!("{}", f.display());
     }

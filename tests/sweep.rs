@@ -269,3 +269,81 @@ ranges = { "platforms.server.pool.servers" = { min = 46.0, max = 62.0, integer =
         format!("{:?}", e.configs.iter().map(|c| &c.params).collect::<Vec<_>>())
     );
 }
+
+/// `rentree report DIR` (the page goes beside the folder): exit code and stderr.
+fn report(dir: &Path) -> (i32, String) {
+    rentree(&["report", dir.to_str().unwrap(), "--out", dir.with_extension("briefing").to_str().unwrap()])
+}
+
+#[test]
+fn resume_removes_the_temporary_files_a_killed_sweep_left() {
+    let d = scratch("stale");
+    let e = experiment(&d, GRID);
+    let (e, out) = (e.to_str().unwrap(), d.join("out"));
+    let (code, err) = rentree(&["sweep", e, "--out", out.to_str().unwrap(), "--jobs", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let before = tables(&out);
+    // What SIGKILL leaves behind mid-write: half a part file, and half a plan.
+    let stale = [out.join("runs").join(".rentree-xyz.tmp"), out.join(".rentree-abc.tmp")];
+    for s in &stale {
+        std::fs::write(s, "{\"config\": 0, \"repl").unwrap();
+    }
+    std::fs::remove_file(out.join("runs").join("c0001-r0002.json")).unwrap();
+    let (code, err) = rentree(&["sweep", e, "--out", out.to_str().unwrap(), "--resume", "--jobs", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("removed 2 stale temporary file(s) left by an interrupted sweep"), "{err}");
+    assert!(err.contains("(11 skipped"), "{err}");
+    for s in &stale {
+        assert!(!s.exists(), "{} survived --resume", s.display());
+    }
+    assert_eq!(tables(&out), before);
+    let (code, err) = report(&out);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn report_refuses_a_sweep_folder_that_is_not_one_sweep() {
+    let d = scratch("mixed");
+    let (da, db) = (d.join("exp-a"), d.join("exp-b"));
+    std::fs::create_dir_all(&da).unwrap();
+    std::fs::create_dir_all(&db).unwrap();
+    let ea = experiment(&da, GRID);
+    let eb = experiment(&db, &GRID.replace("[48, 50, 55]", "[48, 50, 56]"));
+    let (a, b) = (d.join("a"), d.join("b"));
+    for (e, out) in [(&ea, &a), (&eb, &b)] {
+        let (code, err) = rentree(&["sweep", e.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let manifest =
+        |dir: &Path| -> serde_json::Value { serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap() };
+    let id_a = manifest(&a)["run_id"].as_str().unwrap().to_owned();
+    let names: Vec<String> = manifest(&a)["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["runs.parquet", "configs.parquet", "configs.csv", "timeseries.parquet", "plan.json"]);
+    for t in ["runs.parquet", "configs.parquet", "timeseries.parquet"] {
+        assert_eq!(rentree::output::parquet_run_id(&a.join(t)).unwrap().as_deref(), Some(id_a.as_str()), "{t}");
+    }
+    let (code, err) = report(&a);
+    assert_eq!(code, 0, "{err}");
+    // The configurations of another sweep copied in.
+    std::fs::copy(b.join("configs.parquet"), a.join("configs.parquet")).unwrap();
+    let (code, err) = report(&a);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&a.display().to_string()) && err.contains("configs.parquet carries run") && err.contains("mixes two runs"),
+        "{err}"
+    );
+    // --resume rebuilds the tables from the part files, and the folder is one sweep again.
+    let (code, err) = rentree(&["sweep", ea.to_str().unwrap(), "--out", a.to_str().unwrap(), "--resume"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report(&a).0, 0);
+    // Without its manifest (a merge interrupted), refused; --merge writes one.
+    std::fs::remove_file(a.join("manifest.json")).unwrap();
+    let (code, err) = report(&a);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no manifest.json: the sweep was interrupted or is still being written"), "{err}");
+    let (code, err) = rentree(&["sweep", "--merge", a.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = report(&a);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(manifest(&a)["run_id"].as_str().unwrap(), id_a, "the merge gives the sweep's id again");
+}

@@ -3,12 +3,30 @@
 //! This is the only module that knows polars. Every file is written atomically: to a temporary file in the
 //! destination directory, flushed, then renamed over the final name, so an interrupted run never leaves a
 //! half-written file under a name that looks complete.
+//!
+//! Atomic files are not enough for a folder: a rerun killed after replacing its first table leaves the new
+//! summary beside the old timeseries. So a results folder (a run's, or a sweep's) is written by one protocol,
+//! and a folder is one run or nothing:
+//! 1. [`begin_results`] withdraws the old `manifest.json` and syncs the directory, *before* any table is
+//!    replaced; then it removes the tables the old manifest listed (and the tables this kind of folder may
+//!    hold) that the new run will not write, so no stale `access.parquet` or `.csv` survives beside the new
+//!    manifest;
+//! 2. each table is written atomically; a Parquet table carries its run's id in its footer (key-value
+//!    metadata [`RUN_ID_KEY`]);
+//! 3. [`finish_results`] syncs the directory and writes the new manifest last, with the run id and the
+//!    name and SHA-256 of every file it vouches for.
+//!
+//! A kill or a full disk at any point leaves either the old complete folder (before step 1) or a folder
+//! without a manifest (after it), until the new manifest lands. [`check_results`] is the reader's half:
+//! it accepts a folder only if its manifest exists, every file it lists is there with the listed SHA-256,
+//! and every Parquet table carries the manifest's run id. The run id is a pure function of the inputs
+//! ([`run_id`]), so two identical runs still write byte-identical tables.
 
 use crate::error::{Error, Result};
 use crate::metrics::Field;
 use crate::world::RunReport;
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +43,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// The name of the format, as `--format` spells it (part of a run's id).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Both => "both",
+        }
+    }
     fn parquet(self) -> bool {
         matches!(self, Format::Parquet | Format::Both)
     }
@@ -38,6 +64,8 @@ impl Format {
 pub struct Manifest {
     /// Version of rentree that wrote the files.
     pub rentree_version: String,
+    /// The run's id (see [`run_id`]), also in the footer of each Parquet table; set by [`write_run`].
+    pub run_id: String,
     /// Scenario name.
     pub scenario: String,
     /// Where the scenario came from (a path, or `builtin:NAME`).
@@ -64,8 +92,63 @@ pub struct Manifest {
     pub events_per_s: f64,
     /// Peak resident memory of the process, in MiB (Linux `VmHWM`; absent where unknown).
     pub peak_rss_mib: Option<f64>,
-    /// Files written next to the manifest.
-    pub files: Vec<String>,
+    /// Files written next to the manifest, with their SHA-256; set by [`write_run`].
+    pub files: Vec<FileEntry>,
+}
+
+/// The manifest file of a results folder: written last, withdrawn first.
+pub const MANIFEST: &str = "manifest.json";
+
+/// The Parquet footer key (file-level key-value metadata) under which a table records its run's id.
+pub const RUN_ID_KEY: &str = "rentree.run_id";
+
+/// The tables a run folder may hold: the protocol removes those a new run does not write, whatever the old
+/// manifest says (it may be missing, or from an older rentree).
+pub const RUN_TABLES: &[&str] = &["summary.parquet", "summary.csv", "timeseries.parquet", "timeseries.csv", "access.parquet", "access.csv"];
+
+/// A file a manifest vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// File name, in the manifest's directory.
+    pub name: String,
+    /// SHA-256 of the file's bytes, lowercase hex.
+    pub sha256: String,
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A run's id: the first 16 hex digits of the SHA-256 of `kind` and the `(name, value)` pairs that make the
+/// run what it is (for `rentree run`: version, scenario hash, seed, scale, replication, format).
+///
+/// A pure function of the inputs, never of the clock or the machine, so two identical runs write the same id
+/// into their tables and the tables stay byte-identical; 64 bits are plenty to tell two runs of one folder
+/// apart.
+pub fn run_id(kind: &str, fields: &[(&str, String)]) -> String {
+    let mut text = format!("rentree {kind}\n");
+    for (name, value) in fields {
+        text.push_str(&format!("{name}={value}\n"));
+    }
+    sha256_hex(text.as_bytes())[..16].to_owned()
+}
+
+/// The id of a `rentree run` (the manifest's `run_id`).
+fn run_id_of(manifest: &Manifest, format: Format) -> String {
+    run_id(
+        "run",
+        &[
+            ("rentree_version", manifest.rentree_version.clone()),
+            ("scenario_sha256", manifest.scenario_sha256.clone()),
+            ("seed", manifest.seed.to_string()),
+            // Debug formatting of an f64 is exact and round-trips.
+            ("scale", format!("{:?}", manifest.scale)),
+            ("replication", manifest.replication.to_string()),
+            ("format", format.name().to_owned()),
+        ],
+    )
 }
 
 /// The process's peak resident memory in MiB, from `/proc/self/status` (Linux only).
@@ -144,9 +227,18 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::
     Ok(())
 }
 
-/// Writes `df` as Parquet at `path`, atomically.
-pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
-    write_atomic(path, |f| ParquetWriter::new(f).finish(df).map(|_| ()).map_err(|e| e.to_string()))
+/// Writes `df` as Parquet at `path`, atomically, with `run_id` in the footer under [`RUN_ID_KEY`].
+pub fn write_parquet(path: &Path, df: &mut DataFrame, run_id: &str) -> Result<()> {
+    let metadata = KeyValueMetadata::from_static(vec![(RUN_ID_KEY.to_owned(), run_id.to_owned())]);
+    write_atomic(path, |f| ParquetWriter::new(f).with_key_value_metadata(Some(metadata)).finish(df).map(|_| ()).map_err(|e| e.to_string()))
+}
+
+/// The run id recorded in a Parquet table's footer (`None` for a table written without one).
+pub fn parquet_run_id(path: &Path) -> Result<Option<String>> {
+    let file = std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+    let mut reader = ParquetReader::new(file);
+    let metadata = reader.get_metadata().map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })?;
+    Ok(metadata.key_value_metadata().iter().flatten().find(|kv| kv.key == RUN_ID_KEY).and_then(|kv| kv.value.clone()))
 }
 
 /// Writes `df` as CSV (with a header) at `path`, atomically.
@@ -216,6 +308,29 @@ pub fn read_table(path: &Path) -> Result<Table> {
     Ok(t)
 }
 
+/// Removes the temporary files (`.rentree-*.tmp`) that a killed writer left in `dir`; returns how many.
+///
+/// Only for a folder no other process is writing into: a live writer's temporary file looks the same.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(source) => return Err(Error::Read { path: dir.to_owned(), source }),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Read { path: dir.to_owned(), source })?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".rentree-") && name.ends_with(".tmp") && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::Write { path, message: e.to_string() })?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Creates `dir` (and parents) or explains why it cannot be used.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Write { path: dir.to_owned(), message: e.to_string() })?;
@@ -226,9 +341,173 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes a run's `summary`, `timeseries` and `manifest.json` into `dir`; returns the paths written.
+/// Syncs a directory, so that the renames and removals in it so far are on disk before the next step.
+fn sync_dir(dir: &Path) -> Result<()> {
+    // Only Unix can open and sync a directory; elsewhere the order of renames is the file system's.
+    #[cfg(unix)]
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::Write { path: dir.to_owned(), message: e.to_string() })?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Whether a name listed in a manifest may be removed or read as a table of the folder: a plain file name
+/// (no directory part, so a hand-edited manifest cannot reach outside the folder) of a Parquet or CSV file.
+fn is_table_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(n)), None) if n == name)
+        && (name.ends_with(".parquet") || name.ends_with(".csv"))
+}
+
+/// The file names an existing manifest lists, in either form rentree has written (`["a.parquet"]`, or
+/// `[{"name": "a.parquet", "sha256": …}]`); nothing if it is missing or unreadable.
+fn listed_files(manifest: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    let files = value.get("files").and_then(|f| f.as_array()).cloned().unwrap_or_default();
+    files.iter().filter_map(|f| f.as_str().or_else(|| f.get("name").and_then(|n| n.as_str())).map(str::to_owned)).collect()
+}
+
+/// Step 1 of the folder protocol (see the module doc): withdraws `dir/manifest.json` and syncs the directory,
+/// then removes the tables that the old manifest listed, or that `owned` names, and that `new_files` does not
+/// (the new run will not replace them). Call it before replacing any table in `dir`.
+pub fn begin_results(dir: &Path, new_files: &[&str], owned: &[&str]) -> Result<()> {
+    let manifest = dir.join(MANIFEST);
+    let gone = |path: &Path, r: std::io::Result<()>| match r {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Write { path: path.to_owned(), message: e.to_string() }),
+        _ => Ok(()),
+    };
+    // Read the old list before the manifest goes: afterwards nothing names the old run's extra tables.
+    let listed = listed_files(&manifest);
+    gone(&manifest, std::fs::remove_file(&manifest))?;
+    // The withdrawal must reach the disk before any table is replaced: the file system may otherwise persist
+    // a new table's rename and lose the unlink, and a crash would leave the old manifest over a new table.
+    sync_dir(dir)?;
+    for name in listed.iter().map(String::as_str).chain(owned.iter().copied()) {
+        if is_table_name(name) && !new_files.contains(&name) {
+            let path = dir.join(name);
+            gone(&path, std::fs::remove_file(&path))?;
+        }
+    }
+    sync_dir(dir)
+}
+
+/// The manifest entries of `names` in `dir`: each file's name and the SHA-256 of its bytes as now on disk.
+pub fn file_entries(dir: &Path, names: &[&str]) -> Result<Vec<FileEntry>> {
+    names
+        .iter()
+        .map(|name| {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path).map_err(|source| Error::Read { path, source })?;
+            Ok(FileEntry { name: (*name).to_owned(), sha256: sha256_hex(&bytes) })
+        })
+        .collect()
+}
+
+/// Step 3 of the folder protocol: syncs `dir` (the tables' renames first) and writes `manifest` as
+/// `dir/manifest.json`, last; returns its path.
+pub fn finish_results<T: Serialize>(dir: &Path, manifest: &T) -> Result<PathBuf> {
+    sync_dir(dir)?;
+    let path = dir.join(MANIFEST);
+    write_json(&path, manifest)?;
+    sync_dir(dir)?;
+    Ok(path)
+}
+
+/// What [`check_results`] vouches for: a folder holding one complete run (or sweep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedResults {
+    /// The run id of the manifest and of every Parquet table beside it.
+    pub run_id: String,
+    /// The files the manifest lists, all present and unchanged.
+    pub files: Vec<String>,
+}
+
+impl CheckedResults {
+    /// Whether the manifest lists `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.files.iter().any(|f| f == name)
+    }
+}
+
+/// The reader's half of the folder protocol: accepts `dir` only if its `manifest.json` exists, lists files
+/// with their SHA-256 and a run id, every listed file is there with that SHA-256, and every listed Parquet
+/// table carries that run id in its footer. The error names the folder, what is wrong and what to do.
+pub fn check_results(dir: &Path) -> Result<CheckedResults> {
+    let refuse = |message: String| Error::Parse { path: dir.to_owned(), message };
+    let path = dir.join(MANIFEST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (what, how) = if dir.join("plan.json").exists() {
+                ("sweep", "rerun it (sweep --resume, or sweep --merge for shards)")
+            } else {
+                ("run", "rerun it")
+            };
+            return Err(refuse(format!("no {MANIFEST}: the {what} was interrupted or is still being written; {how}")));
+        }
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    #[derive(Deserialize)]
+    struct Head {
+        run_id: String,
+        files: Vec<FileEntry>,
+    }
+    let head: Head = serde_json::from_str(&text).map_err(|e| {
+        refuse(format!(
+            "{MANIFEST} does not give a run_id and each file's name and sha256 ({e}): written by an older rentree or edited; rerun it"
+        ))
+    })?;
+    for entry in &head.files {
+        let name = entry.name.as_str();
+        if !is_table_name(name) && name != "plan.json" {
+            return Err(refuse(format!("{MANIFEST} lists {name:?}: expected a file name of this folder (a table or plan.json)")));
+        }
+        let file = dir.join(name);
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(refuse(format!(
+                    "{MANIFEST} lists {name}, which is missing: the folder was changed after the run was written; rerun it"
+                )));
+            }
+            Err(source) => return Err(Error::Read { path: file, source }),
+        };
+        // A table's run id names the culprit better than a hash, so it is checked first; a file that cannot
+        // be read as Parquet falls through to the hash check.
+        if name.ends_with(".parquet") {
+            if let Ok(found) = parquet_run_id(&file) {
+                if found.as_deref() != Some(head.run_id.as_str()) {
+                    let found = found.map_or_else(|| "no run id".to_owned(), |id| format!("run {id}"));
+                    return Err(refuse(format!(
+                        "{name} carries {found} but {MANIFEST} is run {}: the folder mixes two runs (a rewrite was interrupted, \
+                         or a file was copied in); rerun it",
+                        head.run_id
+                    )));
+                }
+            }
+        }
+        let sha256 = sha256_hex(&bytes);
+        if sha256 != entry.sha256 {
+            return Err(refuse(format!(
+                "{name} has sha256 {sha256} but {MANIFEST} expects {}: the file was changed or replaced after the run; rerun it",
+                entry.sha256
+            )));
+        }
+    }
+    Ok(CheckedResults { run_id: head.run_id, files: head.files.into_iter().map(|f| f.name).collect() })
+}
+
+/// Writes a run's `summary`, `timeseries` (and `access`, for scenarios with sessions) tables and
+/// `manifest.json` into `dir`; returns the paths written, the manifest last.
 ///
-/// The manifest is written last, so its presence means the tables beside it are complete.
+/// Follows the folder protocol of the module doc: the old manifest is withdrawn before any table is replaced
+/// and the new one written last, so a manifest vouches for exactly the tables beside it. Sets the manifest's
+/// `run_id` and `files`.
 pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format: Format) -> Result<Vec<PathBuf>> {
     ensure_dir(dir)?;
     let polars_err = |e: PolarsError| Error::Write { path: dir.to_owned(), message: e.to_string() };
@@ -238,15 +517,27 @@ pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format
     let mut timeseries = frame(&rows).map_err(polars_err)?;
     let access: Vec<_> = report.access.iter().map(|r| r.fields()).collect();
     let mut access = frame(&access).map_err(polars_err)?;
-    let mut written = Vec::new();
     let mut tables = vec![("summary", &mut summary), ("timeseries", &mut timeseries)];
     if !report.access.is_empty() {
         tables.push(("access", &mut access));
     }
+    let mut names = Vec::new();
+    for (stem, _) in &tables {
+        if format.parquet() {
+            names.push(format!("{stem}.parquet"));
+        }
+        if format.csv() {
+            names.push(format!("{stem}.csv"));
+        }
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    manifest.run_id = run_id_of(manifest, format);
+    begin_results(dir, &names, RUN_TABLES)?;
+    let mut written = Vec::new();
     for (stem, df) in tables {
         if format.parquet() {
             let p = dir.join(format!("{stem}.parquet"));
-            write_parquet(&p, df)?;
+            write_parquet(&p, df, &manifest.run_id)?;
             written.push(p);
         }
         if format.csv() {
@@ -255,9 +546,7 @@ pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format
             written.push(p);
         }
     }
-    manifest.files = written.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect();
-    let p = dir.join("manifest.json");
-    write_json(&p, manifest)?;
-    written.push(p);
+    manifest.files = file_entries(dir, &names)?;
+    written.push(finish_results(dir, manifest)?);
     Ok(written)
 }

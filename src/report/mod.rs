@@ -409,13 +409,29 @@ fn escape(s: &str) -> String {
 }
 
 /// Writes the briefing of the run or sweep in `dir`.
+///
+/// Refuses a folder that is not one complete run or sweep (see [`output::check_results`]): no manifest (the
+/// run was interrupted or is being written), a file the manifest lists missing, or a table from another run.
 pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     let lang = options.lang;
-    let is_sweep = dir.join("configs.parquet").exists();
-    if !is_sweep && !dir.join("summary.parquet").exists() {
+    if !["manifest.json", "plan.json", "configs.parquet"].iter().chain(output::RUN_TABLES).any(|f| dir.join(f).exists()) {
         return Err(Error::Read {
             path: dir.to_owned(),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "neither a run (summary.parquet) nor a sweep (configs.parquet)"),
+        });
+    }
+    // Only what the manifest vouches for is read: a table beside it may be from another, interrupted run.
+    let checked = output::check_results(dir)?;
+    let is_sweep = checked.has("configs.parquet");
+    let needed: &[&str] =
+        if is_sweep { &["configs.parquet", "timeseries.parquet", "plan.json"] } else { &["summary.parquet", "timeseries.parquet"] };
+    if let Some(missing) = needed.iter().find(|f| !checked.has(f)) {
+        return Err(Error::Parse {
+            path: dir.to_owned(),
+            message: format!(
+                "manifest.json lists no {missing}: the briefing reads {}; rerun with --format parquet (or both)",
+                needed.join(", ")
+            ),
         });
     }
     let (name, sentences, charts) = if is_sweep { sweep_report(dir, lang)? } else { run_report(dir, lang)? };

@@ -5,11 +5,18 @@
 //! canonical order (configuration, then replication). Three consequences:
 //! - the tables do not depend on the number of threads, nor on which machine ran which run: `--jobs 1`,
 //!   `--jobs 2` and a Slurm array give byte-identical `runs`, `configs` and `timeseries` tables;
-//! - an interrupted sweep loses nothing finished: `--resume` skips the runs whose file exists;
+//! - an interrupted sweep loses nothing finished: `--resume` skips the runs whose file exists, and removes
+//!   the temporary files (`.rentree-*.tmp`) of the runs that were being written when it was killed;
 //! - memory stays bounded per job: a run's report is reduced to its file and dropped.
 //!
 //! The plan (configurations, their parameters and replication counts) is written as `OUT/plan.json`, so
 //! `rentree sweep --merge OUT` can build the tables from the part files alone.
+//!
+//! The folder itself follows the protocol of [`crate::output`]: a sweep withdraws `OUT/manifest.json`
+//! before it rewrites the plan, and the merge writes `runs.parquet`, `configs.parquet`, `configs.csv` and
+//! `timeseries.parquet` then a new manifest, last, listing them and `plan.json` with their SHA-256. The
+//! sweep's id is a function of the rentree version and the plan (which holds the experiment's SHA-256), so
+//! a local sweep, a resumed one and a Slurm array's merge write the same id and the same bytes.
 
 pub mod experiment;
 pub mod size;
@@ -156,17 +163,56 @@ pub struct SweepOutcome {
     pub wall_s: f64,
     /// For `until_ci`: per configuration, (replications, half-width reached).
     pub precision: Vec<(u64, f64)>,
-    /// Files written (tables), empty for a shard.
+    /// Files written (tables, then `manifest.json`), empty for a shard.
     pub files: Vec<PathBuf>,
+    /// Temporary files of an interrupted sweep removed by `--resume`.
+    pub stale_temps_removed: usize,
+}
+
+/// The tables a sweep's merge writes, every time.
+pub const SWEEP_TABLES: &[&str] = &["runs.parquet", "configs.parquet", "configs.csv", "timeseries.parquet"];
+
+/// What a sweep folder's `manifest.json` records.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepManifest {
+    /// Version of rentree that wrote the tables.
+    pub rentree_version: String,
+    /// The sweep's id (see [`output::run_id`]): version and plan; also in each Parquet table's footer.
+    pub run_id: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// SHA-256 of the experiment file's text.
+    pub experiment_sha256: String,
+    /// Number of configurations.
+    pub configurations: usize,
+    /// Runs in the tables (configurations × their replications).
+    pub runs: u64,
+    /// How the sweep ran, when `rentree sweep` built the tables (absent after `--merge`).
+    #[serde(flatten)]
+    pub invocation: Option<SweepInvocation>,
+    /// The tables and `plan.json`, with their SHA-256.
+    pub files: Vec<output::FileEntry>,
+}
+
+/// How a sweep ran: what its manifest adds when the tables were built by the sweep itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepInvocation {
+    /// The experiment file as given.
+    pub experiment_file: String,
+    /// Runs executed by this invocation.
+    pub runs_executed: u64,
+    /// Runs found already finished and skipped.
+    pub runs_skipped: u64,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Wall seconds of the runs.
+    pub wall_s: f64,
+    /// Runs executed per wall minute.
+    pub runs_per_min: f64,
 }
 
 fn run_file(out: &Path, config: usize, replication: u64) -> PathBuf {
     out.join("runs").join(format!("c{config:04}-r{replication:04}.json"))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
@@ -263,7 +309,7 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
     let out = &options.out;
     output::ensure_dir(&out.join("runs"))?;
     let text = std::fs::read(&experiment.path).map_err(|source| Error::Read { path: experiment.path.clone(), source })?;
-    let sha = sha256_hex(&text);
+    let sha = output::sha256_hex(&text);
     // A results folder belongs to one experiment: mixing two would build tables from foreign runs.
     let plan_path = out.join("plan.json");
     if plan_path.exists() {
@@ -281,6 +327,14 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
             });
         }
     }
+    // Another shard may be writing into the folder right now, and its temporary files look stale.
+    let stale_temps_removed = if options.resume && options.shard.is_none() {
+        output::remove_stale_temps(&out.join("runs"))? + output::remove_stale_temps(out)?
+    } else {
+        0
+    };
+    // The plan is about to be rewritten: the old manifest no longer vouches for this folder.
+    output::begin_results(out, SWEEP_TABLES, &[])?;
     let mut reps = vec![experiment.replications(); experiment.configs.len()];
     let (mut executed, mut skipped) = (0, 0);
     let mut precision = Vec::new();
@@ -323,8 +377,21 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
             break;
         }
     }
-    let files = if options.shard.is_some() { Vec::new() } else { merge(out)? };
-    Ok(SweepOutcome { executed, skipped, wall_s: started.elapsed().as_secs_f64(), precision, files })
+    let files = if options.shard.is_some() {
+        Vec::new()
+    } else {
+        let wall_s = started.elapsed().as_secs_f64();
+        let invocation = SweepInvocation {
+            experiment_file: experiment.path.display().to_string(),
+            runs_executed: executed,
+            runs_skipped: skipped,
+            jobs: options.jobs,
+            wall_s,
+            runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
+        };
+        merge_with(out, Some(invocation))?
+    };
+    Ok(SweepOutcome { executed, skipped, wall_s: started.elapsed().as_secs_f64(), precision, files, stale_temps_removed })
 }
 
 /// Reads every planned run, per configuration in replication order; a missing run is an error.
@@ -356,10 +423,17 @@ pub fn load_records(out: &Path, plan: &Plan) -> Result<Vec<Vec<RunRecord>>> {
     Ok(all)
 }
 
-/// Builds `runs`, `configs` and `timeseries` tables (Parquet) from the part files in `out`.
+/// Builds `runs`, `configs` and `timeseries` tables (Parquet, and `configs.csv`) from the part files in
+/// `out`, then its `manifest.json`; returns the paths written, the manifest last.
 pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
+    merge_with(out, None)
+}
+
+fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<PathBuf>> {
     let plan: Plan = read_json(&out.join("plan.json"))?;
     let records = load_records(out, &plan)?;
+    let plan_json = serde_json::to_string(&plan).map_err(|e| Error::Write { path: out.join("plan.json"), message: e.to_string() })?;
+    let run_id = output::run_id("sweep", &[("rentree_version", env!("CARGO_PKG_VERSION").to_owned()), ("plan", plan_json)]);
     let metric_names: Vec<String> =
         Summary::default().fields().into_iter().filter(|(_, v)| !matches!(v, Field::Str(_))).map(|(n, _)| n.to_owned()).collect();
     let head = |c: &PlanConfig| {
@@ -410,11 +484,15 @@ pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
             }
         }
     }
-    let mut files = Vec::new();
+    let mut frames = Vec::new();
     for (name, rows) in [("runs", runs), ("configs", configs), ("timeseries", series)] {
-        let mut df = output::frame(&rows).map_err(|e| Error::Write { path: out.to_owned(), message: e.to_string() })?;
+        frames.push((name, output::frame(&rows).map_err(|e| Error::Write { path: out.to_owned(), message: e.to_string() })?));
+    }
+    output::begin_results(out, SWEEP_TABLES, &[])?;
+    let mut files = Vec::new();
+    for (name, mut df) in frames {
         let p = out.join(format!("{name}.parquet"));
-        output::write_parquet(&p, &mut df)?;
+        output::write_parquet(&p, &mut df, &run_id)?;
         files.push(p);
         if name == "configs" {
             // The configurations table is small: a CSV beside it is what a study folder commits.
@@ -423,5 +501,18 @@ pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
             files.push(p);
         }
     }
+    let mut listed: Vec<&str> = SWEEP_TABLES.to_vec();
+    listed.push("plan.json");
+    let manifest = SweepManifest {
+        rentree_version: env!("CARGO_PKG_VERSION").to_owned(),
+        run_id,
+        experiment: plan.experiment.clone(),
+        experiment_sha256: plan.experiment_sha256.clone(),
+        configurations: plan.configs.len(),
+        runs: plan.configs.iter().map(|c| c.replications).sum(),
+        invocation,
+        files: output::file_entries(out, &listed)?,
+    };
+    files.push(output::finish_results(out, &manifest)?);
     Ok(files)
 }
