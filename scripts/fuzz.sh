@@ -13,8 +13,8 @@
 # - `-O --debug-assertions`: optimized, with overflow checks and debug assertions on, so that an integer
 #   overflow in validation or in the run is a finding rather than a silently wrong number.
 # - `--sanitizer none`: the library's only unsafe code is two hints (a prefetch and madvise) that touch
-#   no memory contents, so AddressSanitizer has little to find here, and it made the target's build
-#   slower and every execution about twice as slow (measured numbers in README.md, "Fuzzing"). Without it,
+#   no memory contents, so AddressSanitizer has little to find here, while it made the target's build more
+#   than twice as long and its executions fourteen times slower (README.md, "Fuzzing"). Without it,
 #   libFuzzer still reports panics, aborts, timeouts and memory above the RSS limit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -52,9 +52,13 @@ else
 fi
 mkdir -p "$scratch/corpus" "$scratch/artifacts"
 cp corpus/"$TARGET"/* "$scratch/corpus/"
-# Today's models and experiments too, in case they have grown since the corpus was committed.
-find ../models -type f -name '*.toml' | while read -r f; do cp "$f" "$scratch/corpus/model-$(echo "$f" | tr '/.' '__')"; done
-for f in ../experiments/*/experiment.toml; do cp "$f" "$scratch/corpus/experiment-$(basename "$(dirname "$f")").toml"; done
+# Today's models and experiments too, those that differ from every committed input (new or changed since).
+committed=$(sha256sum corpus/"$TARGET"/* | cut -d' ' -f1)
+for f in $(find ../models -type f -name '*.toml') ../experiments/*/experiment.toml; do
+  if ! grep -qx "$(sha256sum "$f" | cut -d' ' -f1)" <<<"$committed"; then
+    cp "$f" "$scratch/corpus/today-$(echo "${f#../}" | tr '/' '-')"
+  fi
+done
 
 binary="target/$(rustc -vV | sed -n 's/^host: //p')/release/$TARGET"
 limits=(-timeout="$FUZZ_TIMEOUT_S" -rss_limit_mb="$FUZZ_RSS_LIMIT_MB")
@@ -92,11 +96,12 @@ libfuzzer_args=(
 
 report_failure() {
   echo "fuzzing failed: $1" >&2
-  tail -n 60 "$scratch/log" >&2 || true
+  # What libFuzzer says about the input (cargo-fuzz's own error follows it in the log).
+  grep -E -m 20 -A 2 "panicked at|memory allocation|ERROR: libFuzzer|ALARM|out-of-memory|SUMMARY" "$scratch/log" >&2 || tail -n 40 "$scratch/log" >&2
   for a in "$scratch"/artifacts/*; do
     [ -e "$a" ] || continue
     echo "--- input $(basename "$a") ($(wc -c <"$a") bytes; replay: fuzz/$binary FILE, with RENTREE_FUZZ_DEBUG=1 for details):" >&2
-    head -c 4000 "$a" | cat -v >&2
+    head -c 4000 "$a" | tr -d '\000-\010\013\014\016-\037\177' >&2
     echo >&2
   done
   exit 1

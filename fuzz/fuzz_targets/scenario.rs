@@ -3,14 +3,14 @@
 //! What counts as a finding: a panic, an abort, an input that runs longer than libFuzzer's `-timeout`, or
 //! memory above its `-rss_limit_mb`. A scenario the validator refuses is an answer, not a finding.
 //!
-//! - Text with an `[experiment]` table is read as an experiment: each strategy's (or grid point's) overrides
+//! - Text with an `[experiment]` table is read as an experiment: up to two strategies' (or grid points') overrides
 //!   are applied to the built-in scenario it names (the replay by default) at its scale. The experiment's
 //!   own schema lives in `sweep`, behind the `files` feature (polars), which this crate does not build.
-//! - Any other text is a scenario file: `Scenario::from_toml`, then each of its `[variants]`.
+//! - Any other text is a scenario file: `Scenario::from_toml`, then up to two of its `[variants]`.
 //! - A valid scenario is shrunk (see [`shrink`]) and run once. Shrinking keeps the file's structure and
-//!   ratios but bounds the run's work, so that a slow input means a bug, not a big country: a horizon of at
-//!   most ten simulated minutes, ~10^4 people and ~10^3 servers (by the scenario's own `scale`), a few pages,
-//!   attempts and returns per user, at most a thousand autoscaler windows or attack bursts.
+//!   ratios but bounds the run's work, so that a slow input means a bug, not a big country: at most a day
+//!   simulated, ~10^4 people and ~10^3 servers (by the scenario's own `scale`), a few pages, attempts and
+//!   returns per user, at most a thousand autoscaler windows or attack bursts.
 //!
 //! Shrinking never turns a valid scenario into an invalid one; the target panics if it does (a bug of the
 //! harness, or of `RawScenario::scale`).
@@ -98,8 +98,8 @@ fn check(text: &str) {
     }
 }
 
-/// At most [`CONFIGURATIONS_MAX`] of `items`, from an offset `seed` picks (the same for the same input, and
-/// different ones as mutations change it).
+/// At most [`CONFIGURATIONS_MAX`] of `items`, from an offset that `seed` picks: the same ones for the same
+/// input, others as mutations change it.
 fn some<T>(items: impl ExactSizeIterator<Item = T> + Clone, seed: usize) -> impl Iterator<Item = T> {
     let n = items.len();
     items.cycle().skip(if n == 0 { 0 } else { seed % n }).take(n.min(CONFIGURATIONS_MAX))
@@ -180,12 +180,15 @@ fn bounded_run(scenario: &Scenario) {
         Err(e) => panic!("the harness's shrinking made a valid scenario invalid: {e}"),
     };
     let start = Instant::now();
-    // Whether `run` returns its report or, with a pre-run budget, a `Result` that may refuse the run, this
-    // line stays as it is (a refusal is an answer, not a finding); only the debug line below names a field.
+    // If `run` comes to return a `Result` (a pre-run budget that refuses a run too large for the machine, a
+    // detector of simulated time that stops advancing), only `events` below changes, to
+    // `report.as_ref().map(|r| r.events)`: a refusal by the budget is an answer, not a finding. A stalled
+    // clock is still a finding: then panic on that error here, so that it is not taken for an answer.
     let report = std::hint::black_box(rentree::world::run(&small, SEED, 0));
+    let events = report.events;
     if debug() {
         let (horizon_s, seconds) = (small.horizon.as_secs_f64(), start.elapsed().as_secs_f64());
-        eprintln!("ran {:?} at scale {scale:.3e}, horizon {horizon_s} s: {:?} events in {seconds:.3} s", small.name, report.events);
+        eprintln!("ran {:?} at scale {scale:.3e}, horizon {horizon_s} s: {events:?} events in {seconds:.3} s", small.name);
     }
 }
 
