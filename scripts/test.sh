@@ -6,7 +6,7 @@
 #
 # Installs on a fresh Debian machine, idempotently: slurm-wlm and munge (single-node cluster), chromium
 # (briefing test and image export), playwright-core (npm, no browser download), and Python venvs for the
-# notebooks and the peer simulators.
+# notebooks and the peer simulators; cargo-fuzz (scripts/fuzz.sh).
 #
 # Tests run in the release profile: the statistical checks simulate tens of millions of events, and one
 # profile means polars is built once.
@@ -33,6 +33,9 @@ cargo test --release --locked --doc
 
 step "rentree verify (simulator against queueing theory)"
 ./target/release/rentree verify
+
+step "fuzzing: scenario parsing, validation and a bounded run, for FUZZ_SECONDS (default 90)"
+bash scripts/fuzz.sh
 
 step "notebooks executed headless (polars + plotly in a venv)"
 RENTREE_BIN="$PWD/target/release/rentree" bash scripts/notebooks.sh

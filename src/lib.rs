@@ -28,6 +28,9 @@
 //! assert!(report.summary.mean_wait_s > 0.1 && report.summary.mean_wait_s < 0.7);
 //! assert_eq!(report, rentree::world::run(&scenario, 42, 0).unwrap());
 //! ```
+//!
+//! Result files (Parquet/CSV tables, sweeps, the briefing) and the binary need the default feature `files`,
+//! which brings polars and plotly; without it the crate is the simulator alone.
 #![warn(missing_docs)]
 
 pub mod analytic;
@@ -35,10 +38,13 @@ pub mod builtin;
 pub mod engine;
 pub mod error;
 pub mod metrics;
+#[cfg(feature = "files")]
 pub mod output;
 pub mod policy;
+#[cfg(feature = "files")]
 pub mod report;
 pub mod scenario;
+#[cfg(feature = "files")]
 pub mod sweep;
 pub mod verify;
 pub mod world;

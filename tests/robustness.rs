@@ -368,3 +368,16 @@ fn a_deeply_nested_array_gets_a_short_message() {
     let file = write(&dir, "scenario.toml", &text);
     refused("deep", &["validate", s(&file)], &[s(&file)]);
 }
+
+#[test]
+fn every_fuzzing_finding_is_refused_with_a_message() {
+    // Each file once crashed, aborted or hung the simulator (fuzz/regressions/README.md says how).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    files.sort();
+    assert!(files.len() >= 5, "{} findings", files.len());
+    for f in &files {
+        refused(s(f), &["validate", s(f)], &[s(f), "expected"]);
+    }
+}

@@ -157,7 +157,12 @@ impl Validator {
             format!("{} (× {} bots = {total:e} requests per second)", a.rate_per_bot, a.bots),
             &format!("bots × rate_per_bot at most {MAX_ATTACK_RATE_PER_S:e} requests per second"),
         );
-        self.check(a.start_s.is_finite() && a.start_s >= 0.0, &format!("{field}.start_s"), a.start_s, "seconds >= 0");
+        self.check(
+            a.start_s.is_finite() && a.start_s >= 0.0 && a.start_s <= super::MAX_HORIZON_S,
+            &format!("{field}.start_s"),
+            a.start_s,
+            &format!("seconds >= 0 and at most {:e}", super::MAX_HORIZON_S),
+        );
         self.check(
             a.end_s.is_finite() && a.end_s > a.start_s,
             &format!("{field}.end_s"),
@@ -169,7 +174,12 @@ impl Validator {
         let cycle = match (a.on_s, a.off_s) {
             (None, None) => None,
             (Some(on), Some(off)) => {
-                self.check(on.is_finite() && on > 0.0, &format!("{field}.on_s"), on, "seconds > 0");
+                self.check(
+                    on.is_finite() && on >= super::MIN_DURATION_S,
+                    &format!("{field}.on_s"),
+                    on,
+                    &format!("seconds >= {:e} (one tick of the clock)", super::MIN_DURATION_S),
+                );
                 self.check(off.is_finite() && off >= 0.0, &format!("{field}.off_s"), off, "seconds >= 0");
                 let bursts = (a.end_s - a.start_s) / (on + off);
                 self.check(
@@ -238,7 +248,12 @@ impl Validator {
             }
             push(&mut steps, burst + ramp, rate);
             push(&mut steps, stop, 0.0);
-            burst += on + off;
+            let next = burst + on + off;
+            if next <= burst {
+                // Bursts shorter than the spacing of floats at this instant: the schedule cannot go on.
+                break;
+            }
+            burst = next;
         }
         if steps.last().is_some_and(|s| s.1 != 0.0) {
             push(&mut steps, end, 0.0);

@@ -27,6 +27,13 @@ pub const MAX_COUNT: i64 = u32::MAX as i64;
 /// microseconds, and every instant of the run must fit it with room to spare.
 pub const MAX_HORIZON_S: f64 = 1e10;
 
+/// The longest sliding window of adaptive throttling, seconds (it keeps a counter per second).
+pub const MAX_WINDOW_S: u32 = 3600;
+
+/// The shortest duration a file may state where zero is not allowed, seconds: the clock counts whole
+/// microseconds, and a shorter one would round to zero and repeat at the same instant for ever.
+pub const MIN_DURATION_S: f64 = 1e-6;
+
 /// The largest `--scale`: a factor beyond it only overflows the counts it multiplies.
 pub const MAX_SCALE: f64 = 1e6;
 
@@ -514,7 +521,13 @@ impl Validator {
 
     fn check<T: std::fmt::Display>(&mut self, ok: bool, field: &str, found: T, expected: &str) {
         if !ok {
-            self.problem(field, &found.to_string(), expected);
+            let text = found.to_string();
+            // A float as large as 1e300 displays as 301 digits: show it as written in the file instead.
+            let text = match text.parse::<f64>() {
+                Ok(x) if text.len() > 24 => format!("{x:e}"),
+                _ => text,
+            };
+            self.problem(field, &text, expected);
         }
     }
 
@@ -620,7 +633,8 @@ impl Validator {
                     }
                 };
                 let t = self.positive(&format!("{field}.target"), *target, "a number > 0");
-                let w = self.positive(&format!("{field}.window_s"), *window_s, "seconds > 0");
+                let w = window_s.is_finite() && *window_s >= MIN_DURATION_S;
+                self.check(w, &format!("{field}.window_s"), window_s, &format!("seconds >= {MIN_DURATION_S:e} (one tick of the clock)"));
                 self.count(&format!("{field}.step"), *step, 1);
                 let c = cooldown_s.is_finite() && *cooldown_s >= 0.0;
                 self.check(c, &format!("{field}.cooldown_s"), cooldown_s, "seconds >= 0");
@@ -806,8 +820,11 @@ impl Validator {
                 RawAdmission::AdaptiveThrottling { k, window_s } => {
                     let kk = k.is_finite() && *k >= 1.0;
                     self.check(kk, &format!("{f}.k"), k, "a multiplier >= 1 (2 in the SRE book)");
-                    self.check(*window_s >= 1, &format!("{f}.window_s"), window_s, "an integer number of seconds >= 1");
-                    if kk && *window_s >= 1 {
+                    // One bucket per second of the window, per client group: an hour is a sixtieth of the
+                    // memory of a day, and thirty times the SRE book's two minutes.
+                    let w = (1..=MAX_WINDOW_S).contains(window_s);
+                    self.check(w, &format!("{f}.window_s"), window_s, &format!("an integer number of seconds from 1 to {MAX_WINDOW_S}"));
+                    if kk && w {
                         a.throttle = Some((*k, *window_s));
                     }
                 }

@@ -197,6 +197,18 @@ pub fn estimate(scenario: &Scenario) -> Footprint {
             }
         }
     }
+    let pool_specs = scenario.platforms.iter().map(|p| (format!("platforms.{}", p.name), &p.pool));
+    for (name, pool) in pool_specs.chain(scenario.dependencies.iter().map(|d| (format!("dependencies.{}", d.name), &d.pool))) {
+        if let crate::scenario::Provisioning::Autoscale(a) = &pool.provisioning {
+            let window_s = a.window.as_secs_f64().max(1e-6);
+            drivers.push(Driver {
+                what: format!("{name}.pool.provisioning.window_s = {window_s}: an evaluation every window"),
+                bytes: 0.0,
+                events: horizon_s / window_s,
+                records: false,
+            });
+        }
+    }
     let pools = scenario.platforms.len() + scenario.dependencies.len();
     let minutes = (horizon_s / 60.0).ceil();
     drivers.push(Driver {
