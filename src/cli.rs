@@ -80,7 +80,7 @@ pub struct RunArgs {
     pub budget: BudgetArgs,
 }
 
-/// The limits a run's estimated size is checked against before it starts (see `rentree::budget`).
+/// The limits a run's estimated size is checked against before it starts (see `rentree::world::budget`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct BudgetArgs {
     /// Refuse a run estimated to need more memory than this many MiB (default: the memory available now).
@@ -294,15 +294,6 @@ fn budget_of(args: &BudgetArgs, jobs: usize) -> anyhow::Result<Budget> {
     Ok(Budget { memory_bytes, events, force: args.force })
 }
 
-/// The error of a run of the scenario from `source` that stopped before its horizon.
-fn run_error(source: &str, e: world::RunError) -> rentree::Error {
-    let path = PathBuf::from(source);
-    match e {
-        world::RunError::Stalled { .. } => rentree::Error::Stalled { path, message: e.to_string() },
-        world::RunError::TooManyRecords { .. } => rentree::Error::TooLarge { path, message: e.to_string() },
-    }
-}
-
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
@@ -383,7 +374,7 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
     let started = Instant::now();
-    let report = world::run_with(&scenario, args.seed, 0, &limits).map_err(|e| run_error(&source, e))?;
+    let report = world::run_with(&scenario, args.seed, 0, &limits).map_err(|e| e.into_error(source.clone().into(), ""))?;
     let wall_s = started.elapsed().as_secs_f64();
     let mut manifest = Manifest {
         rentree_version: env!("CARGO_PKG_VERSION").into(),

@@ -129,14 +129,14 @@ fn experiment(table: &toml::Table, seed: usize) {
             None => Vec::new(),
         };
         if let Some(set) = strategy.get("set").and_then(Value::as_table) {
-            overrides.extend(set.iter().map(|(p, v)| Override::set(p, v)));
+            overrides.extend(set.iter().map(|(p, v)| Override::set(ORIGIN, p, v)));
         }
         configurations.push(overrides);
     }
     // A grid or zip design: the i-th value of every axis.
     if let Some(grid) = table.get("grid").and_then(Value::as_table) {
         for i in 0..CONFIGURATIONS_MAX {
-            let picks: Vec<Override> = grid.iter().filter_map(|(p, values)| Some(Override::set(p, values.as_array()?.get(i)?))).collect();
+            let picks: Vec<Override> = grid.iter().filter_map(|(p, values)| Some(Override::set(ORIGIN, p, values.as_array()?.get(i)?))).collect();
             if picks.is_empty() {
                 break;
             }
@@ -146,7 +146,7 @@ fn experiment(table: &toml::Table, seed: usize) {
     // A Latin hypercube: every range at its bounds.
     if let Some(ranges) = table.get("lhs").and_then(|l| l.get("ranges")).and_then(Value::as_table) {
         for bound in ["min", "max"] {
-            configurations.push(ranges.iter().filter_map(|(p, r)| Some(Override::set(p, r.get(bound)?))).collect());
+            configurations.push(ranges.iter().filter_map(|(p, r)| Some(Override::set(ORIGIN, p, r.get(bound)?))).collect());
         }
     }
     if configurations.is_empty() {

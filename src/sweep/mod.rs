@@ -235,15 +235,6 @@ fn check_budget(experiment: &Experiment, budget: &world::budget::Budget) -> Resu
         .collect()
 }
 
-/// The error of run `replication` of `config` that stopped before its horizon.
-fn run_error(experiment: &Experiment, config: usize, replication: u64, e: world::RunError) -> Error {
-    let message = format!("configuration {config} ({}), replication {replication}: {e}", experiment.configs[config].label);
-    match e {
-        world::RunError::Stalled { .. } => Error::Stalled { path: experiment.path.clone(), message },
-        world::RunError::TooManyRecords { .. } => Error::TooLarge { path: experiment.path.clone(), message },
-    }
-}
-
 /// Executes `todo` runs of `experiment`, writing each part file as it completes.
 fn execute(
     experiment: &Experiment,
@@ -270,8 +261,9 @@ fn execute(
     let result: Result<()> = pool.install(|| {
         todo.par_iter().try_for_each(|&(c, r)| {
             let (seed, stream_rep) = experiment.stream_of(c, r);
-            let report = world::run_with(&experiment.configs[c].scenario, seed, stream_rep, &limits[c])
-                .map_err(|e| run_error(experiment, c, r, e))?;
+            let report = world::run_with(&experiment.configs[c].scenario, seed, stream_rep, &limits[c]).map_err(|e| {
+                e.into_error(experiment.path.clone(), &format!("configuration {c} ({}), replication {r}: ", experiment.configs[c].label))
+            })?;
             let record = RunRecord::new(c, r, seed, stream_rep, &report);
             output::write_json(&run_file(out, c, r), &record)?;
             done.fetch_add(1, Ordering::Relaxed);

@@ -119,10 +119,7 @@ pub fn size(
             .into_par_iter()
             .map(|r| world::run_with(&scenario, seed, r, &limits).map(|report| report.summary.metric(&target.metric).unwrap_or(f64::NAN)))
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| match e {
-                world::RunError::Stalled { .. } => Error::Stalled { path: origin.to_owned(), message: at(e.to_string()) },
-                world::RunError::TooManyRecords { .. } => Error::TooLarge { path: origin.to_owned(), message: at(e.to_string()) },
-            })?;
+            .map_err(|e| e.into_error(origin.to_owned(), &format!("at {knob} = {value}: ")))?;
         let estimate = Estimate::new(&values, 0.95);
         let meets = target.met_by(&estimate);
         points.push(Point { value, estimate, meets });

@@ -72,6 +72,18 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// The library error for the run of the file at `path` that stopped, its message prefixed with
+    /// `context` (which configuration or knob value, or nothing): exit code 2 at the command line.
+    pub fn into_error(self, path: std::path::PathBuf, context: &str) -> crate::Error {
+        let message = format!("{context}{self}");
+        match self {
+            RunError::Stalled { .. } => crate::Error::Stalled { path, message },
+            RunError::TooManyRecords { .. } => crate::Error::TooLarge { path, message },
+        }
+    }
+}
+
 /// A short name for an event's kind, for diagnoses.
 pub(super) fn kind_name(e: &Event) -> &'static str {
     match e {
