@@ -3,21 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-const VALID: &str = r#"
-[scenario]
-name = "M/M/2"
-horizon_s = 100.0
-
-[cohorts.customers]
-platform = "desk"
-arrivals = { process = "poisson", rate_per_s = 1.0 }
-
-[platforms.desk.pool]
-servers = 2
-service = { dist = "exponential", mean_s = 1.0 }
-"#;
-
 mod common;
+
+use common::MM2 as VALID;
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("bad-input", name)

@@ -27,19 +27,7 @@ service = { dist = "exponential", mean_s = 0.2 }
 "#;
 
 /// A textbook queue to mutate.
-const QUEUE: &str = r#"
-[scenario]
-name = "M/M/2"
-horizon_s = 100.0
-
-[cohorts.customers]
-platform = "desk"
-arrivals = { process = "poisson", rate_per_s = 1.0 }
-
-[platforms.desk.pool]
-servers = 2
-service = { dist = "exponential", mean_s = 1.0 }
-"#;
+const QUEUE: &str = common::MM2;
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

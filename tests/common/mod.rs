@@ -6,6 +6,21 @@ use rentree::world::RunReport;
 use std::path::PathBuf;
 use std::process::Command;
 
+/// A valid M/M/2 scenario file, the base of the tests that mutate one.
+pub const MM2: &str = r#"
+[scenario]
+name = "M/M/2"
+horizon_s = 100.0
+
+[cohorts.customers]
+platform = "desk"
+arrivals = { process = "poisson", rate_per_s = 1.0 }
+
+[platforms.desk.pool]
+servers = 2
+service = { dist = "exponential", mean_s = 1.0 }
+"#;
+
 /// Runs a scenario that must reach its horizon (every model of the tests does).
 pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     rentree::world::run(scenario, seed, replication).expect("the test's scenario runs to its horizon")
