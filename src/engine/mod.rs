@@ -15,5 +15,5 @@ pub use arrival::{ArrivalProcess, ArrivalStream, RateProfile};
 pub use dist::DurationDist;
 pub use queue::EventQueue;
 pub use random::{stream, SeedRng, StreamKey, StreamRng};
-pub use sim::{Model, Scheduler, Stop, STALL_EVENTS};
+pub use sim::{Model, Scheduler, Stop, CHECK_EVENTS, STALL_EVENTS};
 pub use time::{SimDuration, SimTime, MICROS_PER_S};

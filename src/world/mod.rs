@@ -1548,7 +1548,9 @@ impl Model for World {
         self.users.live() + self.requests.live() > self.max_records
     }
 
-    #[inline]
+    // Always inlined into the scheduler's loop, as it was before the loop gained its guards: left to the
+    // inliner it became a call, 1.2% more instructions on the M/M/c bench (callgrind).
+    #[inline(always)]
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Arrival { group } => self.arrival(group, sched),
