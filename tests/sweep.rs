@@ -117,7 +117,7 @@ fn a_killed_sweep_resumes_to_the_tables_of_an_uninterrupted_one() {
 "platforms.server.pool.servers" = [48, 49, 50, 52, 55]
 "scenario.horizon_s" = [20000.0]
 "#;
-    let e = experiment(&d, &body.replace("[grid]", "[grid]").to_string());
+    let e = experiment(&d, body);
     let e = e.to_str().unwrap();
     let (whole, killed) = (d.join("whole"), d.join("killed"));
     let (code, err) = rentree(&["sweep", e, "--out", whole.to_str().unwrap(), "--jobs", "1"]);

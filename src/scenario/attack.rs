@@ -152,7 +152,8 @@ impl Validator {
         );
         let total = a.bots * a.rate_per_bot;
         self.check(
-            !(total > MAX_ATTACK_RATE_PER_S),
+            // NaN comes only from a bots or rate value refused above.
+            total.is_nan() || total <= MAX_ATTACK_RATE_PER_S,
             &format!("{field}.rate_per_bot"),
             format!("{} (× {} bots = {total:e} requests per second)", a.rate_per_bot, a.bots),
             &format!("bots × rate_per_bot at most {MAX_ATTACK_RATE_PER_S:e} requests per second"),
@@ -183,7 +184,7 @@ impl Validator {
                 self.check(off.is_finite() && off >= 0.0, &format!("{field}.off_s"), off, "seconds >= 0");
                 let bursts = (a.end_s - a.start_s) / (on + off);
                 self.check(
-                    !(bursts > MAX_BURSTS),
+                    bursts.is_nan() || bursts <= MAX_BURSTS,
                     &format!("{field}.on_s"),
                     on,
                     &format!("bursts of a length giving at most {MAX_BURSTS} bursts"),

@@ -728,7 +728,7 @@ impl Validator {
             n >= 1
         };
         match r {
-            RawRetry::Immediate { max_attempts } => attempts(self, *max_attempts).then(|| RetryPolicy {
+            RawRetry::Immediate { max_attempts } => attempts(self, *max_attempts).then_some(RetryPolicy {
                 backoff: Backoff::Immediate,
                 jitter: Jitter::None,
                 max_attempts: *max_attempts,
@@ -738,7 +738,7 @@ impl Validator {
                 let d = delay_s.is_finite() && *delay_s >= 0.0;
                 self.check(d, &format!("{field}.delay_s"), delay_s, "a number of seconds >= 0");
                 let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
-                (ok && d).then(|| RetryPolicy { backoff: Backoff::Fixed { delay_s: *delay_s }, jitter, max_attempts: *max_attempts })
+                (ok && d).then_some(RetryPolicy { backoff: Backoff::Fixed { delay_s: *delay_s }, jitter, max_attempts: *max_attempts })
             }
             RawRetry::Exponential { base_s, multiplier, cap_s, max_attempts, jitter } => {
                 let ok = attempts(self, *max_attempts);
@@ -748,7 +748,7 @@ impl Validator {
                 let c = cap_s.is_finite() && *cap_s >= *base_s;
                 self.check(c, &format!("{field}.cap_s"), cap_s, "a number of seconds >= base_s");
                 let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
-                (ok && b && m && c).then(|| RetryPolicy {
+                (ok && b && m && c).then_some(RetryPolicy {
                     backoff: Backoff::Exponential { base_s: *base_s, multiplier: *multiplier, cap_s: *cap_s },
                     jitter,
                     max_attempts: *max_attempts,

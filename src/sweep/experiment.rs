@@ -39,6 +39,9 @@ pub const MAX_CONFIGS: usize = 100_000;
 /// The largest integer a float holds exactly (2^53): the bound of an integer LHS range.
 const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 
+/// One configuration of a design before it is validated: (label, parameter columns, overrides).
+type Design = (String, Vec<(String, String)>, Vec<Override>);
+
 /// The file as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,7 +214,7 @@ impl Experiment {
         }
         let (base_text, base_origin) = base_scenario(path, &s.scenario)?;
         // (label, params, overrides) per configuration.
-        let mut designs: Vec<(String, Vec<(String, String)>, Vec<Override>)> = Vec::new();
+        let mut designs: Vec<Design> = Vec::new();
         let param_names: Vec<String>;
         match s.design.as_str() {
             "grid" | "zip" => {

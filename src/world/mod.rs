@@ -936,15 +936,13 @@ impl World {
                 if observed {
                     g.stats.sessions += 1;
                 }
-                if !user.accessed {
-                    if observed {
-                        g.stats.accessed += 1;
-                        g.stats.access_times.record(now - user.arrived);
-                        g.stats.lost_us += u128::from((now - user.arrived).as_micros());
-                        for (k, &c) in self.checkpoints.iter().enumerate() {
-                            if now <= c {
-                                g.stats.accessed_by[k] += 1;
-                            }
+                if !user.accessed && observed {
+                    g.stats.accessed += 1;
+                    g.stats.access_times.record(now - user.arrived);
+                    g.stats.lost_us += u128::from((now - user.arrived).as_micros());
+                    for (k, &c) in self.checkpoints.iter().enumerate() {
+                        if now <= c {
+                            g.stats.accessed_by[k] += 1;
                         }
                     }
                 }

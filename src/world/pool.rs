@@ -264,7 +264,7 @@ impl Pool {
                 return (free > 0.0).then_some(now);
             }
             // Work that no horizon reaches never starts it; any change of rate or slots looks again.
-            if !(secs < crate::scenario::MAX_HORIZON_S) {
+            if secs.is_nan() || secs >= crate::scenario::MAX_HORIZON_S {
                 return None;
             }
             // Round up, so that the work has drained when the event fires.

@@ -6,7 +6,7 @@ use crate::metrics::DurationStats;
 pub const CHECKPOINTS: [(u32, u32); 4] = [(8, 30), (9, 0), (10, 0), (12, 0)];
 
 /// Request-level and user-level counters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GroupStats {
     /// Requests sent (each attempt counts).
     pub arrivals: u64,
@@ -62,40 +62,6 @@ pub struct GroupStats {
     pub wasted_us: u128,
     /// Users the attack protection blocked at least once.
     pub mitigated_users: u64,
-}
-
-impl Default for GroupStats {
-    fn default() -> Self {
-        GroupStats {
-            arrivals: 0,
-            served: 0,
-            abandoned: 0,
-            blocked: 0,
-            waited: 0,
-            started: 0,
-            waits: DurationStats::new(),
-            served_wait_us: 0,
-            sojourn_us: 0,
-            timeouts: 0,
-            throttled: 0,
-            users: 0,
-            accessed: 0,
-            completed: 0,
-            gave_up: 0,
-            access_times: DurationStats::new(),
-            accessed_by: [0; 4],
-            sessions: 0,
-            rejected: 0,
-            kicked: 0,
-            returns_after_rejection: 0,
-            rejected_again: 0,
-            active_end: 0,
-            lost_us: 0,
-            wasted_us: 0,
-            mitigated_users: 0,
-            in_system_end: 0,
-        }
-    }
 }
 
 impl GroupStats {
