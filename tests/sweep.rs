@@ -7,15 +7,14 @@ use rentree::sweep::{load_records, Plan};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+mod common;
+
+fn repo(path: &str) -> PathBuf {
+    common::repo(path)
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rentree-sweep-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("sweep", name)
 }
 
 /// Writes an experiment over the textbook M/M/50 (shortened) into `dir` and returns its path.

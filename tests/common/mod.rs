@@ -26,6 +26,11 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     rentree::world::run(scenario, seed, replication).expect("the test's scenario runs to its horizon")
 }
 
+/// A path inside the repository.
+pub fn repo(path: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
 /// A fresh scratch folder for test `name` of binary `suite`.
 pub fn scratch(suite: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rentree-{suite}-{}-{name}", std::process::id()));
