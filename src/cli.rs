@@ -6,7 +6,7 @@ use rentree::output::{self, Format, Manifest};
 use rentree::scenario::{Override, Scenario};
 use rentree::sweep::experiment::Experiment;
 use rentree::sweep::{self as sweeps, SweepOptions};
-use rentree::world::budget::Budget;
+use rentree::world::budget::{Budget, Rows};
 use rentree::{verify, world};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Limits of the run's size, checked before it starts.
     #[command(flatten)]
     pub budget: BudgetArgs,
+    /// Refuse a run whose minute rows (streamed to --out as it runs) are estimated to take more than this
+    /// many MiB of disk (default: the space free there now).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
+    pub max_disk: Option<u64>,
 }
 
 /// The limits a run's estimated size is checked against before it starts (see `rentree::world::budget`).
@@ -276,6 +280,11 @@ fn load(path: Option<&Path>, variant: Option<&str>, overrides: &[String], scale:
 /// The budget of one run out of `jobs` running at once: `--max-memory` or the memory available now,
 /// shared between the jobs; `--max-events` or the default.
 fn budget_of(args: &BudgetArgs, jobs: usize) -> anyhow::Result<Budget> {
+    budget_with_rows(args, jobs, (Rows::Memory, None))
+}
+
+/// [`budget_of`] with the minute rows going to `rows` (a run's stream to its results folder).
+fn budget_with_rows(args: &BudgetArgs, jobs: usize, rows: (Rows, Option<f64>)) -> anyhow::Result<Budget> {
     const MIB: f64 = 1024.0 * 1024.0;
     let memory_bytes = match args.max_memory {
         Some(mib) => mib as f64 * MIB,
@@ -291,7 +300,7 @@ fn budget_of(args: &BudgetArgs, jobs: usize) -> anyhow::Result<Budget> {
             )
         }
     };
-    Ok(Budget { memory_bytes, events, force: args.force })
+    Ok(Budget { memory_bytes, events, force: args.force, rows })
 }
 
 /// Runs the parsed command line.
@@ -338,9 +347,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 return Ok(Outcome::Success);
             }
             let (s, _) = load(Some(&file), None, &[], 1.0)?;
-            let fp = world::budget::estimate(&s);
+            let fp = world::budget::estimate(&s, Rows::Disk);
             println!(
-                "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s; a run needs about {} events and {}",
+                "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s; a run needs about {} events, {} of memory and {} of disk",
                 file.display(),
                 s.name,
                 s.cohorts.len(),
@@ -348,7 +357,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 s.horizon.as_secs_f64(),
                 s.warmup.as_secs_f64(),
                 world::budget::count_text(fp.events),
-                world::budget::mib_text(fp.memory_bytes)
+                world::budget::mib_text(fp.memory_bytes),
+                world::budget::mib_text(fp.disk_bytes)
             );
             // Each variant must make a valid scenario too.
             for name in s.raw.variants.keys() {
@@ -368,13 +378,17 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
 
 fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let (scenario, source) = load(args.scenario.as_deref(), args.variant.as_deref(), &args.overrides, args.scale)?;
-    let limits = budget_of(&args.budget, 1)?
+    let disk_bytes = args.max_disk.map(|mib| mib as f64 * 1024.0 * 1024.0).or_else(|| output::disk_available_bytes(&args.out));
+    let limits = budget_with_rows(&args.budget, 1, (Rows::Disk, disk_bytes))?
         .check(&scenario)
         .map_err(|message| rentree::Error::TooLarge { path: source.clone().into(), message })?;
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
     let started = Instant::now();
-    let report = world::run_with(&scenario, args.seed, 0, &limits).map_err(|e| e.into_error(source.clone().into(), ""))?;
+    // The minute rows stream to spill files in the results folder as the run makes them, so that the memory
+    // a run holds does not grow with its horizon.
+    let (report, mut spills) = world::run_streamed(&scenario, args.seed, 0, &limits, |_| output::MinuteSpill::create(&args.out))
+        .map_err(|e| e.into_error(source.clone().into(), ""))?;
     let wall_s = started.elapsed().as_secs_f64();
     let mut manifest = Manifest {
         rentree_version: env!("CARGO_PKG_VERSION").into(),
@@ -394,8 +408,8 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         peak_rss_mib: output::peak_rss_mib(),
         files: Vec::new(),
     };
-    let written =
-        output::write_run(&args.out, &report, &mut manifest, args.format.into()).with_context(|| format!("writing results of {source}"))?;
+    let written = output::write_run(&args.out, &report, &mut spills, &mut manifest, args.format.into())
+        .with_context(|| format!("writing results of {source}"))?;
     let s = &report.summary;
     if s.users > 0 {
         eprintln!(

@@ -72,9 +72,121 @@ fn run_refused(name: &str, text: &str, extra: &[&str], needles: &[&str]) {
 // ---- Resource exhaustion: refused by the budget, with the fields that drive it ----
 
 #[test]
-fn a_horizon_of_a_billion_seconds_is_refused_for_its_minute_rows() {
+fn a_horizon_of_a_billion_seconds_streams_its_minute_rows_and_is_refused_only_for_disk() {
+    // 16.7 million minute rows: 64 GiB held in memory, which is why a run streams them to disk; there they
+    // take about 24 GiB, more than the disk allowed here.
     let text = QUEUE.replace("horizon_s = 100.0", "horizon_s = 1e9").replace("rate_per_s = 1.0", "rate_per_s = 0.001");
-    run_refused("horizon", &text, &[], &["scenario.horizon_s = 1000000000", "minute rows", "memory", "--force"]);
+    run_refused(
+        "horizon",
+        &text,
+        &["--max-disk", "1000"],
+        &["scenario.horizon_s = 1000000000", "minute rows", "disk", "--max-disk", "--force"],
+    );
+    // Without the disk limit the memory is no obstacle: a budget of 200 MiB passes the check (the refusal
+    // left is the disk one, not memory).
+    let dir = scratch("robustness", "horizon-memory");
+    let file = write(&dir, "scenario.toml", &text);
+    let out = dir.join("out");
+    let (code, _, stderr) = rentree(&["run", s(&file), "--out", s(&out), "--max-memory", "200", "--max-disk", "1000"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("disk") && !stderr.contains("of memory"), "{stderr}");
+}
+
+/// The replay at scale 0.001 over 30 days: 172,800 minute rows from three components, eleven batches.
+const LONG_REPLAY: [&str; 4] = ["--scale", "0.001", "--set", "scenario.horizon_s=2592000"];
+
+#[test]
+fn a_long_run_streams_its_minute_rows_and_writes_the_same_tables_as_one_held_in_memory() {
+    let dir = scratch("robustness", "streamed");
+    let out = dir.join("out");
+    // 172,800 rows held in memory would be estimated at 675 MiB: refused under --max-memory 300 if they
+    // were held, run within it because they stream.
+    let mut args = vec!["run", "--out", s(&out), "--format", "both", "--max-memory", "300"];
+    args.extend_from_slice(&LONG_REPLAY);
+    let (code, _, stderr) = rentree(&args);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let peak = manifest["peak_rss_mib"].as_f64().unwrap();
+    assert!(peak < 300.0, "the run held {peak} MiB, above the 300 MiB it was allowed");
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".rentree-"))
+        .collect();
+    assert!(leftovers.is_empty(), "spill files left behind: {leftovers:?}");
+
+    // The same run held in memory, in this process.
+    let m = rentree::builtin::REPLAY;
+    let overrides = [rentree::scenario::Override::parse(LONG_REPLAY[3]).unwrap()];
+    let scenario = rentree::scenario::Scenario::from_toml_scaled(m.text, std::path::Path::new(m.path), &overrides, 0.001).unwrap();
+    let report = rentree::world::run(&scenario, 1, 0).unwrap();
+    assert_eq!(report.timeseries.len(), 172_800, "the test's premise: rows from 43,200 minutes × 4 pools");
+
+    let table = rentree::output::read_table(&out.join("timeseries.parquet")).unwrap();
+    assert_eq!(table.height, report.timeseries.len());
+    for (name, _) in report.timeseries[0].fields() {
+        for (i, row) in report.timeseries.iter().enumerate() {
+            let value = row.fields().into_iter().find(|f| f.0 == name).unwrap().1;
+            let same = match value {
+                rentree::metrics::Field::U64(x) => table.num(name).unwrap()[i] == x as f64,
+                rentree::metrics::Field::F64(x) => table.num(name).unwrap()[i].to_bits() == x.to_bits(),
+                rentree::metrics::Field::Str(x) => table.text(name).unwrap()[i] == x,
+            };
+            assert!(same, "timeseries.parquet row {i}, column {name}: differs from the run held in memory");
+        }
+    }
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + report.timeseries.len());
+    assert_eq!(csv.lines().filter(|l| l.starts_with("minute,")).count(), 1, "one header, not one a batch");
+}
+
+/// A sink that takes `room` rows and then fails, as a full disk does.
+struct FullDisk {
+    room: usize,
+}
+
+impl rentree::world::MinuteSink for FullDisk {
+    fn take(&mut self, rows: &[(u32, rentree::metrics::MinuteRow)]) -> Result<(), rentree::world::SinkError> {
+        if rows.len() > self.room {
+            self.room = 0;
+            return Err(rentree::world::SinkError { path: "/full/disk/rows.tmp".into(), message: "No space left on device".into() });
+        }
+        self.room -= rows.len();
+        Ok(())
+    }
+}
+
+#[test]
+fn a_sink_that_fails_stops_the_run_with_its_file_and_reason() {
+    let text = QUEUE.replace("horizon_s = 100.0", "horizon_s = 1e7").replace("rate_per_s = 1.0", "rate_per_s = 0.001");
+    let scenario = rentree::scenario::Scenario::from_toml(&text, std::path::Path::new("q.toml"), &[]).unwrap();
+    let mut made = 0;
+    let result = rentree::world::run_streamed(&scenario, 1, 0, &rentree::world::Limits::default(), |_| {
+        made += 1;
+        Ok(FullDisk { room: 3 * rentree::world::FLUSH_ROWS })
+    });
+    assert_eq!(made, 1);
+    match result {
+        Err(e @ rentree::world::RunError::Output(_)) => {
+            let error = e.into_error("q.toml".into(), "");
+            let message = error.to_string();
+            assert!(message.starts_with("/full/disk/rows.tmp: cannot write: No space left on device"), "{message}");
+        }
+        Err(other) => panic!("stopped for another reason: {other}"),
+        Ok(_) => panic!("a run whose rows could not be written reached its horizon"),
+    }
+}
+
+#[test]
+fn a_run_that_cannot_create_its_spill_file_is_refused_before_it_starts() {
+    let scenario = rentree::scenario::Scenario::from_toml(QUEUE, std::path::Path::new("q.toml"), &[]).unwrap();
+    let result = rentree::world::run_streamed(&scenario, 1, 0, &rentree::world::Limits::default(), |_| {
+        rentree::output::MinuteSpill::create(std::path::Path::new("/nonexistent/rentree-out"))
+    });
+    match result {
+        Err(rentree::world::RunError::Output(e)) => assert_eq!(e.path, std::path::PathBuf::from("/nonexistent/rentree-out")),
+        other => panic!("expected a sink error, got {:?}", other.map(|r| r.0.events)),
+    }
 }
 
 #[test]

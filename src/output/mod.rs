@@ -22,6 +22,8 @@
 //! and every Parquet table carries the manifest's run id. The run id is a pure function of the inputs
 //! ([`run_id`]), so two identical runs still write byte-identical tables.
 
+pub mod spill;
+
 use crate::error::{Error, Result};
 use crate::metrics::Field;
 use crate::world::RunReport;
@@ -29,6 +31,8 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+pub use spill::MinuteSpill;
 
 /// Which table formats to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -121,6 +125,24 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of the file at `path`, lowercase hex, read a MiB at a time (a streamed timeseries can be
+/// larger than the memory).
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A run's id: the first 16 hex digits of the SHA-256 of `kind` and the `(name, value)` pairs that make the
 /// run what it is (for `rentree run`: version, scenario hash, seed, scale, replication, format).
 ///
@@ -167,6 +189,34 @@ pub fn memory_available_bytes() -> Option<f64> {
     let available = line.split_whitespace().nth(1)?.parse::<f64>().ok()? * 1024.0;
     let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok().and_then(|t| t.trim().parse::<f64>().ok());
     Some(cgroup.map_or(available, |c| c.min(available)))
+}
+
+/// Space free for this user on the file system of `dir` (or of its nearest existing ancestor, for a
+/// folder not made yet), in bytes; `None` where it cannot be read.
+pub fn disk_available_bytes(dir: &Path) -> Option<f64> {
+    let mut at = dir;
+    while !at.exists() {
+        at = match at.parent() {
+            Some(p) if p.as_os_str().is_empty() => Path::new("."),
+            Some(p) => p,
+            None => return None,
+        };
+        if at == Path::new(".") && !at.exists() {
+            return None;
+        }
+    }
+    statvfs_available(at)
+}
+
+#[cfg(unix)]
+fn statvfs_available(path: &Path) -> Option<f64> {
+    let st = rustix::fs::statvfs(path).ok()?;
+    Some(st.f_bavail as f64 * st.f_frsize as f64)
+}
+
+#[cfg(not(unix))]
+fn statvfs_available(_: &Path) -> Option<f64> {
+    None
 }
 
 /// Builds a table from rows that list their columns as `(name, value)` in the same order.
@@ -402,8 +452,8 @@ pub fn file_entries(dir: &Path, names: &[&str]) -> Result<Vec<FileEntry>> {
         .iter()
         .map(|name| {
             let path = dir.join(name);
-            let bytes = std::fs::read(&path).map_err(|source| Error::Read { path, source })?;
-            Ok(FileEntry { name: (*name).to_owned(), sha256: sha256_hex(&bytes) })
+            let sha256 = sha256_file(&path).map_err(|source| Error::Read { path, source })?;
+            Ok(FileEntry { name: (*name).to_owned(), sha256 })
         })
         .collect()
 }
@@ -468,8 +518,8 @@ pub fn check_results(dir: &Path) -> Result<CheckedResults> {
             return Err(refuse(format!("{MANIFEST} lists {name:?}: expected a file name of this folder (a table or plan.json)")));
         }
         let file = dir.join(name);
-        let bytes = match std::fs::read(&file) {
-            Ok(bytes) => bytes,
+        let sha256 = match sha256_file(&file) {
+            Ok(sha256) => sha256,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(refuse(format!(
                     "{MANIFEST} lists {name}, which is missing: the folder was changed after the run was written; rerun it"
@@ -491,7 +541,6 @@ pub fn check_results(dir: &Path) -> Result<CheckedResults> {
                 }
             }
         }
-        let sha256 = sha256_hex(&bytes);
         if sha256 != entry.sha256 {
             return Err(refuse(format!(
                 "{name} has sha256 {sha256} but {MANIFEST} expects {}: the file was changed or replaced after the run; rerun it",
@@ -505,21 +554,31 @@ pub fn check_results(dir: &Path) -> Result<CheckedResults> {
 /// Writes a run's `summary`, `timeseries` (and `access`, for scenarios with sessions) tables and
 /// `manifest.json` into `dir`; returns the paths written, the manifest last.
 ///
-/// Follows the folder protocol of the module doc: the old manifest is withdrawn before any table is replaced
-/// and the new one written last, so a manifest vouches for exactly the tables beside it. Sets the manifest's
-/// `run_id` and `files`.
-pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format: Format) -> Result<Vec<PathBuf>> {
+/// The timeseries is `report.timeseries`, or, for a run that streamed its minute rows
+/// ([`crate::world::run_streamed`]), the rows of `spilled` merged in (minute, pool) order and written
+/// [`spill::BATCH_ROWS`] at a time. Follows the folder protocol of the module doc: the old manifest is
+/// withdrawn before any table is replaced and the new one written last, so a manifest vouches for exactly
+/// the tables beside it. Sets the manifest's `run_id` and `files`.
+pub fn write_run(
+    dir: &Path,
+    report: &RunReport,
+    spilled: &mut [MinuteSpill],
+    manifest: &mut Manifest,
+    format: Format,
+) -> Result<Vec<PathBuf>> {
     ensure_dir(dir)?;
     let polars_err = |e: PolarsError| Error::Write { path: dir.to_owned(), message: e.to_string() };
     let rows: Vec<_> = report.rows.iter().map(|r| r.fields()).collect();
-    let mut summary = frame(&rows).map_err(polars_err)?;
+    let summary = frame(&rows).map_err(polars_err)?;
+    let streamed = spilled.iter().any(|s| s.rows() > 0);
     let rows: Vec<_> = report.timeseries.iter().map(|r| r.fields()).collect();
-    let mut timeseries = frame(&rows).map_err(polars_err)?;
+    let timeseries = frame(&rows).map_err(polars_err)?;
+    drop(rows);
     let access: Vec<_> = report.access.iter().map(|r| r.fields()).collect();
-    let mut access = frame(&access).map_err(polars_err)?;
-    let mut tables = vec![("summary", &mut summary), ("timeseries", &mut timeseries)];
+    let access = frame(&access).map_err(polars_err)?;
+    let mut tables = vec![("summary", summary), ("timeseries", timeseries)];
     if !report.access.is_empty() {
-        tables.push(("access", &mut access));
+        tables.push(("access", access));
     }
     let mut names = Vec::new();
     for (stem, _) in &tables {
@@ -534,19 +593,68 @@ pub fn write_run(dir: &Path, report: &RunReport, manifest: &mut Manifest, format
     manifest.run_id = run_id_of(manifest, format);
     begin_results(dir, &names, RUN_TABLES)?;
     let mut written = Vec::new();
-    for (stem, df) in tables {
+    for (stem, mut df) in tables {
+        let from_spills = streamed && stem == "timeseries";
         if format.parquet() {
             let p = dir.join(format!("{stem}.parquet"));
-            write_parquet(&p, df, &manifest.run_id)?;
+            if from_spills {
+                write_parquet_spilled(&p, spilled, &manifest.run_id)?;
+            } else {
+                write_parquet(&p, &mut df, &manifest.run_id)?;
+            }
             written.push(p);
         }
         if format.csv() {
             let p = dir.join(format!("{stem}.csv"));
-            write_csv(&p, df)?;
+            if from_spills {
+                write_csv_spilled(&p, spilled)?;
+            } else {
+                write_csv(&p, &mut df)?;
+            }
             written.push(p);
         }
     }
     manifest.files = file_entries(dir, &names)?;
     written.push(finish_results(dir, manifest)?);
     Ok(written)
+}
+
+/// [`write_parquet`] of the rows of `spills` (see [`spill::for_each_batch`]), a row group a batch; a
+/// table of at most one batch is byte for byte the one [`write_parquet`] writes.
+fn write_parquet_spilled(path: &Path, spills: &mut [MinuteSpill], run_id: &str) -> Result<()> {
+    let metadata = KeyValueMetadata::from_static(vec![(RUN_ID_KEY.to_owned(), run_id.to_owned())]);
+    write_atomic(path, |f| {
+        // The writer owns a second handle of the temporary file (a closure cannot lend its `f` out).
+        let file = f.try_clone().map_err(|e| e.to_string())?;
+        let mut file = Some(file);
+        let mut writer = None;
+        spill::for_each_batch(spills, |df| {
+            if writer.is_none() {
+                let w = ParquetWriter::new(file.take().expect("one writer")).with_key_value_metadata(Some(metadata.clone()));
+                writer = Some(w.batched(df.schema()).map_err(|e| e.to_string())?);
+            }
+            writer.as_mut().expect("set above").write_batch(df).map_err(|e| e.to_string())
+        })?;
+        writer.expect("a spilled table has rows").finish().map(|_| ()).map_err(|e| e.to_string())
+    })
+}
+
+/// [`write_csv`] of the rows of `spills`; the same bytes as [`write_csv`] of the same rows.
+fn write_csv_spilled(path: &Path, spills: &mut [MinuteSpill]) -> Result<()> {
+    write_atomic(path, |f| {
+        let mut file = Some(f.try_clone().map_err(|e| e.to_string())?);
+        let mut writer = None;
+        spill::for_each_batch(spills, |df| {
+            if writer.is_none() {
+                writer = Some(
+                    CsvWriter::new(file.take().expect("one writer"))
+                        .include_header(true)
+                        .batched(df.schema())
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            writer.as_mut().expect("set above").write_batch(df).map_err(|e| e.to_string())
+        })?;
+        writer.expect("a spilled table has rows").finish().map_err(|e| e.to_string())
+    })
 }

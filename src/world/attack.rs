@@ -152,7 +152,7 @@ impl PlatformAttack {
     }
 }
 
-impl World {
+impl World<'_> {
     /// Schedules every platform's attack events: rate changes (aggregate) or first arrivals (requests), and
     /// the moment protection engages.
     pub(super) fn schedule_attacks(&mut self, sched: &mut Scheduler<Event>) {

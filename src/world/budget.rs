@@ -8,7 +8,9 @@
 //!   around at once (a finite population often is, at 8:00);
 //! - **single requests** (cohorts without sessions, the textbook queues): in an overloaded pool without a
 //!   backlog limit the backlog grows by (arrivals − capacity) over the horizon; with a limit, at most that;
-//! - **minute rows**: one row per simulated minute and pool, held until the end and expanded for the tables;
+//! - **minute rows**: one row per simulated minute and pool, held until the end and expanded for the tables
+//!   when the run keeps them ([`Rows::Memory`], sweeps); when they stream to disk ([`Rows::Disk`],
+//!   `rentree run`) they cost disk instead: their spill file and the tables written from it;
 //! - **groups**: the per-(cohort, platform) counters and their latency histograms.
 //!
 //! Events: about three per request (arrival or wake-up, service start or end, timeout), a request per page
@@ -29,6 +31,19 @@ pub const PERSON_BYTES: f64 = (RECORD_BYTES * 3 / 2) as f64;
 /// Bytes one minute row of one pool costs: the row, and its expansion into named fields and columns when
 /// the tables are built.
 pub const MINUTE_ROW_BYTES: f64 = 4096.0;
+
+/// Disk bytes one minute row of one pool costs when rows stream to disk: its spill record (about 600
+/// bytes), its CSV line (180 to 400) and its share of the Parquet table, rounded up.
+pub const MINUTE_ROW_DISK_BYTES: f64 = 1536.0;
+
+/// Where a run's minute rows go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Kept in memory until the run ends (sweeps, which aggregate them; library callers of `run`).
+    Memory,
+    /// Streamed to disk as the run makes them (`rentree run`, see `world::run_streamed`).
+    Disk,
+}
 
 /// Bytes the counters of one (cohort, platform) group cost once used: two latency histograms of about
 /// 220 KiB each, and the counters.
@@ -58,6 +73,8 @@ pub struct Footprint {
     pub events: f64,
     /// Peak memory, bytes.
     pub memory_bytes: f64,
+    /// Disk the minute rows take when they stream ([`Rows::Disk`]), bytes; 0 when they stay in memory.
+    pub disk_bytes: f64,
     /// What makes it large, largest memory first.
     pub drivers: Vec<Driver>,
 }
@@ -109,8 +126,8 @@ fn mean_service_s(d: &DurationDist) -> f64 {
     d.mean_s().max(1e-6)
 }
 
-/// Estimates the events and memory of running `scenario`.
-pub fn estimate(scenario: &Scenario) -> Footprint {
+/// Estimates the events, memory and disk of running `scenario` with its minute rows going to `rows`.
+pub fn estimate(scenario: &Scenario, rows: Rows) -> Footprint {
     let horizon_s = scenario.horizon.as_secs_f64();
     let scale_note = if scenario.scale != 1.0 { format!(" at --scale {}", scenario.scale) } else { String::new() };
     let mut drivers = Vec::new();
@@ -211,9 +228,17 @@ pub fn estimate(scenario: &Scenario) -> Footprint {
     }
     let pools = scenario.platforms.len() + scenario.dependencies.len();
     let minutes = (horizon_s / 60.0).ceil();
+    let minute_rows = minutes * pools as f64;
+    let (bytes, disk_bytes) = match rows {
+        Rows::Memory => (minute_rows * MINUTE_ROW_BYTES, 0.0),
+        // A streamed run holds a buffer of rows per component, and a batch of them when the tables are written.
+        Rows::Disk => {
+            (minute_rows.min((2 * super::FLUSH_ROWS) as f64 * pools as f64) * MINUTE_ROW_BYTES, minute_rows * MINUTE_ROW_DISK_BYTES)
+        }
+    };
     drivers.push(Driver {
         what: format!("scenario.horizon_s = {horizon_s}: {} minute rows × {pools} pools", count_text(minutes)),
-        bytes: minutes * pools as f64 * MINUTE_ROW_BYTES,
+        bytes,
         events: minutes,
         records: false,
     });
@@ -227,6 +252,7 @@ pub fn estimate(scenario: &Scenario) -> Footprint {
     Footprint {
         events: drivers.iter().map(|d| d.events).sum(),
         memory_bytes: BASE_BYTES + drivers.iter().map(|d| d.bytes).sum::<f64>(),
+        disk_bytes,
         drivers,
     }
 }
@@ -243,13 +269,16 @@ pub struct Budget {
     pub events: f64,
     /// Run even when the estimate is above the limits (the run-time guard of records still holds).
     pub force: bool,
+    /// Where the minute rows go and, when they stream to disk, the space free there in bytes (`None`
+    /// where it cannot be read: then not checked).
+    pub rows: (Rows, Option<f64>),
 }
 
 impl Default for Budget {
     /// 4 GiB and the default event limit: what a library caller that does not know its machine gets (the
     /// command line reads the memory available instead).
     fn default() -> Self {
-        Budget { memory_bytes: 4.0 * 1024.0 * 1024.0 * 1024.0, events: Budget::DEFAULT_EVENTS, force: false }
+        Budget { memory_bytes: 4.0 * 1024.0 * 1024.0 * 1024.0, events: Budget::DEFAULT_EVENTS, force: false, rows: (Rows::Memory, None) }
     }
 }
 
@@ -260,7 +289,7 @@ impl Budget {
     /// Checks `scenario` against the budget: the [`super::Limits`] to run it with, or why it is refused
     /// (the estimate, the limit and the fields that drive it).
     pub fn check(&self, scenario: &Scenario) -> Result<super::Limits, String> {
-        let fp = estimate(scenario);
+        let fp = estimate(scenario, self.rows.0);
         let fixed: f64 = BASE_BYTES + fp.drivers.iter().filter(|d| !d.records).map(|d| d.bytes).sum::<f64>();
         // Whatever the estimate, the run stops itself before its records outgrow the memory left.
         let limits = super::Limits::from_memory_bytes((self.memory_bytes - fixed).max(self.memory_bytes / 4.0));
@@ -275,6 +304,21 @@ impl Budget {
                 mib_text(self.memory_bytes),
                 fp.top(3)
             ));
+        }
+        if let (Rows::Disk, Some(free)) = self.rows {
+            if fp.disk_bytes > free {
+                let minutes = (scenario.horizon.as_secs_f64() / 60.0).ceil();
+                let pools = scenario.platforms.len() + scenario.dependencies.len();
+                return Err(format!(
+                    "this run writes about {} of minute rows (estimated: scenario.horizon_s = {}, {} minutes × {pools} pools), more than \
+                     the {} free on the disk of its results folder (--out, or --max-disk). Choose an --out on a larger disk, shorten scenario.horizon_s \
+                     or reduce the pools; --force runs it anyway",
+                    mib_text(fp.disk_bytes),
+                    scenario.horizon.as_secs_f64(),
+                    count_text(minutes),
+                    mib_text(free)
+                ));
+            }
         }
         if fp.events > self.events {
             return Err(format!(

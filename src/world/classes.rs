@@ -149,7 +149,7 @@ impl Classes {
     }
 }
 
-impl World {
+impl World<'_> {
     /// Schedules every platform's bells.
     pub(super) fn schedule_classes(&mut self, sched: &mut Scheduler<Event>) {
         for (i, c) in self.classes.iter().enumerate() {

@@ -1,7 +1,8 @@
 //! What stops a run before it exhausts the machine or spins for ever: the records it may hold at once, and
-//! the diagnosis of a run that stopped (a clock stuck at one instant, or too many records alive).
+//! the diagnosis of a run that stopped (a clock stuck at one instant, too many records alive, or a sink
+//! that could not take its minute rows).
 //!
-//! Both are outcomes of a *model* that cannot be simulated as written, not domain outcomes: the run returns
+//! These are outcomes of a run that cannot go on as asked, not domain outcomes: the run returns
 //! a [`RunError`] instead of a report, and the command line turns it into a message and exit code 2. The
 //! checks themselves live in the scheduler loop ([`crate::engine::Stop`]) and cost one comparison per event.
 
@@ -70,6 +71,9 @@ pub enum RunError {
         /// Where they pile up, and what bounds them.
         cause: String,
     },
+    /// The sink of the minute rows failed (a full disk, most often): the run's timeseries would be lost.
+    #[error("{0}")]
+    Output(super::SinkError),
 }
 
 impl RunError {
@@ -78,6 +82,7 @@ impl RunError {
     pub fn into_error(self, path: std::path::PathBuf, context: &str) -> crate::Error {
         let message = format!("{context}{self}");
         match self {
+            RunError::Output(e) => crate::Error::Write { path: e.path, message: format!("{context}{}", e.message) },
             RunError::Stalled { .. } => crate::Error::Stalled { path, message },
             RunError::TooManyRecords { .. } => crate::Error::TooLarge { path, message },
         }

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod platform;
 pub mod pool;
 pub mod request;
+pub mod sink;
 pub mod slab;
 pub mod stats;
 pub mod user;
@@ -32,6 +33,7 @@ use stats::{GroupStats, CHECKPOINTS};
 use user::{User, UserStage};
 
 pub use guard::{Limits, RunError};
+pub use sink::{MinuteSink, SinkError, FLUSH_ROWS};
 
 /// Length of a timeseries bin.
 pub const MINUTE: SimDuration = SimDuration::from_secs(60);
@@ -235,8 +237,8 @@ const MAX_RESERVED_USERS: usize = 1 << 26;
 /// in the class figures, not in the cohorts' rows.
 const CLASS_GROUP: u32 = u32::MAX;
 
-/// The state of one run.
-struct World {
+/// The state of one run; `'s` is the borrow of the sink its minute rows stream to, if any.
+struct World<'s> {
     horizon: SimTime,
     warmup: SimTime,
     clock_start_s: f64,
@@ -248,8 +250,12 @@ struct World {
     pools: Vec<Pool>,
     requests: Slab<Request>,
     users: Slab<User>,
-    /// Timeseries rows, each with the index of its pool.
+    /// Timeseries rows, each with the index of its pool: all of them, or those not yet handed to `sink`.
     timeseries: Vec<(u32, MinuteRow)>,
+    /// Where the rows stream to, [`FLUSH_ROWS`] at a time (`None`: they stay in `timeseries`).
+    sink: Option<&'s mut dyn MinuteSink>,
+    /// Why the sink failed; the run halts at the next check.
+    sink_error: Option<SinkError>,
     minute_start: SimTime,
     /// The pools (platforms first, then dependencies) this world simulates: those of one component of
     /// platforms that share nothing with the others (see [`components`]).
@@ -287,8 +293,8 @@ fn share_of(process: &ArrivalProcess, share: f64) -> ArrivalProcess {
     }
 }
 
-impl World {
-    fn new(scenario: &Scenario, seed: u64, replication: u64, active_pools: Vec<bool>) -> World {
+impl<'s> World<'s> {
+    fn new(scenario: &Scenario, seed: u64, replication: u64, active_pools: Vec<bool>, sink: Option<&'s mut dyn MinuteSink>) -> World<'s> {
         let key = |label: String| StreamKey::new(seed, replication, &label).rng();
         let horizon_s = scenario.horizon.as_secs_f64();
         let mut groups = Vec::new();
@@ -382,6 +388,8 @@ impl World {
             // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
             users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
             timeseries: Vec::new(),
+            sink,
+            sink_error: None,
             minute_start: SimTime::ZERO,
             active_pools,
             provisioning,
@@ -1366,6 +1374,20 @@ impl World {
             self.timeseries.push((i as u32, row));
         }
         self.minute_start = now;
+        if self.timeseries.len() >= FLUSH_ROWS {
+            self.flush_rows();
+        }
+    }
+
+    /// Hands the buffered rows to the sink, if there is one (and it has not failed).
+    fn flush_rows(&mut self) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        if self.sink_error.is_none() {
+            if let Err(e) = sink.take(&self.timeseries) {
+                self.sink_error = Some(e);
+            }
+        }
+        self.timeseries.clear();
     }
 
     /// Users still around at the horizon who never got in lost the whole rest of the morning.
@@ -1528,7 +1550,7 @@ impl World {
     }
 }
 
-impl Model for World {
+impl Model for World<'_> {
     type Event = Event;
 
     #[inline]
@@ -1543,7 +1565,7 @@ impl Model for World {
 
     #[inline]
     fn halted(&self) -> bool {
-        self.users.live() + self.requests.live() > self.max_records
+        self.users.live() + self.requests.live() > self.max_records || self.sink_error.is_some()
     }
 
     // Always inlined into the scheduler's loop, as it was before the loop gained its guards: left to the
@@ -1596,6 +1618,37 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> Result<RunReport
 
 /// [`run`] within `limits`.
 pub fn run_with(scenario: &Scenario, seed: u64, replication: u64, limits: &Limits) -> Result<RunReport, RunError> {
+    let sinks = components(scenario).iter().map(|_| None).collect();
+    run_parts(scenario, seed, replication, limits, sinks)
+}
+
+/// [`run_with`], with the minute rows streamed to sinks as the run makes them instead of kept in the
+/// report (whose `timeseries` is then empty): the memory a run holds no longer grows with its horizon.
+///
+/// `make_sink(k)` makes the sink of the run's `k`-th component (see [`components`]); the sinks come back
+/// in that order, each with its component's rows in (minute, pool) order. Merging them by (minute, pool
+/// index) gives the report's `timeseries` of [`run_with`], row for row.
+pub fn run_streamed<S: MinuteSink>(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+    limits: &Limits,
+    make_sink: impl FnMut(usize) -> Result<S, SinkError>,
+) -> Result<(RunReport, Vec<S>), RunError> {
+    let mut sinks = (0..components(scenario).len()).map(make_sink).collect::<Result<Vec<S>, _>>().map_err(RunError::Output)?;
+    let lent = sinks.iter_mut().map(|s| Some(s as &mut dyn MinuteSink)).collect();
+    let report = run_parts(scenario, seed, replication, limits, lent)?;
+    Ok((report, sinks))
+}
+
+/// Runs each component of `scenario` (with its sink, if any) and merges their results.
+fn run_parts(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+    limits: &Limits,
+    sinks: Vec<Option<&mut dyn MinuteSink>>,
+) -> Result<RunReport, RunError> {
     let parts = components(scenario);
     // Each component holds its share of the records: split evenly, so that whether a run stops does not
     // depend on how the threads interleave.
@@ -1603,8 +1656,11 @@ pub fn run_with(scenario: &Scenario, seed: u64, replication: u64, limits: &Limit
     // Components share nothing (no user, request, pool or policy), so each is a world of its own, run side
     // by side. They are always run apart, whatever the number of threads, so the result is the same on
     // one core or many: each component's events are a function of its own streams only.
-    let mut worlds: Vec<(World, u64)> =
-        parts.into_par_iter().map(|active| run_component(scenario, seed, replication, active, max_records)).collect::<Result<_, _>>()?;
+    let mut worlds: Vec<(World, u64)> = parts
+        .into_par_iter()
+        .zip(sinks)
+        .map(|(active, sink)| run_component(scenario, seed, replication, active, max_records, sink))
+        .collect::<Result<_, _>>()?;
     let (mut world, mut events) = worlds.remove(0);
     for (other, e) in worlds {
         events += e;
@@ -1613,13 +1669,21 @@ pub fn run_with(scenario: &Scenario, seed: u64, replication: u64, limits: &Limit
     world.timeseries.sort_by_key(|(pool, row)| (row.minute, *pool));
     let rows = world.summaries(scenario, events);
     let access = world.access_curves(scenario);
-    let timeseries = world.timeseries.into_iter().map(|(_, row)| row).collect();
+    let timeseries = std::mem::take(&mut world.timeseries).into_iter().map(|(_, row)| row).collect();
     Ok(RunReport { summary: rows[0].clone(), rows, timeseries, access, events })
 }
 
-/// Runs the pools marked in `active` (one component) to the horizon; returns the world and its events.
-fn run_component(scenario: &Scenario, seed: u64, replication: u64, active: Vec<bool>, max_records: u64) -> Result<(World, u64), RunError> {
-    let mut world = World::new(scenario, seed, replication, active);
+/// Runs the pools marked in `active` (one component) to the horizon, its minute rows going to `sink` if
+/// there is one; returns the world and its events.
+fn run_component<'s>(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+    active: Vec<bool>,
+    max_records: u64,
+    sink: Option<&'s mut dyn MinuteSink>,
+) -> Result<(World<'s>, u64), RunError> {
+    let mut world = World::new(scenario, seed, replication, active, sink);
     world.max_records = max_records;
     let mut sched = Scheduler::new();
     for group in 0..world.groups.len() as u32 {
@@ -1640,14 +1704,18 @@ fn run_component(scenario: &Scenario, seed: u64, replication: u64, active: Vec<b
     match sched.run_until(&mut world, horizon) {
         Stop::Reached => {}
         Stop::Stalled { at } => return Err(world.stalled(scenario, at, &mut sched)),
-        Stop::Halted => return Err(world.too_many_records(sched.now())),
+        Stop::Halted => return Err(world.sink_error.take().map_or_else(|| world.too_many_records(sched.now()), RunError::Output)),
     }
     world.close_minute(horizon);
+    world.flush_rows();
+    if let Some(e) = world.sink_error.take() {
+        return Err(RunError::Output(e));
+    }
     world.close_users();
     Ok((world, sched.events_processed()))
 }
 
-impl World {
+impl World<'_> {
     /// The diagnosis of a clock stuck at `at`: the kinds of the next few thousand events (all at that
     /// instant, since the loop goes on) and the scenario's settings that can close such a loop.
     fn stalled(&mut self, scenario: &Scenario, at: SimTime, sched: &mut Scheduler<Event>) -> RunError {
@@ -1742,10 +1810,10 @@ pub fn components(scenario: &Scenario) -> Vec<Vec<bool>> {
         .collect()
 }
 
-impl World {
+impl World<'_> {
     /// Takes over the state of `other`, a world that simulated other pools of the same scenario: its
     /// groups, pools, platforms, attacks, classes and timeseries rows.
-    fn absorb(&mut self, other: World) {
+    fn absorb(&mut self, other: World<'_>) {
         let World { groups, platforms, pools, attacks, classes, timeseries, active_pools, .. } = other;
         for (g, group) in groups.into_iter().enumerate() {
             if active_pools[group.platform as usize] {
