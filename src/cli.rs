@@ -169,6 +169,9 @@ pub struct SizeArgs {
     /// Population and capacity scale.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scale: f64,
+    /// Answer from a scale below the scenario's faithful scale anyway (to explore, not to decide).
+    #[arg(long)]
+    pub allow_biased_scale: bool,
     /// Master seed.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
@@ -384,6 +387,10 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         .map_err(|message| rentree::Error::TooLarge { path: source.clone().into(), message })?;
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
+    let scale_warning = scenario.scale_warning();
+    if let Some(w) = &scale_warning {
+        eprintln!("warning: {source}: {w}");
+    }
     let started = Instant::now();
     // The minute rows stream to spill files in the results folder as the run makes them, so that the memory
     // a run holds does not grow with its horizon.
@@ -406,6 +413,8 @@ fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         wall_s,
         events_per_s: report.events as f64 / wall_s.max(1e-9),
         peak_rss_mib: output::peak_rss_mib(),
+        faithful_scale: scenario.faithful_scale,
+        scale_warning,
         files: Vec::new(),
     };
     let written = output::write_run(&args.out, &report, &mut spills, &mut manifest, args.format.into())
@@ -456,6 +465,16 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     }
     let path = args.experiment.expect("clap requires the experiment unless --merge");
     let experiment = Experiment::load(&path)?;
+    // One warning per distinct wording: the configurations of a study usually share their scenario's.
+    let mut warned = Vec::new();
+    for c in &experiment.configs {
+        if let Some(w) = c.scenario.scale_warning() {
+            if !warned.contains(&w) {
+                eprintln!("warning: {}: experiment.scale = {}: {w}", path.display(), experiment.raw.experiment.scale);
+                warned.push(w);
+            }
+        }
+    }
     let until_ci = match &args.until_ci {
         None => None,
         Some(t) => {
@@ -587,6 +606,26 @@ fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
         Some(p) => (std::fs::read_to_string(p).map_err(|source| rentree::Error::Read { path: p.clone(), source })?, p.clone()),
         None => (rentree::builtin::REPLAY.text.to_owned(), PathBuf::from(rentree::builtin::REPLAY.path)),
     };
+    // A capacity is a decision: not from a scale whose bias may decide it, unless asked for.
+    let first = rentree::scenario::Scenario::from_toml_scaled(&text, &origin, &overrides, args.scale)?;
+    if let Some(w) = first.scale_warning() {
+        if !args.allow_biased_scale {
+            let expected = match first.faithful_scale {
+                Some(f) => format!(
+                    "at least {f}, the smallest scale shown to agree with full scale for {}: below it a capacity can come out \
+                     wrong by more than its confidence interval says (--allow-biased-scale answers anyway, to explore)",
+                    origin.display()
+                ),
+                None => format!(
+                    "1: the bias of a reduced scale was never measured for {} (no scenario.faithful_scale), so a capacity found \
+                     below full scale may be wrong (--allow-biased-scale answers anyway, to explore)",
+                    origin.display()
+                ),
+            };
+            return Err(rentree::Error::Argument { flag: "--scale".into(), found: args.scale.to_string(), expected }.into());
+        }
+        eprintln!("warning: {}: {w}", origin.display());
+    }
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let budget = budget_of(&args.budget, jobs)?;
     let report = search(&text, &origin, &overrides, args.scale, &args.knob, (lo, hi), &target, args.replications, args.seed, &budget)?;

@@ -257,3 +257,79 @@ fn the_run_id_is_a_function_of_the_inputs() {
         assert_ne!(run_id(&c), run_id(&a), "seed {seed} {extra:?}");
     }
 }
+
+/// An M/M/20 that states its faithful scale (0.5): at 0.1 it is an M/M/2.
+const MEASURED: &str = r#"
+[scenario]
+name = "measured queue"
+horizon_s = 600.0
+faithful_scale = 0.5
+
+[cohorts.customers]
+platform = "desk"
+arrivals = { process = "poisson", rate_per_s = 10.0 }
+
+[platforms.desk.pool]
+servers = 20
+service = { dist = "exponential", mean_s = 1.0 }
+"#;
+
+#[test]
+fn a_run_below_its_faithful_scale_says_so_in_its_message_manifest_and_briefing() {
+    let dir = scratch("faithful");
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, MEASURED).unwrap();
+    let f = file.to_str().unwrap();
+    for (scale, warned) in [("0.1", true), ("0.5", false), ("1", false)] {
+        let out = dir.join(format!("out-{scale}"));
+        let o = out.to_str().unwrap();
+        let (code, _, stderr) = common::rentree(&["run", f, "--scale", scale, "--out", o]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stderr.contains("warning:"), warned, "scale {scale}: {stderr}");
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["faithful_scale"].as_f64(), Some(0.5));
+        assert_eq!(manifest["scale_warning"].is_string(), warned, "scale {scale}: {manifest}");
+        let (code, _, stderr) = common::rentree(&["report", o, "--lang", "en"]);
+        assert_eq!(code, 0, "{stderr}");
+        let page = std::fs::read_to_string(out.join("briefing").join("briefing-en.html")).unwrap();
+        assert_eq!(page.contains("class=\"scale warning\""), warned, "scale {scale}");
+        assert!(page.contains(&format!("scale {scale}")) || page.contains(&format!("Scale: {scale}")), "scale {scale}: the page states it");
+        if warned {
+            assert!(page.contains("rerun at scale 0.5 or more"));
+            let (code, _, _) = common::rentree(&["report", o, "--lang", "fr"]);
+            assert_eq!(code, 0);
+            let page = std::fs::read_to_string(out.join("briefing").join("briefing-fr.html")).unwrap();
+            assert!(page.contains("relancer à l'échelle 0,5 ou plus"), "the French page warns too");
+        }
+    }
+    // A reduced scale whose bias was never measured is flagged too.
+    let unmeasured = dir.join("unmeasured.toml");
+    std::fs::write(&unmeasured, MEASURED.replace("faithful_scale = 0.5\n", "")).unwrap();
+    let (code, _, stderr) =
+        common::rentree(&["run", unmeasured.to_str().unwrap(), "--scale", "0.5", "--out", dir.join("u").to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("never measured"), "{stderr}");
+}
+
+#[test]
+fn size_refuses_a_biased_scale_unless_told_to_explore() {
+    let dir = scratch("size-scale");
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, MEASURED).unwrap();
+    let args = |scale: &'static str, extra: &'static [&'static str]| {
+        let mut a = vec!["size", file.to_str().unwrap(), "--target", "mean_wait_s<=1", "--knob", "platforms.desk.pool.servers"];
+        a.extend_from_slice(&["--range", "1..40", "--replications", "2", "--scale", scale]);
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let call = |a: Vec<String>| common::rentree(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, _, stderr) = call(args("0.1", &[]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--scale 0.1") && stderr.contains("at least 0.5") && stderr.contains("--allow-biased-scale"), "{stderr}");
+    let (code, stdout, stderr) = call(args("0.1", &["--allow-biased-scale"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("answer:") && stderr.contains("warning:"), "{stdout}{stderr}");
+    let (code, _, stderr) = call(args("0.5", &[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}

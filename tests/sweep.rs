@@ -346,3 +346,32 @@ fn report_refuses_a_sweep_folder_that_is_not_one_sweep() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(manifest(&a)["run_id"].as_str().unwrap(), id_a, "the merge gives the sweep's id again");
 }
+
+#[test]
+fn a_sweep_below_its_scenarios_faithful_scale_warns_in_its_message_and_manifest() {
+    let d = scratch("faithful");
+    // The M/M/50 stating a faithful scale of 0.5, swept at 0.2 (10 servers) and at 0.5.
+    let scenario = d.join("mmc.toml");
+    let text = std::fs::read_to_string(repo("models/textbook/mmc.toml")).unwrap();
+    std::fs::write(&scenario, text.replacen("[scenario]\n", "[scenario]\nfaithful_scale = 0.5\n", 1)).unwrap();
+    for (scale, warned) in [("0.2", true), ("0.5", false)] {
+        let e = d.join(format!("experiment-{scale}.toml"));
+        std::fs::write(
+            &e,
+            format!(
+                "[experiment]\nname = \"t\"\nscenario = \"{}\"\nscale = {scale}\nreplications = 2\nseed = 7\ndesign = \"grid\"\n\
+                 [grid]\n\"scenario.horizon_s\" = [1000.0]\n",
+                scenario.display()
+            ),
+        )
+        .unwrap();
+        let out = d.join(format!("out-{scale}"));
+        let (code, err) = rentree(&["sweep", e.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "1"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(err.contains("warning:") && err.contains("below 0.5"), warned, "scale {scale}: {err}");
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["faithful_scale"].as_f64(), Some(0.5));
+        assert_eq!(manifest["scale"].as_f64(), Some(scale.parse().unwrap()));
+        assert_eq!(manifest["scale_warning"].is_string(), warned, "{manifest}");
+    }
+}

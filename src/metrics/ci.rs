@@ -45,6 +45,43 @@ impl Estimate {
     }
 }
 
+/// The difference of the means of two independent samples, with Welch's interval (Welch 1947, "The
+/// generalization of 'Student's' problem when several different population variances are involved",
+/// Biometrika 34: the standard error of each mean from its own sample, and Satterthwaite's degrees of
+/// freedom).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Difference {
+    /// Mean of the first sample minus mean of the second.
+    pub mean: f64,
+    /// Half-width of the two-sided interval at the requested confidence (infinite when a sample has fewer
+    /// than two values; 0 when both samples are constant).
+    pub half_width: f64,
+    /// Welch–Satterthwaite degrees of freedom (rounded down, at least 1).
+    pub df: usize,
+}
+
+impl Difference {
+    /// `a − b` with a two-sided `confidence` interval.
+    pub fn new(a: &Estimate, b: &Estimate, confidence: f64) -> Difference {
+        let mean = a.mean - b.mean;
+        if a.n < 2 || b.n < 2 {
+            return Difference { mean, half_width: f64::INFINITY, df: 0 };
+        }
+        let (va, vb) = (a.std_dev.powi(2) / a.n as f64, b.std_dev.powi(2) / b.n as f64);
+        if va + vb == 0.0 {
+            return Difference { mean, half_width: 0.0, df: a.n + b.n - 2 };
+        }
+        let df = (va + vb).powi(2) / (va.powi(2) / (a.n - 1) as f64 + vb.powi(2) / (b.n - 1) as f64);
+        let df = (df.floor() as usize).max(1);
+        Difference { mean, half_width: t_quantile(df, 0.5 + confidence / 2.0) * (va + vb).sqrt(), df }
+    }
+
+    /// Whether the interval holds 0: the samples do not tell the means apart at this confidence.
+    pub fn holds_zero(&self) -> bool {
+        self.mean.abs() <= self.half_width
+    }
+}
+
 /// The `p`-quantile of Student's t with `df` degrees of freedom.
 pub fn t_quantile(df: usize, p: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df as f64).expect("df >= 1 is a valid t distribution").inverse_cdf(p)
@@ -53,6 +90,26 @@ pub fn t_quantile(df: usize, p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn welch_matches_a_worked_example() {
+        // Two samples of unequal variance: means 20.0 and 14.0; variances of the means 10/6 ≈ 1.667 and
+        // 1/11 ≈ 0.0909 (sample variances 10 and 1 over n = 6 and 11); Satterthwaite's df =
+        // (1.7576)² / (1.667²/5 + 0.0909²/10) = 5.54, so t(5) = 2.571 and the half-width 2.571 × 1.3257.
+        let a = Estimate { n: 6, mean: 20.0, std_dev: 10f64.sqrt(), half_width: 0.0 };
+        let b = Estimate { n: 11, mean: 14.0, std_dev: 1.0, half_width: 0.0 };
+        let d = Difference::new(&a, &b, 0.95);
+        assert_eq!(d.df, 5);
+        assert!((d.mean - 6.0).abs() < 1e-12);
+        let se = (10.0 / 6.0 + 1.0 / 11.0f64).sqrt();
+        assert!((d.half_width - 2.5706 * se).abs() < 1e-3, "{d:?}");
+        assert!(!d.holds_zero());
+        // Equal samples: a difference of 0, inside any interval.
+        assert!(Difference::new(&a, &a, 0.95).holds_zero());
+        // A sample of one has no interval.
+        let one = Estimate { n: 1, mean: 20.0, std_dev: 0.0, half_width: f64::INFINITY };
+        assert!(Difference::new(&one, &b, 0.95).half_width.is_infinite());
+    }
 
     #[test]
     fn t_quantiles_match_tables() {

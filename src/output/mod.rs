@@ -96,6 +96,12 @@ pub struct Manifest {
     pub events_per_s: f64,
     /// Peak resident memory of the process, in MiB (Linux `VmHWM`; absent where unknown).
     pub peak_rss_mib: Option<f64>,
+    /// The smallest scale measured to agree with full scale for this scenario (`scenario.faithful_scale`;
+    /// absent where it was never measured).
+    pub faithful_scale: Option<f64>,
+    /// Why figures at this run's scale are not for a decision (the run was below its faithful scale, or at a
+    /// reduced scale never measured); absent when the scale is faithful.
+    pub scale_warning: Option<String>,
     /// Files written next to the manifest, with their SHA-256; set by [`write_run`].
     pub files: Vec<FileEntry>,
 }
@@ -469,12 +475,16 @@ pub fn finish_results<T: Serialize>(dir: &Path, manifest: &T) -> Result<PathBuf>
 }
 
 /// What [`check_results`] vouches for: a folder holding one complete run (or sweep).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckedResults {
     /// The run id of the manifest and of every Parquet table beside it.
     pub run_id: String,
     /// The files the manifest lists, all present and unchanged.
     pub files: Vec<String>,
+    /// The population and capacity scale of the run or sweep (absent from older manifests).
+    pub scale: Option<f64>,
+    /// The smallest scale measured to agree with full scale for its scenario (absent: never measured).
+    pub faithful_scale: Option<f64>,
 }
 
 impl CheckedResults {
@@ -506,6 +516,10 @@ pub fn check_results(dir: &Path) -> Result<CheckedResults> {
     struct Head {
         run_id: String,
         files: Vec<FileEntry>,
+        #[serde(default)]
+        scale: Option<f64>,
+        #[serde(default)]
+        faithful_scale: Option<f64>,
     }
     let head: Head = serde_json::from_str(&text).map_err(|e| {
         refuse(format!(
@@ -548,7 +562,12 @@ pub fn check_results(dir: &Path) -> Result<CheckedResults> {
             )));
         }
     }
-    Ok(CheckedResults { run_id: head.run_id, files: head.files.into_iter().map(|f| f.name).collect() })
+    Ok(CheckedResults {
+        run_id: head.run_id,
+        files: head.files.into_iter().map(|f| f.name).collect(),
+        scale: head.scale,
+        faithful_scale: head.faithful_scale,
+    })
 }
 
 /// Writes a run's `summary`, `timeseries` (and `access`, for scenarios with sessions) tables and

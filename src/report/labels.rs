@@ -1,5 +1,7 @@
 //! The briefing's words and number formats, in French and English.
 
+use crate::scenario::fidelity::Fidelity;
+
 /// Language of a briefing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -111,6 +113,58 @@ impl Lang {
         }
     }
 
+    /// The sentence that states the scale of the results and, below the scenario's faithful scale (or at a
+    /// reduced scale never measured), warns that they are for exploring, not deciding.
+    pub fn scale_note(self, fidelity: Fidelity, scale: f64) -> (String, bool) {
+        let s = |x: f64| match self {
+            Lang::Fr => format!("{x}").replace('.', ","),
+            Lang::En => format!("{x}"),
+        };
+        match (self, fidelity) {
+            (Lang::Fr, Fidelity::Faithful) => (format!("Échelle : {} (1 = population et capacités réelles).", s(scale)), false),
+            (Lang::En, Fidelity::Faithful) => (format!("Scale: {} (1 = the real population and capacities).", s(scale)), false),
+            (Lang::Fr, Fidelity::Below { scale, faithful }) => (
+                format!(
+                    "Attention : ces résultats viennent de l'échelle {}, inférieure à {}, la plus petite échelle dont on a vérifié \
+                     qu'elle donne les mêmes réponses que l'échelle réelle pour ce scénario. Les chiffres peuvent s'en écarter de plus \
+                     que leurs intervalles de confiance, et l'ordre des stratégies peut changer : à utiliser pour explorer ; pour \
+                     décider, relancer à l'échelle {} ou plus.",
+                    s(scale),
+                    s(faithful),
+                    s(faithful)
+                ),
+                true,
+            ),
+            (Lang::En, Fidelity::Below { scale, faithful }) => (
+                format!(
+                    "Caution: these results come from scale {}, below {}, the smallest scale shown to give the same answers as \
+                     full scale for this scenario. The figures can be off by more than their confidence intervals, and strategies \
+                     can come out in another order: use them to explore; for a decision, rerun at scale {} or more.",
+                    s(scale),
+                    s(faithful),
+                    s(faithful)
+                ),
+                true,
+            ),
+            (Lang::Fr, Fidelity::Unmeasured { scale }) => (
+                format!(
+                    "Attention : ces résultats viennent de l'échelle {}, et l'écart entre cette échelle réduite et l'échelle réelle \
+                     n'a jamais été mesuré pour ce scénario : à utiliser pour explorer ; pour décider, relancer à l'échelle réelle.",
+                    s(scale)
+                ),
+                true,
+            ),
+            (Lang::En, Fidelity::Unmeasured { scale }) => (
+                format!(
+                    "Caution: these results come from scale {}, and how far this reduced scale is from full scale was never \
+                     measured for this scenario: use them to explore; for a decision, rerun at full scale.",
+                    s(scale)
+                ),
+                true,
+            ),
+        }
+    }
+
     /// A duration in minutes, rounded.
     pub fn minutes(self, seconds: f64) -> String {
         let m = (seconds / 60.0).round();
@@ -124,6 +178,18 @@ impl Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scale_note_warns_below_the_faithful_scale_in_both_languages() {
+        let below = Fidelity::Below { scale: 0.01, faithful: 0.3 };
+        let (fr, warn) = Lang::Fr.scale_note(below, 0.01);
+        assert!(warn && fr.contains("0,01") && fr.contains("0,3") && fr.starts_with("Attention"), "{fr}");
+        let (en, warn) = Lang::En.scale_note(below, 0.01);
+        assert!(warn && en.contains("scale 0.3 or more"), "{en}");
+        let (en, warn) = Lang::En.scale_note(Fidelity::Faithful, 1.0);
+        assert!(!warn && en == "Scale: 1 (1 = the real population and capacities).", "{en}");
+        assert!(Lang::Fr.scale_note(Fidelity::Unmeasured { scale: 0.1 }, 0.1).0.contains("jamais été mesuré"));
+    }
 
     #[test]
     fn numbers_follow_each_language() {

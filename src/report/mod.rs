@@ -8,6 +8,7 @@ pub mod labels;
 
 use crate::error::{Error, Result};
 use crate::output::{self, Table};
+use crate::scenario::fidelity;
 use labels::Lang;
 use plotly::common::{ErrorData, ErrorType, Fill, Mode, Title};
 use plotly::layout::{Axis, AxisType, BarMode, Layout};
@@ -438,7 +439,15 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     output::ensure_dir(&options.out)?;
     let title = format!("{} — {}", lang.t(if is_sweep { "title_sweep" } else { "title_run" }), name);
     let mut body = String::new();
-    body.push_str(&format!("<h1>{}</h1>\n<section id=\"summary\"><h2>{}</h2><ul>\n", escape(&title), lang.t("summary")));
+    body.push_str(&format!("<h1>{}</h1>\n", escape(&title)));
+    // The scale the figures come from, and a warning when it is below the scenario's faithful scale: a
+    // briefing is read by people who decide, and a reduced scale can reverse a study's conclusion.
+    if let Some(scale) = checked.scale {
+        let (note, warn) = lang.scale_note(fidelity::classify(scale, checked.faithful_scale), scale);
+        let class = if warn { "scale warning" } else { "scale" };
+        body.push_str(&format!("<p class=\"{class}\" id=\"scale\">{}</p>\n", escape(&note)));
+    }
+    body.push_str(&format!("<section id=\"summary\"><h2>{}</h2><ul>\n", lang.t("summary")));
     for s in &sentences {
         body.push_str(&format!("<li class=\"headline\">{}</li>\n", escape(s)));
     }
@@ -453,7 +462,7 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     body.push_str(&format!("<p class=\"source\">{}: {}</p>\n", lang.t("source"), escape(&dir.display().to_string())));
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}\
-         .plot{{height:440px}} .headline{{font-size:1.15em;margin:.3em 0}} .note{{color:#555}}</style>\n{}\n</head>\n<body>\n{}</body>\n</html>\n",
+         .plot{{height:440px}} .headline{{font-size:1.15em;margin:.3em 0}} .note{{color:#555}} .warning{{background:#fff3cd;border-left:4px solid #c77c00;padding:.6em .9em}}</style>\n{}\n</head>\n<body>\n{}</body>\n</html>\n",
         lang.code(),
         escape(&title),
         Plot::offline_js_sources(),

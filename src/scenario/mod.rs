@@ -6,6 +6,7 @@
 //! reported at once, each naming its dotted field path, what was found and what was expected.
 
 pub mod attack;
+pub mod fidelity;
 pub mod overrides;
 pub mod raw;
 
@@ -63,6 +64,8 @@ pub struct Scenario {
     pub scale: f64,
     /// How attack traffic is simulated.
     pub attack_model: AttackModel,
+    /// The smallest scale measured to agree with full scale (see [`Scenario::scale_warning`]).
+    pub faithful_scale: Option<f64>,
     /// The file as parsed (after overrides and scaling), kept for hashing and for the manifest.
     pub raw: RawScenario,
 }
@@ -336,6 +339,9 @@ impl Scenario {
             "a number of seconds >= 0 and below scenario.horizon_s",
         );
         let attack_model = v.attack_model(run.attack_model.as_deref());
+        if let Some(f) = run.faithful_scale {
+            v.check(f.is_finite() && f > 0.0 && f <= 1.0, "scenario.faithful_scale", f, "a scale > 0 and at most 1 (full scale)");
+        }
         let clock_start_s = match &run.clock_start {
             None => 0.0,
             Some(c) => match parse_clock(c) {
@@ -466,6 +472,7 @@ impl Scenario {
                 clock_start_s,
                 scale: 1.0,
                 attack_model,
+                faithful_scale: raw.scenario.faithful_scale,
                 raw,
             }),
             1 => {

@@ -47,6 +47,11 @@ pub struct RawRun {
     /// `"requests"` (every attack request an event; for checking the aggregate at small scale).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attack_model: Option<String>,
+    /// The smallest `--scale` measured to give this scenario's headline figures within the replications'
+    /// noise of full scale (`examples/scale_bias.rs`); a run below it is warned about, and `size` refuses
+    /// it. Absent: the bias of a reduced scale was not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faithful_scale: Option<f64>,
 }
 
 /// One `[cohorts.NAME]` table: a group of people (or customers) with one arrival process and behaviour.

@@ -116,6 +116,13 @@ pub struct Plan {
     pub param_names: Vec<String>,
     /// Per configuration: label, parameter values, replications planned.
     pub configs: Vec<PlanConfig>,
+    /// Population and capacity scale of every run (`experiment.scale`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+    /// The largest faithful scale of the configurations' scenarios (`scenario.faithful_scale`; absent when
+    /// none states one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faithful_scale: Option<f64>,
 }
 
 /// One configuration of a plan.
@@ -187,6 +194,12 @@ pub struct SweepManifest {
     pub configurations: usize,
     /// Runs in the tables (configurations × their replications).
     pub runs: u64,
+    /// Population and capacity scale of the runs.
+    pub scale: Option<f64>,
+    /// The smallest scale measured to agree with full scale for the study's scenarios (see [`Plan`]).
+    pub faithful_scale: Option<f64>,
+    /// Why figures at this scale are not for a decision; absent when the scale is faithful.
+    pub scale_warning: Option<String>,
     /// How the sweep ran, when `rentree sweep` built the tables (absent after `--merge`).
     #[serde(flatten)]
     pub invocation: Option<SweepInvocation>,
@@ -281,6 +294,8 @@ fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
         experiment: experiment.raw.experiment.name.clone(),
         experiment_sha256: text_sha.to_owned(),
         param_names: experiment.param_names.clone(),
+        scale: Some(experiment.raw.experiment.scale),
+        faithful_scale: experiment.configs.iter().filter_map(|c| c.scenario.faithful_scale).max_by(f64::total_cmp),
         configs: experiment
             .configs
             .iter()
@@ -502,6 +517,9 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<Pat
         experiment_sha256: plan.experiment_sha256.clone(),
         configurations: plan.configs.len(),
         runs: plan.configs.iter().map(|c| c.replications).sum(),
+        scale: plan.scale,
+        faithful_scale: plan.faithful_scale,
+        scale_warning: plan.scale.and_then(|s| crate::scenario::fidelity::classify(s, plan.faithful_scale).warning()),
         invocation,
         files: output::file_entries(out, &listed)?,
     };
