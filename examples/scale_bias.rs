@@ -4,14 +4,20 @@
 //! of 8 slots fluctuates far more than one of 800. This measurement runs the 6 April 2021 replay and each
 //! of its variants, the Monday evening, and each study's strategies (`experiments/*/experiment.toml`) at
 //! several scales with replications, and prints, for every headline metric, the full-scale mean and at each
-//! reduced scale the difference from it with its 95% Welch interval (`✓` when the interval holds 0: no bias
-//! the replications can see; the half-width says how large a bias could hide), the smallest scale from which
-//! every metric agrees, and whether each study ranks its strategies as full scale does.
+//! reduced scale the difference from it with its 95% Welch interval, judged against the metric's
+//! equivalence margin (the largest bias a planner can ignore: half a point of users in, two minutes of
+//! waiting, …): `✓` when the whole interval lies within ±margin (equivalent, in the sense of Schuirmann's
+//! two one-sided tests: Schuirmann 1987, "A comparison of the two one-sided tests procedure and the power
+//! approach for assessing the equivalence of average bioavailability", J. Pharmacokinet. Biopharm. 15), `✗`
+//! when it lies wholly outside (biased), `?` when it straddles the margin (too few replications to tell).
+//! Then the smallest scale from which every metric is equivalent, and whether each study ranks its
+//! strategies as full scale does. A scale is never called faithful for want of replications: an interval
+//! too wide to show equivalence is not agreement.
 //!
 //! ```sh
 //! cargo run --release --example scale_bias -- \
 //!     [--scales 0.01,0.03,0.1,0.3,1] [--reps 10,6,4,3,2] [--only replay,evening,quota-strategies,provisioning] \
-//!     [--runs results/scale-bias/runs.csv] [--seed 20210406]
+//!     [--runs results/scale-bias/runs.tsv] [--seed 20210406] [--table-only]
 //! ```
 //!
 //! `--reps` gives the replications at each scale (full scale varies least and costs most). Every finished
@@ -29,18 +35,50 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The metrics kept of each run, in the runs file's column order, with how the table shows them.
-const METRICS: [(&str, &str); 9] = [
-    ("in_by_0900", "users in by 9:00 (%)"),
-    ("in_by_1200", "users in by noon (%)"),
-    ("pronote_in_by_0900", "Pronote users in by 9:00 (%)"),
-    ("p95_access_min", "p95 time to access (min)"),
-    ("gave_up", "users who gave up (%)"),
-    ("requests_per_session", "requests per session"),
-    ("timeouts_per_100", "timeouts per 100 users"),
-    ("classes_lost", "virtual classes lost (%)"),
-    ("pronote_saturated_at", "Pronote's first saturated minute (clock)"),
+/// The largest difference from full scale a planner can ignore.
+#[derive(Clone, Copy)]
+enum Margin {
+    /// In the metric's own unit.
+    Abs(f64),
+    /// As a share of the full-scale mean.
+    Rel(f64),
+}
+
+impl Margin {
+    fn of(self, full_mean: f64) -> f64 {
+        match self {
+            Margin::Abs(x) => x,
+            Margin::Rel(r) => r * full_mean.abs(),
+        }
+    }
+}
+
+/// The metrics kept of each run, in the runs file's column order: name, title, equivalence margin. The
+/// margins are decisions' resolution, fixed before any measurement: half a point of users let in, a point
+/// of Pronote's (a smaller population) or of those who gave up, two minutes of waiting or of the first
+/// saturated minute, 5% of the requests a session costs, two timeouts per 100 users, half a point of classes.
+const METRICS: [(&str, &str, Margin); 9] = [
+    ("in_by_0900", "users in by 9:00 (%)", Margin::Abs(0.5)),
+    ("in_by_1200", "users in by noon (%)", Margin::Abs(0.5)),
+    ("pronote_in_by_0900", "Pronote users in by 9:00 (%)", Margin::Abs(1.0)),
+    ("p95_access_min", "p95 time to access (min)", Margin::Abs(2.0)),
+    ("gave_up", "users who gave up (%)", Margin::Abs(1.0)),
+    ("requests_per_session", "requests per session", Margin::Rel(0.05)),
+    ("timeouts_per_100", "timeouts per 100 users", Margin::Abs(2.0)),
+    ("classes_lost", "virtual classes lost (%)", Margin::Abs(0.5)),
+    ("pronote_saturated_at", "Pronote's first saturated minute (clock)", Margin::Abs(2.0)),
 ];
+
+/// How a reduced scale's difference from full scale compares with a margin.
+fn verdict(d: &Difference, margin: f64) -> &'static str {
+    if d.mean.abs() + d.half_width <= margin {
+        "✓"
+    } else if d.mean.abs() - d.half_width > margin {
+        "✗"
+    } else {
+        "?"
+    }
+}
 
 /// Utilization from which a minute of a pool counts as saturated.
 const SATURATED: f64 = 0.95;
@@ -188,10 +226,17 @@ fn main() {
     let mut scales: Vec<f64> = vec![0.01, 0.03, 0.1, 0.3, 1.0];
     let mut reps: Vec<u64> = vec![10, 6, 4, 3, 2];
     let mut only: Vec<String> = ["replay", "evening", "quota-strategies", "provisioning"].map(String::from).to_vec();
-    let mut runs_path = PathBuf::from("results/scale-bias/runs.csv");
+    let mut runs_path = PathBuf::from("results/scale-bias/runs.tsv");
     let mut seed = 20210406;
+    let mut table_only = false;
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--table-only" {
+            // Tabulate the runs file as it is (while a measurement is still filling it, say).
+            table_only = true;
+            i += 1;
+            continue;
+        }
         let value = args.get(i + 1).unwrap_or_else(|| panic!("{} needs a value", args[i]));
         match args[i].as_str() {
             "--scales" => scales = list("--scales", value),
@@ -227,7 +272,7 @@ fn main() {
     // Replication-major, then scale, then case: an early stop leaves every scale with its first replications.
     let max_reps = reps.iter().copied().max().unwrap_or(0);
     let mut jobs = Vec::new();
-    for rep in 0..max_reps {
+    for rep in (0..max_reps).filter(|_| !table_only) {
         for (k, &scale) in scales.iter().enumerate() {
             if rep >= reps[k] {
                 continue;
@@ -274,7 +319,10 @@ fn main() {
         let values: Vec<f64> = (0..max_reps).filter_map(|r| runs.get(&key_of(&case.study, &case.label, scale, r)).map(|v| v[m])).collect();
         (!values.is_empty() && values.iter().all(|v| v.is_finite())).then(|| Estimate::new(&values, 0.95))
     };
-    println!("Scale bias: each reduced scale's difference from scale {full} (mean ± 95% Welch half-width; ✓ = the interval holds 0).");
+    println!(
+        "Scale bias: each reduced scale's difference from scale {full} (mean ± 95% Welch half-width): ✓ within the metric's margin \
+         (shown beside it), ✗ beyond it, ? too few replications to tell."
+    );
     println!("Replications per scale: {}.\n", scales.iter().zip(&reps).map(|(s, r)| format!("{s}: {r}")).collect::<Vec<_>>().join(", "));
     let reduced: Vec<f64> = scales.iter().copied().filter(|&s| s != full).collect();
     let mut faithful_lines = Vec::new();
@@ -285,7 +333,7 @@ fn main() {
         println!("| --- | ---: |{}", " ---: |".repeat(reduced.len()));
         // Whether every metric agrees at each reduced scale.
         let mut agrees = vec![true; reduced.len()];
-        for (m, (name, title)) in METRICS.iter().enumerate() {
+        for (m, (name, title, margin)) in METRICS.iter().enumerate() {
             let Some(f) = estimate(case, full, m) else { continue };
             let show = |x: f64| if *name == "pronote_saturated_at" { clock(x) } else { format!("{x:.2}") };
             let mut cells = Vec::new();
@@ -293,8 +341,9 @@ fn main() {
                 match estimate(case, s, m) {
                     Some(e) => {
                         let d = Difference::new(&e, &f, 0.95);
-                        agrees[k] &= d.holds_zero();
-                        cells.push(format!("{:+.2} ± {:.2} {}", d.mean, d.half_width, if d.holds_zero() { "✓" } else { "✗" }));
+                        let v = verdict(&d, margin.of(f.mean));
+                        agrees[k] &= v == "✓";
+                        cells.push(format!("{:+.2} ± {:.2} {v}", d.mean, d.half_width));
                     }
                     None => {
                         // A metric that exists at full scale but not here (Pronote never saturates, say).
@@ -307,7 +356,7 @@ fn main() {
                     }
                 }
             }
-            println!("| {title} | {} ± {:.2} | {} |", show(f.mean), f.half_width, cells.join(" | "));
+            println!("| {title} (±{:.2}) | {} ± {:.2} | {} |", margin.of(f.mean), show(f.mean), f.half_width, cells.join(" | "));
         }
         // The smallest scale from which every larger scale agrees too.
         let mut faithful = full;
@@ -321,10 +370,33 @@ fn main() {
         println!();
         faithful_lines.push(format!("| {} | {} | {faithful} |", case.study, case.label));
     }
-    println!("#### Smallest scale whose every headline metric agrees with scale {full} (and every scale above it)\n");
+    println!("#### Smallest scale whose every headline metric is equivalent to scale {full} (and every scale above it)\n");
     println!("| study | configuration | scale |\n| --- | --- | ---: |");
     for l in &faithful_lines {
         println!("{l}");
+    }
+    // The first headline metric at a glance: one row per configuration, one column per scale.
+    println!(
+        "\n#### {} at each scale (mean; ✗ biased beyond ±{} point, ? too few replications to tell, against scale {full})\n",
+        METRICS[0].1,
+        METRICS[0].2.of(0.0)
+    );
+    println!("| study | configuration | {} |", scales.iter().map(|s| format!("{s}")).collect::<Vec<_>>().join(" | "));
+    println!("| --- | --- |{}", " ---: |".repeat(scales.len()));
+    for case in &cases {
+        let Some(f) = estimate(case, full, 0) else { continue };
+        let cells: Vec<String> = scales
+            .iter()
+            .map(|&s| match estimate(case, s, 0) {
+                Some(e) if s == full => format!("{:.2} ± {:.2}", e.mean, e.half_width),
+                Some(e) => match verdict(&Difference::new(&e, &f, 0.95), METRICS[0].2.of(f.mean)) {
+                    "✓" => format!("{:.2}", e.mean),
+                    v => format!("{:.2} {v}", e.mean),
+                },
+                None => "—".into(),
+            })
+            .collect();
+        println!("| {} | {} | {} |", case.study, case.label, cells.join(" | "));
     }
     // Rankings of each study's strategies, by the share of users in by 9:00 and by noon.
     for study in only.iter().filter(|s| !matches!(s.as_str(), "replay" | "evening")) {
