@@ -258,27 +258,19 @@ fn the_run_id_is_a_function_of_the_inputs() {
     }
 }
 
-/// An M/M/20 that states its faithful scale (0.5): at 0.1 it is an M/M/2.
-const MEASURED: &str = r#"
-[scenario]
-name = "measured queue"
-horizon_s = 600.0
-faithful_scale = 0.5
-
-[cohorts.customers]
-platform = "desk"
-arrivals = { process = "poisson", rate_per_s = 10.0 }
-
-[platforms.desk.pool]
-servers = 20
-service = { dist = "exponential", mean_s = 1.0 }
-"#;
+/// An M/M/20 that states its faithful scale (0.5): at 0.1 it is the M/M/2 of the other tests.
+fn measured() -> String {
+    common::MM2
+        .replace("horizon_s = 100.0", "horizon_s = 600.0\nfaithful_scale = 0.5")
+        .replace("rate_per_s = 1.0", "rate_per_s = 10.0")
+        .replace("servers = 2\n", "servers = 20\n")
+}
 
 #[test]
 fn a_run_below_its_faithful_scale_says_so_in_its_message_manifest_and_briefing() {
     let dir = scratch("faithful");
     let file = dir.join("scenario.toml");
-    std::fs::write(&file, MEASURED).unwrap();
+    std::fs::write(&file, measured()).unwrap();
     let f = file.to_str().unwrap();
     for (scale, warned) in [("0.1", true), ("0.5", false), ("1", false)] {
         let out = dir.join(format!("out-{scale}"));
@@ -304,7 +296,7 @@ fn a_run_below_its_faithful_scale_says_so_in_its_message_manifest_and_briefing()
     }
     // A reduced scale whose bias was never measured is flagged too.
     let unmeasured = dir.join("unmeasured.toml");
-    std::fs::write(&unmeasured, MEASURED.replace("faithful_scale = 0.5\n", "")).unwrap();
+    std::fs::write(&unmeasured, measured().replace("faithful_scale = 0.5\n", "")).unwrap();
     let (code, _, stderr) =
         common::rentree(&["run", unmeasured.to_str().unwrap(), "--scale", "0.5", "--out", dir.join("u").to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
@@ -315,7 +307,7 @@ fn a_run_below_its_faithful_scale_says_so_in_its_message_manifest_and_briefing()
 fn size_refuses_a_biased_scale_unless_told_to_explore() {
     let dir = scratch("size-scale");
     let file = dir.join("scenario.toml");
-    std::fs::write(&file, MEASURED).unwrap();
+    std::fs::write(&file, measured()).unwrap();
     let args = |scale: &'static str, extra: &'static [&'static str]| {
         let mut a = vec!["size", file.to_str().unwrap(), "--target", "mean_wait_s<=1", "--knob", "platforms.desk.pool.servers"];
         a.extend_from_slice(&["--range", "1..40", "--replications", "2", "--scale", scale]);
