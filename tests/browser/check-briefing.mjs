@@ -44,6 +44,16 @@ try {
   for (const s of sentences) {
     if (!text.includes(s)) problems.push(`summary lacks "${s}"`);
   }
+  // Every briefing states the scale its figures come from (the test's runs are below the replay's faithful
+  // scale, so it must be the highlighted warning, and on screen).
+  const scale = await page.evaluate(() => {
+    const p = document.getElementById('scale');
+    if (!p) return null;
+    const r = p.getBoundingClientRect();
+    return { text: p.innerText, warning: p.classList.contains('warning'), visible: r.width > 0 && r.height > 0 };
+  });
+  if (!scale || !scale.text) problems.push('no scale paragraph (#scale)');
+  else if (!scale.warning || !scale.visible) problems.push(`the scale paragraph is not a visible warning: ${JSON.stringify(scale)}`);
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`${page_path}: ${charts.length} charts (${charts.map((c) => `${c.id}: ${c.points} points`).join(', ')})`);
 } finally {
