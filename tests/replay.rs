@@ -72,6 +72,13 @@ fn the_morning_attack_slows_the_cned_until_protection_then_the_1430_flood_cuts_i
     assert!((0.92..0.95).contains(&share) && c.mitigated_users > 0, "protection blocked {share:.4}");
 }
 
+/// What each shipped variant changes, at 0.01, in statements that do not depend on the scale: exact ones
+/// (no attack sent, the ENT's loss leaving Pronote untouched) and ratios far larger than the bias measured
+/// between 0.01 and full scale (`models/scale-bias.md`; the refusals under quick protection were not part of
+/// that measurement). Two statements once checked here held at 0.01 only and are gone: quick protection losing
+/// fewer classes (at full scale 3.5% ± 0.2 against the day's 3.3% ± 0.7), and pre-warming letting more of
+/// Pronote's users in by 9:00 than the autoscaler (66.7% both at full scale; at 0.01 both variants collapse
+/// by chance, see README, "Scale bias").
 #[test]
 fn each_variant_changes_what_it_says() {
     let day = replay(None);
@@ -79,7 +86,7 @@ fn each_variant_changes_what_it_says() {
     let fast = replay(Some("mitigated-in-5-min"));
     assert_eq!(row(&no_attack, "cned").attack_sent, 0.0);
     let lost = |r: &RunReport| row(r, "cned").classes_lost;
-    assert!(lost(&no_attack) < lost(&day) && lost(&fast) < lost(&day), "lost {} / {} / {}", lost(&day), lost(&no_attack), lost(&fast));
+    assert!(lost(&no_attack) < lost(&day), "lost {} / {}", lost(&day), lost(&no_attack));
     // Protection in 5 minutes: the morning's refusals at the Cned mostly disappear.
     let refused = |r: &RunReport| cned(r)[at(8, 5)..at(10, 5)].iter().map(|m| m.refused).sum::<u64>();
     assert!(refused(&fast) * 5 < refused(&day), "{} vs {}", refused(&fast), refused(&day));
@@ -88,8 +95,9 @@ fn each_variant_changes_what_it_says() {
     let warm = replay(Some("pre-warming"));
     let auto = replay(Some("autoscaling"));
     let loss = replay(Some("hosting-loss"));
-    // Pre-warming serves the 8:00 surge better than the day, and better than reactive autoscaling.
-    assert!(share(&warm, "pronote") > 1.5 * share(&day, "pronote") && share(&warm, "pronote") > share(&auto, "pronote"));
+    // Pre-warming and reactive autoscaling both serve Pronote's 8:00 surge far better than the day (by 9:00:
+    // 66.7% against 5.2% at full scale, about 55% against 3% at 0.01).
+    assert!(share(&warm, "pronote") > 1.5 * share(&day, "pronote") && share(&auto, "pronote") > 1.5 * share(&day, "pronote"));
     assert!(row(&warm, "all").server_hours > row(&day, "all").server_hours);
     // Losing 30% of the ENTs' servers (and of their quota) makes the ENT worse off, and nobody else.
     assert!(share(&loss, "ent") < share(&day, "ent"));
