@@ -11,8 +11,11 @@ use common::run;
 use rentree::world::RunReport;
 use std::path::Path;
 
-/// The scale the replay tests run at: 125,140 users, under half a second per run.
-const SCALE: f64 = 0.01;
+/// The scale the replay tests run at: the replay's faithful scale (`faithful_scale` in its file: from 0.1 up
+/// its headline figures are within their margins of full scale, `models/scale-bias.md`), so what these tests
+/// check of the day holds at full scale too. 1.25 million users, a few seconds a run. (The Monday evening is
+/// faithful from 0.01 and the policy tests use small platforms of their own.)
+const SCALE: f64 = 0.1;
 
 fn builtin_scaled(model: &builtin::BuiltinModel, scale: f64, overrides: &[&str]) -> Scenario {
     let o: Vec<Override> = overrides.iter().map(|s| Override::parse(s).unwrap()).collect();
@@ -35,9 +38,15 @@ fn replay() -> RunReport {
 fn monday_evening_is_fine_with_the_same_capacities() {
     let r = run(&builtin_scaled(&builtin::EVENING, SCALE, &[]), 1, 0);
     let all = row(&r, "all", "all");
-    assert!(all.users > 10_000);
-    assert_eq!(all.accessed, all.users, "everyone gets in on Monday evening");
-    assert_eq!(all.timeouts, 0);
+    assert!(all.users > 100_000);
+    // Everyone gets in, but for the few who arrive in the run's last seconds and are still logging in at
+    // 22:00 (one of 131,390 at this scale).
+    let not_in = all.users - all.accessed;
+    assert!(not_in <= all.users_active_end && not_in * 10_000 < all.users, "{not_in} of {} not in on Monday evening", all.users);
+    // Timeouts are rare, not absent: a pool's queue sometimes holds a request past its 30 s (one at this
+    // scale; about 2 per 100,000 users at full scale, `models/scale-bias-runs.tsv`). At 0.01 there were none, which
+    // is why "no timeout" was once claimed.
+    assert!(all.timeouts * 10_000 < all.users, "{} timeouts for {} users", all.timeouts, all.users);
     assert_eq!(all.gave_up, 0);
     for p in ["ent", "pronote", "cned", "educonnect"] {
         let peak = minutes(&r, p).map(|m| m.utilization).fold(0.0, f64::max);
@@ -117,19 +126,6 @@ fn the_replay_is_deterministic_by_seed() {
     let show = |seed| format!("{:?}", run(&s, seed, 0));
     assert_eq!(show(3), show(3));
     assert_ne!(show(3), show(4));
-}
-
-#[test]
-fn shares_agree_between_scales() {
-    // The share served by noon at scale 0.01 and 0.02: means over replications differ by less than the
-    // combined 99% confidence half-widths.
-    let share = |scale: f64, reps: u64| {
-        let s = builtin_scaled(&builtin::REPLAY, scale, &[]);
-        let v: Vec<f64> = (0..reps).map(|r| run(&s, 11, r).summary.served_share_by_1200).collect();
-        Estimate::new(&v, 0.99)
-    };
-    let (a, b) = (share(0.01, 6), share(0.02, 4));
-    assert!((a.mean - b.mean).abs() <= a.half_width + b.half_width, "0.01: {a:?}, 0.02: {b:?}");
 }
 
 /// A single platform of 100 slots (0.5 s pages: 200 requests/s) under a 10-minute surge of 80 users/s
