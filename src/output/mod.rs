@@ -128,7 +128,12 @@ pub struct FileEntry {
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// `bytes` as lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of the file at `path`, lowercase hex, read a MiB at a time (a streamed timeseries can be
@@ -146,7 +151,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hasher.finalize()))
 }
 
 /// A run's id: the first 16 hex digits of the SHA-256 of `kind` and the `(name, value)` pairs that make the
@@ -200,17 +205,8 @@ pub fn memory_available_bytes() -> Option<f64> {
 /// Space free for this user on the file system of `dir` (or of its nearest existing ancestor, for a
 /// folder not made yet), in bytes; `None` where it cannot be read.
 pub fn disk_available_bytes(dir: &Path) -> Option<f64> {
-    let mut at = dir;
-    while !at.exists() {
-        at = match at.parent() {
-            Some(p) if p.as_os_str().is_empty() => Path::new("."),
-            Some(p) => p,
-            None => return None,
-        };
-        if at == Path::new(".") && !at.exists() {
-            return None;
-        }
-    }
+    // The folder may not exist yet: it will be made on the file system of its nearest existing ancestor.
+    let at = dir.ancestors().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p }).find(|p| p.exists())?;
     statvfs_available(at)
 }
 
