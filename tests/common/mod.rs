@@ -26,6 +26,16 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
     rentree::world::run(scenario, seed, replication).expect("the test's scenario runs to its horizon")
 }
 
+/// The scale a replay test runs at: `default` (the replay's faithful scale), or `RENTREE_TEST_SCALE` when set,
+/// so that the same statements can be checked at full scale:
+/// `RENTREE_TEST_SCALE=1 cargo test --release --test replay` (about nine minutes here).
+pub fn test_scale(default: f64) -> f64 {
+    match std::env::var("RENTREE_TEST_SCALE") {
+        Ok(v) => v.parse().ok().filter(|s: &f64| *s > 0.0 && *s <= 1.0).expect("RENTREE_TEST_SCALE is a number in (0, 1]"),
+        Err(_) => default,
+    }
+}
+
 /// A path inside the repository.
 pub fn repo(path: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
