@@ -12,6 +12,8 @@
 //!   must wait your turn");
 //! - [`waiting_room`]: a rate-based [`WaitingRoom`] (Queue-it style) admitting users one by one at a fixed
 //!   rate, in arrival order, with an optional shuffled pre-queue at opening and priority classes;
+//! - [`autoscale`]: a reactive [`Autoscaler`]'s decision (add servers, remove some, hold) from what it read
+//!   over its last window, within its bounds and cooldown;
 //! - [`throttle`]: client-side [`AdaptiveThrottle`] (Google SRE, "Handling Overload"), which rejects requests
 //!   locally in proportion to how often the backend has been rejecting them.
 //!
@@ -23,6 +25,7 @@
 //! the latest one seen). Randomness, where a decision needs it, comes from a generator the caller passes,
 //! so a run stays a pure function of its seed.
 
+pub mod autoscale;
 pub mod quota;
 pub mod retry;
 pub mod throttle;
@@ -30,6 +33,7 @@ pub mod token_bucket;
 pub mod waiting_room;
 mod window;
 
+pub use autoscale::Autoscaler;
 pub use quota::SessionQuota;
 pub use retry::{Backoff, Jitter, RetryBudget, RetryPolicy};
 pub use throttle::AdaptiveThrottle;
@@ -82,6 +86,7 @@ mod tests {
         check::<SessionQuota>();
         check::<WaitingRoom<u32>>();
         check::<AdaptiveThrottle>();
+        check::<Autoscaler>();
         check::<PolicyError>();
     }
 }

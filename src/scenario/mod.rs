@@ -13,6 +13,7 @@ pub mod raw;
 use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimDuration, SimTime};
 use crate::error::{Error, Result};
 use crate::policy::retry::{Backoff, Jitter, RetryPolicy};
+use crate::policy::Autoscaler;
 use raw::{RawAdmission, RawArrivals, RawDist, RawPool, RawRetry, RawScenario};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -218,29 +219,20 @@ pub enum ScaleMetric {
     Latency,
 }
 
-/// A reactive autoscaler, validated (see [`raw::RawProvisioning::Autoscale`]).
+/// A reactive autoscaler, validated (see [`raw::RawProvisioning::Autoscale`]): what it watches and how its
+/// servers boot, around its decision rule.
 #[derive(Debug, Clone)]
 pub struct AutoscaleSpec {
     /// Metric.
     pub metric: ScaleMetric,
-    /// Target.
-    pub target: f64,
     /// Evaluation window.
     pub window: SimDuration,
-    /// Servers per action.
-    pub step: u32,
     /// Boot delay of one server.
     pub boot_delay: DurationDist,
-    /// Minimum time between actions.
-    pub cooldown: SimDuration,
-    /// Fewest servers.
-    pub min: u32,
-    /// Most servers.
-    pub max: u32,
-    /// Servers running plus booting allowed by the provider.
-    pub provider_quota: u32,
     /// Share of boots that fail.
     pub boot_failure_share: f64,
+    /// The decision rule (target, step, cooldown, bounds), built by the policy's own checked constructor.
+    pub rule: Autoscaler,
 }
 
 /// Servers lost at a time, for a while or for good.
@@ -639,15 +631,12 @@ impl Validator {
                         None
                     }
                 };
-                let t = self.positive(&format!("{field}.target"), *target, "a number > 0");
                 let w = window_s.is_finite() && *window_s >= MIN_DURATION_S;
                 self.check(w, &format!("{field}.window_s"), window_s, &format!("seconds >= {MIN_DURATION_S:e} (one tick of the clock)"));
-                self.count(&format!("{field}.step"), *step, 1);
+                let counts_ok =
+                    [("step", *step), ("min", *min), ("max", *max)].map(|(name, n)| self.count(&format!("{field}.{name}"), n, 1));
                 let c = cooldown_s.is_finite() && *cooldown_s >= 0.0;
                 self.check(c, &format!("{field}.cooldown_s"), cooldown_s, "seconds >= 0");
-                self.count(&format!("{field}.min"), *min, 1);
-                self.count(&format!("{field}.max"), *max, 1);
-                self.check(*max >= *min, &format!("{field}.max"), max, "an integer >= min");
                 self.check(
                     (*min..=*max).contains(&pool.servers),
                     &format!("{field}.min"),
@@ -656,21 +645,30 @@ impl Validator {
                 );
                 let quota = provider_quota.unwrap_or(*max);
                 self.check(quota >= pool.servers, &format!("{field}.provider_quota"), quota, "an integer >= servers");
-                self.count(&format!("{field}.provider_quota"), quota, 1);
+                let quota_ok = self.count(&format!("{field}.provider_quota"), quota, 1);
                 let b = boot_failure_share.is_finite() && (0.0..1.0).contains(boot_failure_share);
                 self.check(b, &format!("{field}.boot_failure_share"), boot_failure_share, "a share in [0, 1)");
                 let boot = self.dist(&format!("{field}.boot_delay"), boot_delay);
+                // The rule's own constructor checks the target and the bounds against each other; its counts
+                // are only built once they are known to fit.
+                let rule = if counts_ok.iter().all(|ok| *ok) && quota_ok && c {
+                    let cooldown = SimDuration::from_secs_f64(*cooldown_s);
+                    match Autoscaler::new(*target, cooldown, count(*step), count(*min), count(*max), count(quota)) {
+                        Ok(rule) => Some(rule),
+                        Err(e) => {
+                            self.check(false, &format!("{field}.{}", e.parameter), e.found, e.expected);
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
                 Some(Provisioning::Autoscale(AutoscaleSpec {
                     metric: metric?,
-                    target: t.then_some(*target)?,
                     window: w.then(|| SimDuration::from_secs_f64(*window_s))?,
-                    step: count(*step).max(1),
                     boot_delay: boot?,
-                    cooldown: c.then(|| SimDuration::from_secs_f64(*cooldown_s))?,
-                    min: count(*min).max(1),
-                    max: count(*max).max(1),
-                    provider_quota: count(quota),
                     boot_failure_share: if b { *boot_failure_share } else { 0.0 },
+                    rule: rule?,
                 }))
             }
         }

@@ -6,8 +6,8 @@
 //! a [`RunError`] instead of a report, and the command line turns it into a message and exit code 2. The
 //! checks themselves live in the scheduler loop ([`crate::engine::Stop`]) and cost one comparison per event.
 
-use super::Event;
-use crate::engine::{DurationDist, SimTime, STALL_EVENTS};
+use super::{Event, World};
+use crate::engine::{DurationDist, Scheduler, SimTime, STALL_EVENTS};
 use crate::scenario::Scenario;
 
 /// Bytes one live record (a user or a request) costs: its 64-byte slab slot, about one pending event
@@ -165,4 +165,54 @@ pub(super) fn clock_text(clock_start_s: f64, t: SimTime) -> String {
     let ms = ((clock_start_s + t.as_secs_f64()) * 1000.0).round() as u64;
     let s = ms / 1000;
     format!("{:02}:{:02}:{:02}.{:03} (t = {:.3} s)", (s / 3600) % 24, (s / 60) % 60, s % 60, ms % 1000, t.as_secs_f64())
+}
+
+impl World<'_> {
+    /// The diagnosis of a clock stuck at `at`: the kinds of the next few thousand events (all at that
+    /// instant, since the loop goes on) and the scenario's settings that can close such a loop.
+    pub(super) fn stalled(&mut self, scenario: &Scenario, at: SimTime, sched: &mut Scheduler<Event>) -> RunError {
+        let mut counts: Vec<(&'static str, u64)> = Vec::new();
+        for _ in 0..4096 {
+            let mut kind = "";
+            if sched.step_observed(self, |e| kind = kind_name(e)).is_none() {
+                break;
+            }
+            match counts.iter_mut().find(|c| c.0 == kind) {
+                Some(c) => c.1 += 1,
+                None => counts.push((kind, 1)),
+            }
+        }
+        RunError::Stalled {
+            clock: clock_text(self.clock_start_s, at),
+            events: STALL_EVENTS,
+            kinds: kinds_text(&counts),
+            cause: zero_length_loops(scenario),
+        }
+    }
+
+    /// The diagnosis of a world that outgrew its records at `now`: where the requests pile up.
+    pub(super) fn too_many_records(&self, now: SimTime) -> RunError {
+        let busiest =
+            self.pools.iter().enumerate().filter(|(i, _)| self.active_pools[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
+        let cause = match busiest {
+            Some(p) if p.waiting_len() > 0 => format!(
+                "the largest backlog is pool {:?} with {} requests waiting{}; bound it (max_in_system, patience), shorten the \
+                 horizon, lower --scale, or raise --max-memory",
+                p.name,
+                p.waiting_len(),
+                if p.max_waiting.is_none() { " and no backlog limit" } else { "" }
+            ),
+            _ => "too many people around at once; lower --scale or the population, shorten the \
+                 horizon, or raise --max-memory"
+                .into(),
+        };
+        RunError::TooManyRecords {
+            clock: clock_text(self.clock_start_s, now),
+            users: self.users.live(),
+            requests: self.requests.live(),
+            limit: self.max_records,
+            limit_mib: self.max_records * RECORD_BYTES / (1 << 20),
+            cause,
+        }
+    }
 }

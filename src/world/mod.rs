@@ -8,30 +8,36 @@
 
 pub mod attack;
 pub mod budget;
+mod build;
 pub mod classes;
 pub mod fluid;
 pub mod guard;
+mod observer;
 pub mod platform;
 pub mod pool;
+mod provision;
 pub mod request;
 pub mod sink;
 pub mod slab;
 pub mod stats;
 pub mod user;
 
-use crate::engine::{ArrivalProcess, ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, Stop, StreamKey, StreamRng};
-use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary};
+use crate::engine::{ArrivalStream, DurationDist, Model, Scheduler, SimDuration, SimTime, Stop, StreamRng};
+use crate::metrics::{AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
-use crate::scenario::{Incident, Provisioning, ScaleMetric, Scenario, SessionSpec};
+use crate::scenario::{Scenario, SessionSpec};
+use observer::Minutes;
 use platform::Platform;
 use pool::{Admission, Pool};
+use provision::{PoolProvisioning, Then};
 use rand::RngCore;
 use rayon::prelude::*;
 use request::{Kind, Request, Stage};
 use slab::{Ref, Slab};
-use stats::{GroupStats, CHECKPOINTS};
+use stats::GroupStats;
 use user::{User, UserStage};
 
+pub use build::components;
 pub use guard::{Limits, RunError};
 pub use sink::{MinuteSink, SinkError, FLUSH_ROWS};
 
@@ -199,40 +205,6 @@ struct Group {
     stats: GroupStats,
 }
 
-impl Group {
-    /// The group `label` (its streams' name) of `cohort` (an index, or [`CLASS_GROUP`]) with the behaviour of
-    /// cohort spec `c`, on platform `pi` (spec `p`); `key` makes a stream from a label.
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        label: &str,
-        cohort: u32,
-        c: &crate::scenario::CohortSpec,
-        pi: usize,
-        p: &crate::scenario::PlatformSpec,
-        arrivals: Option<ArrivalStream>,
-        slot_start: Option<SimTime>,
-        key: &dyn Fn(String) -> StreamRng,
-    ) -> Group {
-        Group {
-            cohort,
-            platform: pi as u32,
-            arrivals,
-            arrival_rng: key(format!("arrivals/{label}")),
-            behaviour_rng: key(format!("behaviour/{label}")),
-            work_rng: key(format!("work/{label}")),
-            patience: c.patience.clone(),
-            session: c.session.clone(),
-            budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
-            class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
-            slot_start,
-            stats: GroupStats::default(),
-        }
-    }
-}
-
-/// The most users whose storage is reserved up front (4 GiB of address space at 64 bytes each).
-const MAX_RESERVED_USERS: usize = 1 << 26;
-
 /// The cohort index of the groups of class participants: they follow a cohort's behaviour but are counted
 /// in the class figures, not in the cohorts' rows.
 const CLASS_GROUP: u32 = u32::MAX;
@@ -250,20 +222,13 @@ struct World<'s> {
     pools: Vec<Pool>,
     requests: Slab<Request>,
     users: Slab<User>,
-    /// Timeseries rows, each with the index of its pool: all of them, or those not yet handed to `sink`.
-    timeseries: Vec<(u32, MinuteRow)>,
-    /// Where the rows stream to, [`FLUSH_ROWS`] at a time (`None`: they stay in `timeseries`).
-    sink: Option<&'s mut dyn MinuteSink>,
-    /// Why the sink failed; the run halts at the next check.
-    sink_error: Option<SinkError>,
-    minute_start: SimTime,
+    /// The minute rows, and the sink they stream to.
+    minutes: Minutes<'s>,
     /// The pools (platforms first, then dependencies) this world simulates: those of one component of
     /// platforms that share nothing with the others (see [`components`]).
     active_pools: Vec<bool>,
-    /// Provisioning and incidents of each pool (same index as `pools`).
-    provisioning: Vec<(Provisioning, Vec<Incident>)>,
-    /// Randomness of boots (delays, failures), one stream per pool.
-    boot_rngs: Vec<StreamRng>,
+    /// Provisioning of each pool (same index as `pools`).
+    provisioning: Vec<PoolProvisioning>,
     /// Attacks and protection of each platform (same index as `platforms`).
     attacks: Vec<Option<attack::PlatformAttack>>,
     /// Flags real users for the protection (false positives, users abroad), per platform.
@@ -279,131 +244,7 @@ struct World<'s> {
     max_records: u64,
 }
 
-/// A share of an arrival process: each member of the cohort uses the platform with probability `share`.
-fn share_of(process: &ArrivalProcess, share: f64) -> ArrivalProcess {
-    if share >= 1.0 {
-        return process.clone();
-    }
-    match process {
-        ArrivalProcess::Poisson { mean_gap_s } => ArrivalProcess::Poisson { mean_gap_s: mean_gap_s / share },
-        ArrivalProcess::Profile(p) => ArrivalProcess::Profile(p.scaled(share)),
-        ArrivalProcess::Population { count, shape } => {
-            ArrivalProcess::Population { count: ((*count as f64) * share).round() as u64, shape: shape.clone() }
-        }
-    }
-}
-
 impl<'s> World<'s> {
-    fn new(scenario: &Scenario, seed: u64, replication: u64, active_pools: Vec<bool>, sink: Option<&'s mut dyn MinuteSink>) -> World<'s> {
-        let key = |label: String| StreamKey::new(seed, replication, &label).rng();
-        let horizon_s = scenario.horizon.as_secs_f64();
-        let mut groups = Vec::new();
-        // People this world may see: the storage of users is reserved for them all (see `Slab`).
-        let mut expected_users = 0.0;
-        for (ci, c) in scenario.cohorts.iter().enumerate() {
-            for &(pi, share) in &c.platforms {
-                let p = &scenario.platforms[pi];
-                let process = share_of(&c.arrivals, share);
-                if active_pools[pi] && c.session.is_some() {
-                    expected_users += process.expected_count(horizon_s);
-                }
-                // A cohort on a single platform keeps the stream names of a textbook queue.
-                let label = if c.platforms.len() == 1 { c.name.clone() } else { format!("{}/{}", c.name, p.name) };
-                let arrivals = Some(ArrivalStream::new(process));
-                let slot_start = p.admission.slots.get(ci).copied().flatten();
-                groups.push(Group::new(&label, ci as u32, c, pi, p, arrivals, slot_start, &key));
-            }
-        }
-        // The participants of each platform's virtual classes: a group of teachers and one of pupils, with
-        // the behaviour of the cohorts the file names.
-        let user_groups = groups.len();
-        let mut classes = Vec::new();
-        for (pi, p) in scenario.platforms.iter().enumerate() {
-            let Some(spec) = &p.classes else {
-                classes.push(None);
-                continue;
-            };
-            if active_pools[pi] {
-                expected_users += spec.bells.iter().map(|&(_, classes)| classes as f64 * (1.0 + spec.pupils_mean)).sum::<f64>();
-            }
-            let first = groups.len() as u32;
-            for (role, ci) in [("teachers", spec.teachers), ("pupils", spec.pupils_cohort)] {
-                let c = &scenario.cohorts[ci];
-                let label = format!("classes/{}/{role}", p.name);
-                groups.push(Group::new(&label, CLASS_GROUP, c, pi, p, None, None, &key));
-            }
-            classes.push(Some(classes::Classes::new(spec.clone(), first, first + 1, key(format!("classes/{}", p.name)))));
-        }
-        // Application pools (one per platform, same index), then the shared dependencies.
-        let any_priority = scenario.platforms.iter().any(|p| p.admission.priority);
-        let make_pool = |name: &str, spec: &crate::scenario::PoolSpec, classes: usize| {
-            Pool::new(
-                name.to_owned(),
-                u64::from(spec.servers),
-                u64::from(spec.workers_per_server),
-                spec.max_in_system.map(|k| k - spec.slots()),
-                spec.service.clone(),
-                spec.overload,
-                classes,
-            )
-        };
-        let class_count = |priority: bool| if priority { 8 } else { 1 };
-        let pools: Vec<Pool> = scenario
-            .platforms
-            .iter()
-            .map(|p| make_pool(&p.name, &p.pool, class_count(p.admission.priority)))
-            .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, class_count(any_priority))))
-            .collect();
-        let n_platforms = scenario.platforms.len() as u32;
-        let platforms = scenario
-            .platforms
-            .iter()
-            .enumerate()
-            .map(|(i, p)| Platform::new(p, i as u32, n_platforms, key(format!("admission/{}", p.name))))
-            .collect();
-        let provisioning: Vec<(Provisioning, Vec<Incident>)> = scenario
-            .platforms
-            .iter()
-            .map(|p| &p.pool)
-            .chain(scenario.dependencies.iter().map(|d| &d.pool))
-            .map(|p| (p.provisioning.clone(), p.incidents.clone()))
-            .collect();
-        let boot_rngs = pools.iter().map(|p| key(format!("provisioning/{}", p.name))).collect();
-        let attacks = scenario
-            .platforms
-            .iter()
-            .map(|p| attack::PlatformAttack::new(p, scenario.attack_model, key(format!("attack/{}", p.name))))
-            .collect();
-        let flag_rngs = scenario.platforms.iter().map(|p| p.mitigation.map(|_| key(format!("mitigation/{}", p.name)))).collect();
-        let checkpoints = CHECKPOINTS.map(|(h, m)| SimTime::from_secs_f64(scenario.clock_offset_s(h, m).max(0.0)));
-        World {
-            horizon: scenario.horizon,
-            warmup: scenario.warmup,
-            clock_start_s: scenario.clock_start_s,
-            checkpoints,
-            groups,
-            platforms,
-            pools,
-            requests: Slab::default(),
-            // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
-            users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
-            timeseries: Vec::new(),
-            sink,
-            sink_error: None,
-            minute_start: SimTime::ZERO,
-            active_pools,
-            provisioning,
-            boot_rngs,
-            attacks,
-            flag_rngs,
-            classes,
-            user_groups,
-            seed,
-            replication,
-            max_records: u64::MAX,
-        }
-    }
-
     /// Schedules the next arrival of `group`, if it falls within the horizon.
     #[inline]
     fn schedule_next_arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
@@ -608,8 +449,8 @@ impl<'s> World<'s> {
         let last_hop = req.hop + 1 == req.hops;
         let pool = &mut self.pools[req.pool as usize];
         pool.minute_waits.record(wait);
-        pool.scaler.wait_us += u128::from(wait.as_micros());
-        pool.scaler.starts += 1;
+        pool.scale_window.wait_us += u128::from(wait.as_micros());
+        pool.scale_window.starts += 1;
         if last_hop && req.observed {
             let total = SimDuration(req.waited_us);
             let s = &mut self.groups[req.group as usize].stats;
@@ -1118,22 +959,17 @@ impl<'s> World<'s> {
 
     // ------------------------------------------------------------------ provisioning
 
-    /// Schedules the timetable, autoscaler and incidents of every pool.
+    /// Schedules the timetable, autoscaler and incidents of every pool this world simulates.
     fn schedule_provisioning(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, (prov, incidents)) in self.provisioning.iter().enumerate().filter(|(i, _)| self.active_pools[*i]) {
-            let pool = i as u32;
-            match prov {
-                Provisioning::Static => {}
-                Provisioning::Scheduled(steps) => {
-                    for (k, (t, _)) in steps.iter().enumerate() {
-                        sched.schedule_at(*t, Event::TimetableStep { pool, step: k as u32 });
-                    }
-                }
-                Provisioning::Autoscale(a) => sched.schedule(a.window, Event::Autoscale { pool }),
-            }
-            for (k, inc) in incidents.iter().enumerate() {
-                sched.schedule_at(inc.at, Event::Incident { pool, index: k as u32, restore: false });
-            }
+        for (i, prov) in self.provisioning.iter().enumerate().filter(|(i, _)| self.active_pools[*i]) {
+            prov.schedule(i as u32, sched);
+        }
+    }
+
+    /// Fills the slots of `pool` if provisioning just added some.
+    fn then(&mut self, then: Then, pool: u32, sched: &mut Scheduler<Event>) {
+        if then == Then::Fill {
+            self.fill(pool, sched);
         }
     }
 
@@ -1152,402 +988,6 @@ impl<'s> World<'s> {
             self.reschedule_head(pool, sched);
         }
     }
-
-    fn timetable_step(&mut self, pool: u32, step: u32, sched: &mut Scheduler<Event>) {
-        let Provisioning::Scheduled(steps) = &self.provisioning[pool as usize].0 else {
-            return;
-        };
-        let servers = u64::from(steps[step as usize].1);
-        let p = &mut self.pools[pool as usize];
-        p.set_servers(sched.now(), servers, p.booting);
-        self.fill(pool, sched);
-    }
-
-    fn autoscale(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
-        let now = sched.now();
-        let Provisioning::Autoscale(a) = &self.provisioning[pool as usize].0 else {
-            return;
-        };
-        let p = &mut self.pools[pool as usize];
-        p.sync(now);
-        let (busy, waiting) = p.areas_at(now);
-        let slots_area = p.slots_tw.area_at(now);
-        let (b0, w0, s0) = p.scaler.marks;
-        let span_us = a.window.as_micros().max(1) as f64;
-        let value = match a.metric {
-            ScaleMetric::Utilization => {
-                let s = (slots_area - s0) as f64;
-                if s > 0.0 {
-                    (busy - b0) as f64 / s
-                } else {
-                    1.0
-                }
-            }
-            ScaleMetric::Backlog => (waiting - w0) as f64 / span_us / (p.slots.max(1) as f64),
-            ScaleMetric::Latency => {
-                if p.scaler.starts == 0 {
-                    // Nothing started: either idle (no latency) or stuck (all slots busy for the window).
-                    if p.waiting_len() > 0 {
-                        f64::INFINITY
-                    } else {
-                        0.0
-                    }
-                } else {
-                    p.scaler.wait_us as f64 / p.scaler.starts as f64 / 1e6
-                }
-            }
-        };
-        p.scaler.marks = (busy, waiting, slots_area);
-        p.scaler.wait_us = 0;
-        p.scaler.starts = 0;
-        let cooled = p.scaler.last_action.is_none_or(|t| now >= t + a.cooldown);
-        if cooled {
-            let running = p.ready + p.booting;
-            if value > a.target {
-                // Scale out, within max and the provider's quota on servers running or booting.
-                let room = u64::from(a.max.min(a.provider_quota)).saturating_sub(running);
-                let add = u64::from(a.step).min(room);
-                if add > 0 {
-                    p.set_servers(now, p.ready, p.booting + add);
-                    p.scaler.last_action = Some(now);
-                    let rng = &mut self.boot_rngs[pool as usize];
-                    for _ in 0..add {
-                        let delay = a.boot_delay.sample(rng);
-                        let ok = rand::Rng::random::<f64>(rng) >= a.boot_failure_share;
-                        sched.schedule(delay, Event::BootDone { pool, ok });
-                    }
-                }
-            } else if value < a.target / 2.0 && p.ready > u64::from(a.min) {
-                let remove = u64::from(a.step).min(p.ready - u64::from(a.min));
-                p.set_servers(now, p.ready - remove, p.booting);
-                p.scaler.last_action = Some(now);
-            }
-        }
-        sched.schedule(a.window, Event::Autoscale { pool });
-    }
-
-    fn boot_done(&mut self, pool: u32, ok: bool, sched: &mut Scheduler<Event>) {
-        let p = &mut self.pools[pool as usize];
-        let ready = if ok { p.ready + 1 } else { p.ready };
-        p.set_servers(sched.now(), ready, p.booting - 1);
-        if ok {
-            self.fill(pool, sched);
-        }
-    }
-
-    fn incident(&mut self, pool: u32, index: u32, restore: bool, sched: &mut Scheduler<Event>) {
-        let now = sched.now();
-        let inc = &self.provisioning[pool as usize].1[index as usize];
-        let (servers, duration) = (u64::from(inc.servers), inc.duration);
-        let p = &mut self.pools[pool as usize];
-        if restore {
-            p.set_servers(now, p.ready + servers, p.booting);
-            self.fill(pool, sched);
-        } else {
-            p.set_servers(now, p.ready.saturating_sub(servers), p.booting);
-            if let Some(d) = duration {
-                sched.schedule(d, Event::Incident { pool, index, restore: true });
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ statistics
-
-    fn warmup_end(&mut self, now: SimTime) {
-        for pool in &mut self.pools {
-            pool.sync(now);
-            pool.warmup_mark = pool.areas_at(now);
-            pool.warmup_provisioned = pool.provisioned.area_at(now);
-            pool.warmup_slots = pool.slots_tw.area_at(now);
-        }
-    }
-
-    fn clock_label(&self, t: SimTime) -> String {
-        let s = (self.clock_start_s + t.as_secs_f64()).round() as u64;
-        format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60)
-    }
-
-    /// Closes the current minute at `now` (a tick, or the horizon for a partial last minute).
-    fn close_minute(&mut self, now: SimTime) {
-        let span = now - self.minute_start;
-        if span == SimDuration::ZERO {
-            return;
-        }
-        let minute = self.minute_start.as_micros() / MINUTE.as_micros();
-        let clock = self.clock_label(self.minute_start);
-        let n_platforms = self.platforms.len();
-        let attack_minutes: Vec<Option<attack::AttackCounts>> = (0..n_platforms)
-            .map(|i| {
-                if !self.active_pools[i] {
-                    return None;
-                }
-                let c = self.attack_counts(i, now)?;
-                let pa = self.attacks[i].as_mut().expect("counted");
-                let minute = c.since(&pa.minute_mark);
-                pa.minute_mark = c;
-                Some(minute)
-            })
-            .collect();
-        for (i, pool) in self.pools.iter_mut().enumerate() {
-            if !self.active_pools[i] {
-                continue;
-            }
-            pool.sync(now);
-            let (busy_now, wait_now) = pool.areas_at(now);
-            let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
-            pool.minute_mark = (busy_now, wait_now);
-            let max_waiting = pool.waiting.take_max();
-            let mean_busy = time_average(busy_area, span);
-            let provisioned_now = pool.provisioned.area_at(now);
-            let server_hours = (provisioned_now - pool.minute_provisioned) as f64 / 3.6e9;
-            pool.minute_provisioned = provisioned_now;
-            let slots_now = pool.slots_tw.area_at(now);
-            let mean_slots = time_average(slots_now - pool.minute_slots, span);
-            pool.minute_slots = slots_now;
-            let counters = std::mem::take(&mut pool.minute);
-            let attack_busy_area_s = pool.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
-            let mut row = MinuteRow {
-                minute,
-                t_s: self.minute_start.as_secs_f64(),
-                clock: clock.clone(),
-                platform: pool.name.clone(),
-                tier: if i < n_platforms { "platform".into() } else { "dependency".into() },
-                arrivals: counters.arrivals,
-                started: counters.started,
-                served: counters.served,
-                abandoned: counters.abandoned,
-                blocked: counters.blocked,
-                mean_queue_len: time_average(wait_area, span),
-                max_queue_len: max_waiting,
-                mean_busy_slots: mean_busy,
-                slots: pool.slots,
-                utilization: if mean_slots > 0.0 { mean_busy / mean_slots } else { f64::from(u8::from(mean_busy > 0.0)) },
-                servers_ready: pool.ready,
-                servers_booting: pool.booting,
-                server_hours,
-                capacity_per_min: mean_slots * 60.0 / pool.service.mean_s(),
-                mean_wait_s: pool.minute_waits.mean_s(),
-                p95_wait_s: pool.minute_waits.quantile_s(0.95),
-                wasted_work_s: counters.wasted_us as f64 / 1e6,
-                ..MinuteRow::default()
-            };
-            pool.minute_waits.reset();
-            if let Some(p) = self.platforms.get_mut(i) {
-                let m = std::mem::take(&mut p.minute);
-                row.users_arrived = m.users_arrived;
-                row.attempts = m.attempts;
-                row.goodput = m.goodput;
-                row.logins_ok = m.logins_ok;
-                row.logins_rejected = m.logins_rejected;
-                row.logins_failed = m.logins_failed;
-                row.timeouts = m.timeouts;
-                row.refused = m.refused;
-                row.throttled = m.throttled;
-                row.gave_up = m.gave_up;
-                row.active_sessions = p.active_sessions;
-                row.waiting_room_len = p.room.as_ref().map_or(0, |r| r.live_len());
-                row.p50_latency_s = p.minute_latencies.quantile_s(0.50);
-                row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
-                row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
-                p.minute_latencies.reset();
-                row.mitigated_requests = m.mitigated_real;
-                p.mitigated_total += m.mitigated_real;
-                if let Some(a) = attack_minutes[i] {
-                    row.attack_sent = a.sent;
-                    row.attack_mitigated = a.mitigated;
-                    row.attack_blocked = a.blocked;
-                    row.attack_served = a.served;
-                    row.mitigation_on = u64::from(self.attacks[i].as_ref().is_some_and(|a| a.active));
-                }
-                if let Some(c) = self.classes[i].as_mut() {
-                    let minute = c.counts.since(&c.minute_mark);
-                    c.minute_mark = c.counts;
-                    row.classes_started = minute.planned;
-                    row.classes_held = minute.held;
-                    row.classes_degraded = minute.degraded;
-                    row.classes_lost = minute.lost;
-                    (row.media_rooms_busy, row.media_participants) = c.media_load();
-                }
-                row.attack_busy_slots = (attack_busy_area_s - pool.minute_attack_area_s) / span.as_secs_f64();
-                pool.minute_attack_area_s = attack_busy_area_s;
-            }
-            self.timeseries.push((i as u32, row));
-        }
-        self.minute_start = now;
-        if self.timeseries.len() >= FLUSH_ROWS {
-            self.flush_rows();
-        }
-    }
-
-    /// Hands the buffered rows to the sink, if there is one (and it has not failed).
-    fn flush_rows(&mut self) {
-        let Some(sink) = self.sink.as_mut() else { return };
-        if self.sink_error.is_none() {
-            if let Err(e) = sink.take(&self.timeseries) {
-                self.sink_error = Some(e);
-            }
-        }
-        self.timeseries.clear();
-    }
-
-    /// Users still around at the horizon who never got in lost the whole rest of the morning.
-    fn close_users(&mut self) {
-        for r in self.requests.iter().filter(|r| r.observed && r.kind != Kind::Attack) {
-            self.groups[r.group as usize].stats.in_system_end += 1;
-        }
-        for user in self.users.iter() {
-            if user.arrived >= self.warmup {
-                let s = &mut self.groups[user.group as usize].stats;
-                s.active_end += 1;
-                if !user.accessed {
-                    s.lost_us += u128::from((self.horizon - user.arrived).as_micros());
-                }
-            }
-        }
-    }
-
-    /// One summary row over `groups` (stats) and `pools` (time averages).
-    fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[usize], pools: &[usize], events: u64) -> Summary {
-        let now = self.horizon;
-        let span = self.horizon - self.warmup;
-        let mut s = GroupStats::default();
-        for &g in groups {
-            s.merge(&self.groups[g].stats);
-        }
-        let (mut busy_area, mut wait_area, mut slots_area, mut provisioned_area) = (0u128, 0u128, 0u128, 0u128);
-        for &i in pools {
-            let pool = &self.pools[i];
-            let (busy, waiting) = pool.areas_at(now);
-            busy_area += busy - pool.warmup_mark.0;
-            wait_area += waiting - pool.warmup_mark.1;
-            slots_area += pool.slots_tw.area_at(now) - pool.warmup_slots;
-            provisioned_area += pool.provisioned.area_at(now) - pool.warmup_provisioned;
-        }
-        let in_system_end = s.in_system_end;
-        let admitted = s.arrivals - s.blocked;
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let mean_busy = time_average(busy_area, span);
-        let mean_queue = time_average(wait_area, span);
-        let nan_if_no_pool = |x: f64| if pools.is_empty() { f64::NAN } else { x };
-        let share_by = |k: usize| ratio(s.accessed_by[k], s.users);
-        // Attacks and classes belong to platforms: the platforms among `pools`.
-        let mut attack = attack::AttackCounts::default();
-        let mut mitigated_requests = 0;
-        for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
-            if let Some(a) = &self.attacks[i] {
-                let c = a.minute_mark;
-                attack.sent += c.sent;
-                attack.mitigated += c.mitigated;
-                attack.blocked += c.blocked;
-                attack.served += c.served;
-            }
-            mitigated_requests += self.platforms[i].mitigated_total;
-        }
-        let classes = self.class_totals(pools);
-        Summary {
-            scenario: scenario.name.clone(),
-            platform: platform.into(),
-            cohort: cohort.into(),
-            observed_s: span.as_secs_f64(),
-            arrivals: s.arrivals,
-            served: s.served,
-            abandoned: s.abandoned,
-            blocked: s.blocked,
-            in_system_end,
-            p_block: ratio(s.blocked, s.arrivals),
-            p_wait: ratio(s.waited, admitted),
-            p_abandon: ratio(s.abandoned, admitted),
-            mean_wait_s: s.waits.mean_s(),
-            p50_wait_s: s.waits.quantile_s(0.50),
-            p95_wait_s: s.waits.quantile_s(0.95),
-            p99_wait_s: s.waits.quantile_s(0.99),
-            max_wait_s: s.waits.max_s(),
-            mean_wait_served_s: if s.started == 0 { 0.0 } else { s.served_wait_us as f64 / s.started as f64 / 1e6 },
-            mean_sojourn_s: if s.served == 0 { 0.0 } else { s.sojourn_us as f64 / s.served as f64 / 1e6 },
-            mean_queue_len: nan_if_no_pool(mean_queue),
-            mean_in_system: nan_if_no_pool(mean_queue + mean_busy),
-            utilization: nan_if_no_pool(if slots_area == 0 { 0.0 } else { busy_area as f64 / slots_area as f64 }),
-            server_hours: nan_if_no_pool(provisioned_area as f64 / 3.6e9),
-            throughput_per_s: s.served as f64 / span.as_secs_f64(),
-            users: s.users,
-            accessed: s.accessed,
-            completed: s.completed,
-            gave_up: s.gave_up,
-            users_active_end: s.active_end,
-            sessions: s.sessions,
-            rejected: s.rejected,
-            kicked: s.kicked,
-            re_rejection_share: ratio(s.rejected_again, s.returns_after_rejection),
-            timeouts: s.timeouts,
-            throttled: s.throttled,
-            p50_time_to_access_s: s.access_times.quantile_s(0.50),
-            p95_time_to_access_s: s.access_times.quantile_s(0.95),
-            served_share_by_0830: share_by(0),
-            served_share_by_0900: share_by(1),
-            served_share_by_1000: share_by(2),
-            served_share_by_1200: share_by(3),
-            amplification: ratio(s.arrivals + s.throttled, s.sessions),
-            lost_learning_min: s.lost_us as f64 / 60e6,
-            wasted_work_s: s.wasted_us as f64 / 1e6,
-            attack_sent: attack.sent,
-            attack_mitigated: attack.mitigated,
-            attack_blocked: attack.blocked,
-            attack_served: attack.served,
-            mitigated_users: s.mitigated_users,
-            mitigated_requests,
-            classes_planned: classes.planned,
-            classes_held: classes.held,
-            classes_degraded: classes.degraded,
-            classes_lost: classes.lost,
-            class_participants: classes.participants,
-            events,
-        }
-    }
-
-    /// The time-to-first-access curve of each cohort (and of everyone), in percent steps of those who got in.
-    fn access_curves(&self, scenario: &Scenario) -> Vec<AccessPoint> {
-        let mut out = Vec::new();
-        let mut curve = |name: &str, groups: Vec<usize>| {
-            let mut s = GroupStats::default();
-            for g in groups {
-                s.merge(&self.groups[g].stats);
-            }
-            if s.users == 0 || s.accessed == 0 {
-                return;
-            }
-            let got_in = s.accessed as f64 / s.users as f64;
-            for k in 0..=100 {
-                let q = f64::from(k) / 100.0;
-                out.push(AccessPoint { cohort: name.to_owned(), share: q * got_in, time_to_access_s: s.access_times.quantile_s(q) });
-            }
-        };
-        curve("all", (0..self.user_groups).collect());
-        for (ci, c) in scenario.cohorts.iter().enumerate() {
-            curve(&c.name, (0..self.user_groups).filter(|&g| self.groups[g].cohort as usize == ci).collect());
-        }
-        out
-    }
-
-    fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
-        // People from cohorts; class participants are counted in the class figures instead.
-        let all_groups: Vec<usize> = (0..self.user_groups).collect();
-        // The whole system includes the shared dependencies: their servers are part of its cost.
-        let all_pools: Vec<usize> = (0..self.pools.len()).collect();
-        let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &all_pools, events)];
-        if self.platforms.len() > 1 {
-            for (pi, p) in scenario.platforms.iter().enumerate() {
-                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].platform as usize == pi).collect();
-                rows.push(self.summary_row(scenario, &p.name, "all", &groups, &[pi], events));
-            }
-        }
-        if scenario.cohorts.len() > 1 {
-            for (ci, c) in scenario.cohorts.iter().enumerate() {
-                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].cohort as usize == ci).collect();
-                rows.push(self.summary_row(scenario, "all", &c.name, &groups, &[], events));
-            }
-        }
-        rows
-    }
 }
 
 impl Model for World<'_> {
@@ -1565,7 +1005,7 @@ impl Model for World<'_> {
 
     #[inline]
     fn halted(&self) -> bool {
-        self.users.live() + self.requests.live() > self.max_records || self.sink_error.is_some()
+        self.users.live() + self.requests.live() > self.max_records || self.minutes.failed()
     }
 
     // Always inlined into the scheduler's loop, as it was before the loop gained its guards: left to the
@@ -1580,10 +1020,19 @@ impl Model for World<'_> {
             Event::Wake { user, token } => self.wake(user, token, sched),
             Event::SessionExpired { user, token } => self.session_expired(user, token, sched),
             Event::RoomRelease { platform } => self.room_release(platform, sched),
-            Event::TimetableStep { pool, step } => self.timetable_step(pool, step, sched),
-            Event::Autoscale { pool } => self.autoscale(pool, sched),
-            Event::BootDone { pool, ok } => self.boot_done(pool, ok, sched),
-            Event::Incident { pool, index, restore } => self.incident(pool, index, restore, sched),
+            Event::TimetableStep { pool, step } => {
+                let then = self.provisioning[pool as usize].timetable_step(step, &mut self.pools[pool as usize], sched.now());
+                self.then(then, pool, sched);
+            }
+            Event::Autoscale { pool } => self.provisioning[pool as usize].autoscale(pool, &mut self.pools[pool as usize], sched),
+            Event::BootDone { pool, ok } => {
+                let then = PoolProvisioning::boot_done(&mut self.pools[pool as usize], ok, sched.now());
+                self.then(then, pool, sched);
+            }
+            Event::Incident { pool, index, restore } => {
+                let then = self.provisioning[pool as usize].incident(pool, index, restore, &mut self.pools[pool as usize], sched);
+                self.then(then, pool, sched);
+            }
             Event::AttackStep { platform } => self.attack_step(platform, sched),
             Event::MitigationOn { platform } => self.mitigation_on(platform, sched),
             Event::AttackArrival { platform, attack } => self.attack_arrival(platform, attack, sched),
@@ -1666,10 +1115,9 @@ fn run_parts(
         events += e;
         world.absorb(other);
     }
-    world.timeseries.sort_by_key(|(pool, row)| (row.minute, *pool));
     let rows = world.summaries(scenario, events);
     let access = world.access_curves(scenario);
-    let timeseries = std::mem::take(&mut world.timeseries).into_iter().map(|(_, row)| row).collect();
+    let timeseries = world.minutes.take_rows();
     Ok(RunReport { summary: rows[0].clone(), rows, timeseries, access, events })
 }
 
@@ -1704,135 +1152,13 @@ fn run_component<'s>(
     match sched.run_until(&mut world, horizon) {
         Stop::Reached => {}
         Stop::Stalled { at } => return Err(world.stalled(scenario, at, &mut sched)),
-        Stop::Halted => return Err(world.sink_error.take().map_or_else(|| world.too_many_records(sched.now()), RunError::Output)),
+        Stop::Halted => return Err(world.minutes.take_error().map_or_else(|| world.too_many_records(sched.now()), RunError::Output)),
     }
     world.close_minute(horizon);
-    world.flush_rows();
-    if let Some(e) = world.sink_error.take() {
+    world.minutes.flush();
+    if let Some(e) = world.minutes.take_error() {
         return Err(RunError::Output(e));
     }
     world.close_users();
     Ok((world, sched.events_processed()))
-}
-
-impl World<'_> {
-    /// The diagnosis of a clock stuck at `at`: the kinds of the next few thousand events (all at that
-    /// instant, since the loop goes on) and the scenario's settings that can close such a loop.
-    fn stalled(&mut self, scenario: &Scenario, at: SimTime, sched: &mut Scheduler<Event>) -> RunError {
-        let mut counts: Vec<(&'static str, u64)> = Vec::new();
-        for _ in 0..4096 {
-            let mut kind = "";
-            if sched.step_observed(self, |e| kind = guard::kind_name(e)).is_none() {
-                break;
-            }
-            match counts.iter_mut().find(|c| c.0 == kind) {
-                Some(c) => c.1 += 1,
-                None => counts.push((kind, 1)),
-            }
-        }
-        RunError::Stalled {
-            clock: guard::clock_text(self.clock_start_s, at),
-            events: crate::engine::STALL_EVENTS,
-            kinds: guard::kinds_text(&counts),
-            cause: guard::zero_length_loops(scenario),
-        }
-    }
-
-    /// The diagnosis of a world that outgrew its records at `now`: where the requests pile up.
-    fn too_many_records(&self, now: SimTime) -> RunError {
-        let busiest =
-            self.pools.iter().enumerate().filter(|(i, _)| self.active_pools[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
-        let cause = match busiest {
-            Some(p) if p.waiting_len() > 0 => format!(
-                "the largest backlog is pool {:?} with {} requests waiting{}; bound it (max_in_system, patience), shorten the \
-                 horizon, lower --scale, or raise --max-memory",
-                p.name,
-                p.waiting_len(),
-                if p.max_waiting.is_none() { " and no backlog limit" } else { "" }
-            ),
-            _ => "too many people around at once; lower --scale or the population, shorten the \
-                 horizon, or raise --max-memory"
-                .into(),
-        };
-        RunError::TooManyRecords {
-            clock: guard::clock_text(self.clock_start_s, now),
-            users: self.users.live(),
-            requests: self.requests.live(),
-            limit: self.max_records,
-            limit_mib: self.max_records * guard::RECORD_BYTES / (1 << 20),
-            cause,
-        }
-    }
-}
-
-/// The platforms that share nothing, as sets of active pools (platform pools first, then dependencies):
-/// two platforms are in one component when a login dependency links them. In name order of their first
-/// platform, so the decomposition depends on the scenario only.
-pub fn components(scenario: &Scenario) -> Vec<Vec<bool>> {
-    let n = scenario.platforms.len();
-    let pools = n + scenario.dependencies.len();
-    // Union-find over pools: a platform joins each dependency it logs in through.
-    let mut parent: Vec<usize> = (0..pools).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    for (i, p) in scenario.platforms.iter().enumerate() {
-        for &d in &p.login_via {
-            let (a, b) = (root(&mut parent, i), root(&mut parent, n + d));
-            parent[a.max(b)] = a.min(b);
-        }
-    }
-    let mut roots: Vec<usize> = Vec::new();
-    for i in 0..n {
-        let r = root(&mut parent, i);
-        if !roots.contains(&r) {
-            roots.push(r);
-        }
-    }
-    roots
-        .iter()
-        .map(|&r| {
-            let mut active: Vec<bool> = (0..pools).map(|i| root(&mut parent, i) == r).collect();
-            // A dependency no platform uses belongs to the first component (its servers still cost).
-            if r == roots[0] {
-                for (j, a) in active.iter_mut().enumerate().skip(n) {
-                    if (0..n).all(|i| root(&mut parent, i) != root(&mut parent, j)) {
-                        *a = true;
-                    }
-                }
-            }
-            active
-        })
-        .collect()
-}
-
-impl World<'_> {
-    /// Takes over the state of `other`, a world that simulated other pools of the same scenario: its
-    /// groups, pools, platforms, attacks, classes and timeseries rows.
-    fn absorb(&mut self, other: World<'_>) {
-        let World { groups, platforms, pools, attacks, classes, timeseries, active_pools, .. } = other;
-        for (g, group) in groups.into_iter().enumerate() {
-            if active_pools[group.platform as usize] {
-                self.groups[g] = group;
-            }
-        }
-        for (i, ((platform, attack), class)) in platforms.into_iter().zip(attacks).zip(classes).enumerate() {
-            if active_pools[i] {
-                self.platforms[i] = platform;
-                self.attacks[i] = attack;
-                self.classes[i] = class;
-            }
-        }
-        for (i, pool) in pools.into_iter().enumerate() {
-            if active_pools[i] {
-                self.pools[i] = pool;
-                self.active_pools[i] = true;
-            }
-        }
-        self.timeseries.extend(timeseries);
-    }
 }

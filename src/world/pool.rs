@@ -21,11 +21,10 @@ pub enum Admission {
     Blocked,
 }
 
-/// What an autoscaler remembers between evaluations.
+/// What the pool measures for an autoscaler over its current window (the decision, and when it last acted,
+/// are the autoscaler's, in the world's provisioning).
 #[derive(Debug, Clone, Default)]
-pub struct ScalerState {
-    /// Time of its last scale-out or scale-in.
-    pub last_action: Option<SimTime>,
+pub struct ScaleWindow {
     /// Readings of the busy, waiting and slots integrals at the last evaluation.
     pub marks: (u128, u128, u128),
     /// Waits of requests started since the last evaluation, µs.
@@ -68,8 +67,8 @@ pub struct Pool {
     pub provisioned: TimeWeighted,
     /// Slots, integrated over time (the denominator of utilization when capacity changes).
     pub slots_tw: TimeWeighted,
-    /// Autoscaler bookkeeping: when it last acted, and readings at its last evaluation.
-    pub scaler: ScalerState,
+    /// What an autoscaler reads at the end of its window.
+    pub scale_window: ScaleWindow,
     /// Largest backlog allowed (`max_in_system − slots`), `None` for unbounded.
     pub max_waiting: Option<u64>,
     /// Service-time distribution.
@@ -129,7 +128,7 @@ impl Pool {
             booting: 0,
             provisioned,
             slots_tw,
-            scaler: ScalerState::default(),
+            scale_window: ScaleWindow::default(),
             max_waiting,
             service,
             overload,

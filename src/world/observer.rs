@@ -1,0 +1,373 @@
+//! The observer: what a run records of itself — a row per pool each minute, and at the end the summary
+//! rows and the time-to-first-access curves.
+//!
+//! [`Minutes`] owns the minute rows and where they go: kept for the report, or handed to a
+//! [`MinuteSink`] every [`FLUSH_ROWS`] so that a long run's memory does not grow with its horizon. The rows
+//! themselves are read from the parts of the world (pools, platforms, attacks, classes) at each tick by
+//! [`World::close_minute`], and the summaries from the groups' counters and the pools' integrals at the
+//! horizon.
+
+use super::request::Kind;
+use super::sink::{MinuteSink, SinkError, FLUSH_ROWS};
+use super::stats::GroupStats;
+use super::{attack, World, MINUTE};
+use crate::engine::{SimDuration, SimTime};
+use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary};
+use crate::scenario::Scenario;
+
+/// The minute rows of a run, and the sink they stream to, if any; `'s` is the sink's borrow.
+pub(super) struct Minutes<'s> {
+    /// When the current minute opened.
+    opened_at: SimTime,
+    /// Rows, each with the index of its pool: all of them, or those not yet handed to `sink`.
+    rows: Vec<(u32, MinuteRow)>,
+    /// Where the rows stream to (`None`: they stay in `rows`).
+    sink: Option<&'s mut dyn MinuteSink>,
+    /// Why the sink failed; the run halts at the next check.
+    error: Option<SinkError>,
+}
+
+impl<'s> Minutes<'s> {
+    /// No row yet, the first minute opening at 0.
+    pub(super) fn new(sink: Option<&'s mut dyn MinuteSink>) -> Minutes<'s> {
+        Minutes { opened_at: SimTime::ZERO, rows: Vec::new(), sink, error: None }
+    }
+
+    /// When the current minute opened.
+    pub(super) fn opened_at(&self) -> SimTime {
+        self.opened_at
+    }
+
+    /// The row of pool `pool` for the current minute.
+    pub(super) fn record(&mut self, pool: u32, row: MinuteRow) {
+        self.rows.push((pool, row));
+    }
+
+    /// The current minute closes at `now`, which opens the next; a full buffer goes to the sink.
+    pub(super) fn close(&mut self, now: SimTime) {
+        self.opened_at = now;
+        if self.rows.len() >= FLUSH_ROWS {
+            self.flush();
+        }
+    }
+
+    /// Hands the buffered rows to the sink, if there is one (and it has not failed).
+    pub(super) fn flush(&mut self) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        if self.error.is_none() {
+            if let Err(e) = sink.take(&self.rows) {
+                self.error = Some(e);
+            }
+        }
+        self.rows.clear();
+    }
+
+    /// Whether the sink failed (the run must halt).
+    pub(super) fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// Why the sink failed, if it did.
+    pub(super) fn take_error(&mut self) -> Option<SinkError> {
+        self.error.take()
+    }
+
+    /// Takes over the rows of another component's minutes.
+    pub(super) fn absorb(&mut self, other: Minutes<'_>) {
+        self.rows.extend(other.rows);
+    }
+
+    /// The rows kept (none if they streamed), in (minute, pool) order.
+    pub(super) fn take_rows(&mut self) -> Vec<MinuteRow> {
+        self.rows.sort_by_key(|(pool, row)| (row.minute, *pool));
+        std::mem::take(&mut self.rows).into_iter().map(|(_, row)| row).collect()
+    }
+}
+
+impl World<'_> {
+    /// The warm-up ends at `now`: time averages restart.
+    pub(super) fn warmup_end(&mut self, now: SimTime) {
+        for pool in &mut self.pools {
+            pool.sync(now);
+            pool.warmup_mark = pool.areas_at(now);
+            pool.warmup_provisioned = pool.provisioned.area_at(now);
+            pool.warmup_slots = pool.slots_tw.area_at(now);
+        }
+    }
+
+    /// The wall clock of `t`, "hh:mm".
+    fn clock_label(&self, t: SimTime) -> String {
+        let s = (self.clock_start_s + t.as_secs_f64()).round() as u64;
+        format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60)
+    }
+
+    /// Closes the current minute at `now` (a tick, or the horizon for a partial last minute).
+    pub(super) fn close_minute(&mut self, now: SimTime) {
+        let span = now - self.minutes.opened_at();
+        if span == SimDuration::ZERO {
+            return;
+        }
+        let minute = self.minutes.opened_at().as_micros() / MINUTE.as_micros();
+        let clock = self.clock_label(self.minutes.opened_at());
+        let n_platforms = self.platforms.len();
+        let attack_minutes: Vec<Option<attack::AttackCounts>> = (0..n_platforms)
+            .map(|i| {
+                if !self.active_pools[i] {
+                    return None;
+                }
+                let c = self.attack_counts(i, now)?;
+                let pa = self.attacks[i].as_mut().expect("counted");
+                let minute = c.since(&pa.minute_mark);
+                pa.minute_mark = c;
+                Some(minute)
+            })
+            .collect();
+        for (i, pool) in self.pools.iter_mut().enumerate() {
+            if !self.active_pools[i] {
+                continue;
+            }
+            pool.sync(now);
+            let (busy_now, wait_now) = pool.areas_at(now);
+            let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
+            pool.minute_mark = (busy_now, wait_now);
+            let max_waiting = pool.waiting.take_max();
+            let mean_busy = time_average(busy_area, span);
+            let provisioned_now = pool.provisioned.area_at(now);
+            let server_hours = (provisioned_now - pool.minute_provisioned) as f64 / 3.6e9;
+            pool.minute_provisioned = provisioned_now;
+            let slots_now = pool.slots_tw.area_at(now);
+            let mean_slots = time_average(slots_now - pool.minute_slots, span);
+            pool.minute_slots = slots_now;
+            let counters = std::mem::take(&mut pool.minute);
+            let attack_busy_area_s = pool.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
+            let mut row = MinuteRow {
+                minute,
+                t_s: self.minutes.opened_at().as_secs_f64(),
+                clock: clock.clone(),
+                platform: pool.name.clone(),
+                tier: if i < n_platforms { "platform".into() } else { "dependency".into() },
+                arrivals: counters.arrivals,
+                started: counters.started,
+                served: counters.served,
+                abandoned: counters.abandoned,
+                blocked: counters.blocked,
+                mean_queue_len: time_average(wait_area, span),
+                max_queue_len: max_waiting,
+                mean_busy_slots: mean_busy,
+                slots: pool.slots,
+                utilization: if mean_slots > 0.0 { mean_busy / mean_slots } else { f64::from(u8::from(mean_busy > 0.0)) },
+                servers_ready: pool.ready,
+                servers_booting: pool.booting,
+                server_hours,
+                capacity_per_min: mean_slots * 60.0 / pool.service.mean_s(),
+                mean_wait_s: pool.minute_waits.mean_s(),
+                p95_wait_s: pool.minute_waits.quantile_s(0.95),
+                wasted_work_s: counters.wasted_us as f64 / 1e6,
+                ..MinuteRow::default()
+            };
+            pool.minute_waits.reset();
+            if let Some(p) = self.platforms.get_mut(i) {
+                let m = std::mem::take(&mut p.minute);
+                row.users_arrived = m.users_arrived;
+                row.attempts = m.attempts;
+                row.goodput = m.goodput;
+                row.logins_ok = m.logins_ok;
+                row.logins_rejected = m.logins_rejected;
+                row.logins_failed = m.logins_failed;
+                row.timeouts = m.timeouts;
+                row.refused = m.refused;
+                row.throttled = m.throttled;
+                row.gave_up = m.gave_up;
+                row.active_sessions = p.active_sessions;
+                row.waiting_room_len = p.room.as_ref().map_or(0, |r| r.live_len());
+                row.p50_latency_s = p.minute_latencies.quantile_s(0.50);
+                row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
+                row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
+                p.minute_latencies.reset();
+                row.mitigated_requests = m.mitigated_real;
+                p.mitigated_total += m.mitigated_real;
+                if let Some(a) = attack_minutes[i] {
+                    row.attack_sent = a.sent;
+                    row.attack_mitigated = a.mitigated;
+                    row.attack_blocked = a.blocked;
+                    row.attack_served = a.served;
+                    row.mitigation_on = u64::from(self.attacks[i].as_ref().is_some_and(|a| a.active));
+                }
+                if let Some(c) = self.classes[i].as_mut() {
+                    let minute = c.counts.since(&c.minute_mark);
+                    c.minute_mark = c.counts;
+                    row.classes_started = minute.planned;
+                    row.classes_held = minute.held;
+                    row.classes_degraded = minute.degraded;
+                    row.classes_lost = minute.lost;
+                    (row.media_rooms_busy, row.media_participants) = c.media_load();
+                }
+                row.attack_busy_slots = (attack_busy_area_s - pool.minute_attack_area_s) / span.as_secs_f64();
+                pool.minute_attack_area_s = attack_busy_area_s;
+            }
+            self.minutes.record(i as u32, row);
+        }
+        self.minutes.close(now);
+    }
+
+    /// Users still around at the horizon who never got in lost the whole rest of the morning.
+    pub(super) fn close_users(&mut self) {
+        for r in self.requests.iter().filter(|r| r.observed && r.kind != Kind::Attack) {
+            self.groups[r.group as usize].stats.in_system_end += 1;
+        }
+        for user in self.users.iter() {
+            if user.arrived >= self.warmup {
+                let s = &mut self.groups[user.group as usize].stats;
+                s.active_end += 1;
+                if !user.accessed {
+                    s.lost_us += u128::from((self.horizon - user.arrived).as_micros());
+                }
+            }
+        }
+    }
+
+    /// One summary row over `groups` (stats) and `pools` (time averages).
+    fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[usize], pools: &[usize], events: u64) -> Summary {
+        let now = self.horizon;
+        let span = self.horizon - self.warmup;
+        let mut s = GroupStats::default();
+        for &g in groups {
+            s.merge(&self.groups[g].stats);
+        }
+        let (mut busy_area, mut wait_area, mut slots_area, mut provisioned_area) = (0u128, 0u128, 0u128, 0u128);
+        for &i in pools {
+            let pool = &self.pools[i];
+            let (busy, waiting) = pool.areas_at(now);
+            busy_area += busy - pool.warmup_mark.0;
+            wait_area += waiting - pool.warmup_mark.1;
+            slots_area += pool.slots_tw.area_at(now) - pool.warmup_slots;
+            provisioned_area += pool.provisioned.area_at(now) - pool.warmup_provisioned;
+        }
+        let in_system_end = s.in_system_end;
+        let admitted = s.arrivals - s.blocked;
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let mean_busy = time_average(busy_area, span);
+        let mean_queue = time_average(wait_area, span);
+        let nan_if_no_pool = |x: f64| if pools.is_empty() { f64::NAN } else { x };
+        let share_by = |k: usize| ratio(s.accessed_by[k], s.users);
+        // Attacks and classes belong to platforms: the platforms among `pools`.
+        let mut attack = attack::AttackCounts::default();
+        let mut mitigated_requests = 0;
+        for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
+            if let Some(a) = &self.attacks[i] {
+                let c = a.minute_mark;
+                attack.sent += c.sent;
+                attack.mitigated += c.mitigated;
+                attack.blocked += c.blocked;
+                attack.served += c.served;
+            }
+            mitigated_requests += self.platforms[i].mitigated_total;
+        }
+        let classes = self.class_totals(pools);
+        Summary {
+            scenario: scenario.name.clone(),
+            platform: platform.into(),
+            cohort: cohort.into(),
+            observed_s: span.as_secs_f64(),
+            arrivals: s.arrivals,
+            served: s.served,
+            abandoned: s.abandoned,
+            blocked: s.blocked,
+            in_system_end,
+            p_block: ratio(s.blocked, s.arrivals),
+            p_wait: ratio(s.waited, admitted),
+            p_abandon: ratio(s.abandoned, admitted),
+            mean_wait_s: s.waits.mean_s(),
+            p50_wait_s: s.waits.quantile_s(0.50),
+            p95_wait_s: s.waits.quantile_s(0.95),
+            p99_wait_s: s.waits.quantile_s(0.99),
+            max_wait_s: s.waits.max_s(),
+            mean_wait_served_s: if s.started == 0 { 0.0 } else { s.served_wait_us as f64 / s.started as f64 / 1e6 },
+            mean_sojourn_s: if s.served == 0 { 0.0 } else { s.sojourn_us as f64 / s.served as f64 / 1e6 },
+            mean_queue_len: nan_if_no_pool(mean_queue),
+            mean_in_system: nan_if_no_pool(mean_queue + mean_busy),
+            utilization: nan_if_no_pool(if slots_area == 0 { 0.0 } else { busy_area as f64 / slots_area as f64 }),
+            server_hours: nan_if_no_pool(provisioned_area as f64 / 3.6e9),
+            throughput_per_s: s.served as f64 / span.as_secs_f64(),
+            users: s.users,
+            accessed: s.accessed,
+            completed: s.completed,
+            gave_up: s.gave_up,
+            users_active_end: s.active_end,
+            sessions: s.sessions,
+            rejected: s.rejected,
+            kicked: s.kicked,
+            re_rejection_share: ratio(s.rejected_again, s.returns_after_rejection),
+            timeouts: s.timeouts,
+            throttled: s.throttled,
+            p50_time_to_access_s: s.access_times.quantile_s(0.50),
+            p95_time_to_access_s: s.access_times.quantile_s(0.95),
+            served_share_by_0830: share_by(0),
+            served_share_by_0900: share_by(1),
+            served_share_by_1000: share_by(2),
+            served_share_by_1200: share_by(3),
+            amplification: ratio(s.arrivals + s.throttled, s.sessions),
+            lost_learning_min: s.lost_us as f64 / 60e6,
+            wasted_work_s: s.wasted_us as f64 / 1e6,
+            attack_sent: attack.sent,
+            attack_mitigated: attack.mitigated,
+            attack_blocked: attack.blocked,
+            attack_served: attack.served,
+            mitigated_users: s.mitigated_users,
+            mitigated_requests,
+            classes_planned: classes.planned,
+            classes_held: classes.held,
+            classes_degraded: classes.degraded,
+            classes_lost: classes.lost,
+            class_participants: classes.participants,
+            events,
+        }
+    }
+
+    /// The time-to-first-access curve of each cohort (and of everyone), in percent steps of those who got in.
+    pub(super) fn access_curves(&self, scenario: &Scenario) -> Vec<AccessPoint> {
+        let mut out = Vec::new();
+        let mut curve = |name: &str, groups: Vec<usize>| {
+            let mut s = GroupStats::default();
+            for g in groups {
+                s.merge(&self.groups[g].stats);
+            }
+            if s.users == 0 || s.accessed == 0 {
+                return;
+            }
+            let got_in = s.accessed as f64 / s.users as f64;
+            for k in 0..=100 {
+                let q = f64::from(k) / 100.0;
+                out.push(AccessPoint { cohort: name.to_owned(), share: q * got_in, time_to_access_s: s.access_times.quantile_s(q) });
+            }
+        };
+        curve("all", (0..self.user_groups).collect());
+        for (ci, c) in scenario.cohorts.iter().enumerate() {
+            curve(&c.name, (0..self.user_groups).filter(|&g| self.groups[g].cohort as usize == ci).collect());
+        }
+        out
+    }
+
+    /// The summary rows: the whole system, then each platform (when there are several), then each cohort
+    /// (likewise).
+    pub(super) fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
+        // People from cohorts; class participants are counted in the class figures instead.
+        let all_groups: Vec<usize> = (0..self.user_groups).collect();
+        // The whole system includes the shared dependencies: their servers are part of its cost.
+        let all_pools: Vec<usize> = (0..self.pools.len()).collect();
+        let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &all_pools, events)];
+        if self.platforms.len() > 1 {
+            for (pi, p) in scenario.platforms.iter().enumerate() {
+                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].platform as usize == pi).collect();
+                rows.push(self.summary_row(scenario, &p.name, "all", &groups, &[pi], events));
+            }
+        }
+        if scenario.cohorts.len() > 1 {
+            for (ci, c) in scenario.cohorts.iter().enumerate() {
+                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].cohort as usize == ci).collect();
+                rows.push(self.summary_row(scenario, "all", &c.name, &groups, &[], events));
+            }
+        }
+        rows
+    }
+}
