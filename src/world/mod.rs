@@ -6,6 +6,7 @@
 //! one request to one pool with no client behind it. The world never touches the file system, polars or
 //! plotly: a run is a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
 
+pub mod admission;
 pub mod attack;
 pub mod budget;
 mod build;
@@ -26,6 +27,7 @@ use crate::engine::{ArrivalStream, DurationDist, Model, Scheduler, SimDuration, 
 use crate::metrics::{AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
 use crate::scenario::{Scenario, SessionSpec};
+use admission::Verdict;
 use observer::Minutes;
 use platform::Platform;
 use pool::{Admission, Pool};
@@ -614,49 +616,58 @@ impl<'s> World<'s> {
         sched.schedule(delay, Event::Wake { user: u, token: user.token });
     }
 
-    /// Tries to log in: the admission pipeline of the user's platform.
+    /// Tries to log in: the admission pipeline of the user's platform answers, and the user acts on it.
     fn try_login(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let user = *self.users.get(u).expect("alive");
         let g = &self.groups[user.group as usize];
         let (platform, class) = (g.platform as usize, g.class);
-        if let Some(slot) = g.slot_start {
-            if now < slot {
-                // "Your class connects at 9:00": come back at the slot, with no return counted.
-                self.wake_user(u, slot - now, UserStage::Away, sched);
-                return;
-            }
+        // The ticket the room would hold: a new token, which invalidates any timer of the user's.
+        let ticket = (u, user.token.wrapping_add(1));
+        let verdict = self.platforms[platform].admission.login(now, g.slot_start, class, ticket);
+        if !matches!(verdict, Verdict::Later(_)) {
+            self.count_return(u);
         }
-        self.count_return(u);
-        let p = &mut self.platforms[platform];
-        if let Some(bucket) = &mut p.bucket {
-            if !bucket.try_take(now) {
-                p.minute.logins_rejected += 1;
+        self.follow(u, platform, verdict, sched);
+    }
+
+    /// The user acts on admission's verdict.
+    fn follow(&mut self, u: Ref, platform: usize, verdict: Verdict, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        match verdict {
+            // "Your class connects at 9:00": come back at the slot, with no return counted.
+            Verdict::Later(slot) => self.wake_user(u, slot - now, UserStage::Away, sched),
+            // "When the maximum number of users is reached, you must wait your turn… come back later."
+            Verdict::Refused(_) => {
+                self.platforms[platform].minute.logins_rejected += 1;
                 self.count_rejection(u);
                 self.go_away(u, sched);
-                return;
             }
-        }
-        if let Some(room) = &mut p.room {
-            let user = self.users.get_mut(u).expect("alive");
-            user.stage = UserStage::InRoom;
-            user.token = user.token.wrapping_add(1);
-            room.join(now, (u, user.token), usize::from(class));
-            let token = user.token;
-            if !p.room_event_pending {
-                if let Some(t) = room.next_release_at(now) {
-                    p.room_event_pending = true;
+            Verdict::IntoRoom { release_at } => {
+                let user = self.users.get_mut(u).expect("alive");
+                user.stage = UserStage::InRoom;
+                user.token = user.token.wrapping_add(1);
+                let token = user.token;
+                if let Some(t) = release_at {
                     sched.schedule_at(t, Event::RoomRelease { platform: platform as u32 });
                 }
+                let g = &mut self.groups[user.group as usize];
+                if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
+                    let d = patience.sample(&mut g.behaviour_rng);
+                    sched.schedule(d, Event::Wake { user: u, token });
+                }
             }
-            let g = &mut self.groups[user.group as usize];
-            if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
-                let d = patience.sample(&mut g.behaviour_rng);
-                sched.schedule(d, Event::Wake { user: u, token });
+            Verdict::Admit { in_quota } => {
+                let user = self.users.get_mut(u).expect("alive");
+                user.in_quota = in_quota;
+                user.next = Kind::Login;
+                user.attempt = 1;
+                if let Some(b) = &mut self.groups[user.group as usize].budget {
+                    b.record_first_attempt(now);
+                }
+                self.send_user_request(u, sched);
             }
-            return;
         }
-        self.pass_quota(u, sched);
     }
 
     fn count_rejection(&mut self, u: Ref) {
@@ -678,33 +689,6 @@ impl<'s> World<'s> {
         if user.was_rejected && user.arrived >= self.warmup {
             self.groups[user.group as usize].stats.returns_after_rejection += 1;
         }
-    }
-
-    /// After the waiting room (or without one): the session quota, then the login request.
-    fn pass_quota(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
-        let user = self.users.get(u).expect("alive");
-        let platform = self.groups[user.group as usize].platform as usize;
-        let p = &mut self.platforms[platform];
-        let mut in_quota = false;
-        if let Some(quota) = &mut p.quota {
-            if !quota.try_admit() {
-                // "When the maximum number of users is reached, you must wait your turn… come back later."
-                p.minute.logins_rejected += 1;
-                self.count_rejection(u);
-                self.go_away(u, sched);
-                return;
-            }
-            in_quota = true;
-        }
-        let user = self.users.get_mut(u).expect("alive");
-        user.in_quota = in_quota;
-        user.next = Kind::Login;
-        user.attempt = 1;
-        let now = sched.now();
-        if let Some(b) = &mut self.groups[user.group as usize].budget {
-            b.record_first_attempt(now);
-        }
-        self.send_user_request(u, sched);
     }
 
     /// Sends the user's current request (`next`, attempt `attempt`), unless client-side throttling drops it.
@@ -846,11 +830,8 @@ impl<'s> World<'s> {
             }
             UserStage::InRoom => {
                 // Room patience ran out: leave the room and come back later.
-                let class = usize::from(self.groups[user.group as usize].class);
-                let platform = self.groups[user.group as usize].platform as usize;
-                if let Some(room) = &mut self.platforms[platform].room {
-                    room.leave(class);
-                }
+                let g = &self.groups[user.group as usize];
+                self.platforms[g.platform as usize].admission.leave_room(g.class);
                 self.go_away(u, sched);
             }
             UserStage::Requesting => {}
@@ -893,9 +874,7 @@ impl<'s> World<'s> {
         }
         if user.in_quota {
             user.in_quota = false;
-            if let Some(q) = &mut p.quota {
-                q.release();
-            }
+            p.admission.release_quota();
         }
         user.pending = None;
         user.next = Kind::Login;
@@ -936,16 +915,15 @@ impl<'s> World<'s> {
         }
     }
 
+    /// The waiting room of `platform` releases its next user, who goes on to the quota.
     fn room_release(&mut self, platform: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let p = &mut self.platforms[platform as usize];
-        p.room_event_pending = false;
         let users = &self.users;
-        let room = p.room.as_mut().expect("release events only for platforms with a room");
-        let admitted =
-            room.release(now, &mut p.rng, |(u, token)| users.get(u).is_some_and(|x| x.stage == UserStage::InRoom && x.token == token));
-        if let Some(t) = room.next_release_at(now) {
-            p.room_event_pending = true;
+        let (admitted, next) = p
+            .admission
+            .release(now, &mut p.rng, |(u, token)| users.get(u).is_some_and(|x| x.stage == UserStage::InRoom && x.token == token));
+        if let Some(t) = next {
             sched.schedule_at(t, Event::RoomRelease { platform });
         }
         if let Some((u, _)) = admitted {
@@ -953,7 +931,8 @@ impl<'s> World<'s> {
             // Invalidate the room-patience timer.
             user.token = user.token.wrapping_add(1);
             user.stage = UserStage::Requesting;
-            self.pass_quota(u, sched);
+            let verdict = p.admission.admit_session();
+            self.follow(u, platform as usize, verdict, sched);
         }
     }
 

@@ -179,7 +179,7 @@ impl World<'_> {
                 row.throttled = m.throttled;
                 row.gave_up = m.gave_up;
                 row.active_sessions = p.active_sessions;
-                row.waiting_room_len = p.room.as_ref().map_or(0, |r| r.live_len());
+                row.waiting_room_len = p.admission.room_len();
                 row.p50_latency_s = p.minute_latencies.quantile_s(0.50);
                 row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
                 row.p99_latency_s = p.minute_latencies.quantile_s(0.99);

@@ -1,9 +1,10 @@
-//! A platform's own state: routes, front door, admission policies and per-minute counters.
+//! A platform's own state: routes, front door, its admission pipeline, throttling and per-minute counters.
 
+use super::admission::Pipeline;
 use super::request::Kind;
 use crate::engine::{SimDuration, StreamRng};
 use crate::metrics::DurationStats;
-use crate::policy::{AdaptiveThrottle, SessionQuota, TokenBucket, WaitingRoom};
+use crate::policy::AdaptiveThrottle;
 use crate::scenario::PlatformSpec;
 
 /// Per-minute platform counters (users and sessions, not pools).
@@ -46,16 +47,11 @@ pub struct Platform {
     pub priority_pool: bool,
     /// Connections open (requests whose client still waits).
     pub connections: u64,
-    /// Session quota.
-    pub quota: Option<SessionQuota>,
+    /// Admission of logins: slots, token bucket, waiting room (whose tickets are (user, token), so that a
+    /// stale entry is recognised), session quota.
+    pub admission: Pipeline<(super::slab::Ref, u32)>,
     /// Session time limit.
     pub time_limit: Option<SimDuration>,
-    /// Waiting room; users are (user, token) so a stale entry is recognised.
-    pub room: Option<WaitingRoom<(super::slab::Ref, u32)>>,
-    /// Whether a room release event is pending.
-    pub room_event_pending: bool,
-    /// Token bucket on logins.
-    pub bucket: Option<TokenBucket>,
     /// Client-side adaptive throttling, aggregated over the platform's clients.
     pub throttle: Option<AdaptiveThrottle>,
     /// Randomness of admission (shuffle, throttling draws).
@@ -84,11 +80,8 @@ impl Platform {
             max_connections: spec.max_connections,
             priority_pool: a.priority,
             connections: 0,
-            quota: a.session_quota.map(SessionQuota::new),
+            admission: Pipeline::new(a, classes),
             time_limit: a.session_time_limit,
-            room: a.waiting_room.map(|(rate, opens, shuffle)| WaitingRoom::new(rate, opens, shuffle, classes)),
-            room_event_pending: false,
-            bucket: a.token_bucket.map(|(rate, burst)| TokenBucket::new(rate, burst)),
             throttle: a.throttle.map(|(k, window)| AdaptiveThrottle::new(k, window)),
             rng,
             active_sessions: 0,
