@@ -8,7 +8,7 @@
 //! is said by the return value, since filling slots is the server side's business.
 
 use super::pool::Pool;
-use super::Event;
+use super::{Event, World};
 use crate::engine::{DurationDist, Scheduler, SimDuration, SimTime, StreamRng};
 use crate::policy::autoscale::{Autoscaler, Decision, Reading};
 use crate::scenario::{Incident, PoolSpec, Provisioning, ScaleMetric};
@@ -178,4 +178,20 @@ fn read_window(metric: ScaleMetric, window: SimDuration, p: &mut Pool, now: SimT
     w.wait_us = 0;
     w.starts = 0;
     value
+}
+
+impl World<'_> {
+    /// Schedules the timetable, autoscaler and incidents of every pool this world simulates.
+    pub(super) fn schedule_provisioning(&mut self, sched: &mut Scheduler<Event>) {
+        for (i, prov) in self.provisioning.iter().enumerate().filter(|(i, _)| self.active_pools[*i]) {
+            prov.schedule(i as u32, sched);
+        }
+    }
+
+    /// Fills the slots of `pool` if provisioning just added some.
+    pub(super) fn then(&mut self, then: Then, pool: u32, sched: &mut Scheduler<Event>) {
+        if then == Then::Fill {
+            self.fill(pool, sched);
+        }
+    }
 }

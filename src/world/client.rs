@@ -1,0 +1,385 @@
+//! The client side: people who arrive, log in through their platform's admission, send their pages one
+//! after another, time out and retry, come back later or give up. A user's plan is a stage and a token
+//! (`user::User`): any change of plan increments the token, so a timer that no longer applies is ignored
+//! when it fires.
+
+use super::admission::Verdict;
+use super::request::Kind;
+use super::slab::Ref;
+use super::user::{User, UserStage};
+use super::{classes, Event, World};
+use crate::engine::{Scheduler, SimDuration};
+
+impl World<'_> {
+    /// Schedules the next arrival of `group`, if it falls within the horizon.
+    #[inline]
+    pub(super) fn schedule_next_arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
+        let g = &mut self.groups[group as usize];
+        if let Some(t) = g.arrivals.as_mut().and_then(|a| a.next_arrival(&mut g.arrival_rng)) {
+            if t <= self.horizon {
+                sched.schedule_at(t, Event::Arrival { group });
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let g = &mut self.groups[group as usize];
+        match &g.session {
+            None => {
+                self.send(group, None, Kind::Single, sched);
+            }
+            Some(session) => {
+                let pages = session.pages;
+                if now >= self.warmup {
+                    g.stats.users += 1;
+                }
+                let platform = g.platform as usize;
+                self.platforms[platform].minute.users_arrived += 1;
+                let mut user = User::new(now, group, pages);
+                self.flag(platform, &mut user);
+                let u = self.users.insert(user);
+                self.try_login(u, sched);
+            }
+        }
+        self.schedule_next_arrival(group, sched);
+    }
+
+    /// Decides, on a user's arrival at `platform`, whether its protection will block them: a false
+    /// positive, or a user abroad under geo-filtering (drawn only where the platform has protection).
+    pub(super) fn flag(&mut self, platform: usize, user: &mut User) {
+        if let (Some(rng), Some(m)) = (&mut self.flag_rngs[platform], self.attacks[platform].as_ref().and_then(|a| a.mitigation)) {
+            let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
+            let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
+            user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
+        }
+    }
+
+    pub(super) fn wake_user(&mut self, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<Event>) {
+        let user = self.users.get_mut(u).expect("a user being scheduled is alive");
+        user.stage = stage;
+        user.token = user.token.wrapping_add(1);
+        sched.schedule(delay, Event::Wake { user: u, token: user.token });
+    }
+
+    /// Tries to log in: the admission pipeline of the user's platform answers, and the user acts on it.
+    pub(super) fn try_login(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let user = *self.users.get(u).expect("alive");
+        let g = &self.groups[user.group as usize];
+        let (platform, class) = (g.platform as usize, g.class);
+        // The ticket the room would hold: a new token, which invalidates any timer of the user's.
+        let ticket = (u, user.token.wrapping_add(1));
+        let verdict = self.platforms[platform].admission.login(now, g.slot_start, class, ticket);
+        if !matches!(verdict, Verdict::Later(_)) {
+            self.count_return(u);
+        }
+        self.follow(u, platform, verdict, sched);
+    }
+
+    /// The user acts on admission's verdict.
+    pub(super) fn follow(&mut self, u: Ref, platform: usize, verdict: Verdict, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        match verdict {
+            // "Your class connects at 9:00": come back at the slot, with no return counted.
+            Verdict::Later(slot) => self.wake_user(u, slot - now, UserStage::Away, sched),
+            // "When the maximum number of users is reached, you must wait your turn… come back later."
+            Verdict::Refused(_) => {
+                self.platforms[platform].minute.logins_rejected += 1;
+                self.count_rejection(u);
+                self.go_away(u, sched);
+            }
+            Verdict::IntoRoom { release_at } => {
+                let user = self.users.get_mut(u).expect("alive");
+                user.stage = UserStage::InRoom;
+                user.token = user.token.wrapping_add(1);
+                let token = user.token;
+                if let Some(t) = release_at {
+                    sched.schedule_at(t, Event::RoomRelease { platform: platform as u32 });
+                }
+                let g = &mut self.groups[user.group as usize];
+                if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
+                    let d = patience.sample(&mut g.behaviour_rng);
+                    sched.schedule(d, Event::Wake { user: u, token });
+                }
+            }
+            Verdict::Admit { in_quota } => {
+                let user = self.users.get_mut(u).expect("alive");
+                user.in_quota = in_quota;
+                user.next = Kind::Login;
+                user.attempt = 1;
+                if let Some(b) = &mut self.groups[user.group as usize].budget {
+                    b.record_first_attempt(now);
+                }
+                self.send_user_request(u, sched);
+            }
+        }
+    }
+
+    pub(super) fn count_rejection(&mut self, u: Ref) {
+        let user = self.users.get_mut(u).expect("alive");
+        let again = user.was_rejected;
+        user.was_rejected = true;
+        if user.arrived >= self.warmup {
+            let s = &mut self.groups[user.group as usize].stats;
+            s.rejected += 1;
+            if again {
+                s.rejected_again += 1;
+            }
+        }
+    }
+
+    /// Counts a login attempt of a user refused before: the denominator of "still refused on coming back".
+    pub(super) fn count_return(&mut self, u: Ref) {
+        let user = self.users.get(u).expect("alive");
+        if user.was_rejected && user.arrived >= self.warmup {
+            self.groups[user.group as usize].stats.returns_after_rejection += 1;
+        }
+    }
+
+    /// Sends the user's current request (`next`, attempt `attempt`), unless client-side throttling drops it.
+    pub(super) fn send_user_request(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let user = self.users.get_mut(u).expect("alive");
+        user.stage = UserStage::Requesting;
+        let (group, kind) = (user.group, user.next);
+        let platform = self.groups[group as usize].platform as usize;
+        let p = &mut self.platforms[platform];
+        if let Some(t) = &mut p.throttle {
+            if t.should_reject(now, &mut p.rng) {
+                p.minute.throttled += 1;
+                if now >= self.warmup {
+                    self.groups[group as usize].stats.throttled += 1;
+                }
+                self.request_failed(u, sched);
+                return;
+            }
+        }
+        if let Some(r) = self.send(group, Some(u), kind, sched) {
+            if let Some(user) = self.users.get_mut(u) {
+                user.pending = Some(r);
+            }
+        }
+    }
+
+    /// The user's request failed (timeout, refused, abandoned): retry, or give up on this session for now.
+    pub(super) fn request_failed(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
+        let user = *user;
+        let g = &mut self.groups[user.group as usize];
+        let platform = g.platform as usize;
+        if let Some(t) = &mut self.platforms[platform].throttle {
+            t.record(now, false);
+        }
+        let session = g.session.as_ref().expect("users belong to session cohorts");
+        let next_attempt = user.attempt + 1;
+        let delay = session.retry.delay(next_attempt, &mut g.behaviour_rng);
+        let allowed = delay.is_some() && g.budget.as_mut().is_none_or(|b| b.try_retry(now));
+        if let (Some(delay), true) = (delay, allowed) {
+            self.users.get_mut(u).expect("alive").attempt = next_attempt;
+            self.wake_user(u, delay, UserStage::RetryWait, sched);
+            return;
+        }
+        if user.next == Kind::Login {
+            self.platforms[platform].minute.logins_failed += 1;
+        }
+        self.end_session(u);
+        self.go_away(u, sched);
+    }
+
+    pub(super) fn request_succeeded(&mut self, u: Ref, latency: SimDuration, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
+        let user = *user;
+        let g = &mut self.groups[user.group as usize];
+        let platform = g.platform as usize;
+        let p = &mut self.platforms[platform];
+        if let Some(t) = &mut p.throttle {
+            t.record(now, true);
+        }
+        p.minute.goodput += 1;
+        p.minute_latencies.record(latency);
+        let observed = user.arrived >= self.warmup;
+        let session = g.session.as_ref().expect("users belong to session cohorts");
+        let think = session.think.sample(&mut g.behaviour_rng);
+        match user.next {
+            Kind::Login => {
+                p.minute.logins_ok += 1;
+                p.active_sessions += 1;
+                let time_limit = p.time_limit;
+                if observed {
+                    g.stats.sessions += 1;
+                }
+                if !user.accessed && observed {
+                    g.stats.accessed += 1;
+                    g.stats.access_times.record(now - user.arrived);
+                    g.stats.lost_us += u128::from((now - user.arrived).as_micros());
+                    for (k, &c) in self.checkpoints.iter().enumerate() {
+                        if now <= c {
+                            g.stats.accessed_by[k] += 1;
+                        }
+                    }
+                }
+                if user.class != classes::NO_CLASS {
+                    self.class_logged_in(u);
+                }
+                let user = self.users.get_mut(u).expect("alive");
+                user.accessed = true;
+                user.logged_in = true;
+                user.session_token = user.session_token.wrapping_add(1);
+                if let Some(limit) = time_limit {
+                    sched.schedule(limit, Event::SessionExpired { user: u, token: user.session_token });
+                }
+                if user.pages_left == 0 {
+                    self.finish_user(u);
+                } else {
+                    user.next = Kind::Page;
+                    user.attempt = 1;
+                    self.wake_user(u, think, UserStage::Thinking, sched);
+                }
+            }
+            Kind::Page => {
+                let user = self.users.get_mut(u).expect("alive");
+                user.pages_left -= 1;
+                if user.pages_left == 0 {
+                    self.finish_user(u);
+                } else {
+                    user.attempt = 1;
+                    self.wake_user(u, think, UserStage::Thinking, sched);
+                }
+            }
+            Kind::Single | Kind::Attack => unreachable!("single and attack requests have no user"),
+        }
+    }
+
+    pub(super) fn wake(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
+        if user.token != token {
+            return;
+        }
+        match user.stage {
+            UserStage::Away => self.try_login(u, sched),
+            UserStage::RetryWait | UserStage::Thinking => {
+                if user.stage == UserStage::Thinking {
+                    if let Some(b) = &mut self.groups[user.group as usize].budget {
+                        b.record_first_attempt(sched.now());
+                    }
+                }
+                self.send_user_request(u, sched)
+            }
+            UserStage::InRoom => {
+                // Room patience ran out: leave the room and come back later.
+                let g = &self.groups[user.group as usize];
+                self.platforms[g.platform as usize].admission.leave_room(g.class);
+                self.go_away(u, sched);
+            }
+            UserStage::Requesting => {}
+        }
+    }
+
+    pub(super) fn session_expired(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
+        let Some(user) = self.users.get(u) else {
+            return;
+        };
+        if user.session_token != token || !user.logged_in {
+            return;
+        }
+        let user = *user;
+        if user.arrived >= self.warmup {
+            self.groups[user.group as usize].stats.kicked += 1;
+        }
+        if let Some(r) = user.pending {
+            // The page being loaded is lost with the session: its remaining work is wasted.
+            if let Some(req) = self.requests.get_mut(r) {
+                if !req.orphaned {
+                    req.orphaned = true;
+                    self.platforms[req.platform as usize].connections -= 1;
+                }
+            }
+        }
+        self.end_session(u);
+        self.go_away(u, sched);
+    }
+
+    /// Closes the user's session, if open, and frees their quota place.
+    pub(super) fn end_session(&mut self, u: Ref) {
+        let user = self.users.get_mut(u).expect("alive");
+        let platform = self.groups[user.group as usize].platform as usize;
+        let p = &mut self.platforms[platform];
+        if user.logged_in {
+            user.logged_in = false;
+            user.session_token = user.session_token.wrapping_add(1);
+            p.active_sessions -= 1;
+        }
+        if user.in_quota {
+            user.in_quota = false;
+            p.admission.release_quota();
+        }
+        user.pending = None;
+        user.next = Kind::Login;
+    }
+
+    /// "Come back in a few minutes": the user leaves and returns later, or gives up for the morning.
+    pub(super) fn go_away(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+        let user = self.users.get_mut(u).expect("alive");
+        user.returns += 1;
+        // A class participant whose class has been judged stops trying.
+        let class_over = {
+            let user = *user;
+            self.class_over(&user)
+        };
+        let user = self.users.get_mut(u).expect("alive");
+        let g = &mut self.groups[user.group as usize];
+        let session = g.session.as_ref().expect("users belong to session cohorts");
+        if user.returns > session.max_returns || class_over {
+            let user = self.users.remove(u).expect("alive");
+            self.platforms[g.platform as usize].minute.gave_up += 1;
+            if user.arrived >= self.warmup {
+                g.stats.gave_up += 1;
+                if !user.accessed {
+                    g.stats.lost_us += u128::from((self.horizon - user.arrived).as_micros());
+                }
+            }
+            return;
+        }
+        let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
+        self.wake_user(u, delay, UserStage::Away, sched);
+    }
+
+    pub(super) fn finish_user(&mut self, u: Ref) {
+        self.end_session(u);
+        let user = self.users.remove(u).expect("alive");
+        if user.arrived >= self.warmup {
+            self.groups[user.group as usize].stats.completed += 1;
+        }
+    }
+
+    /// The waiting room of `platform` releases its next user, who goes on to the quota.
+    pub(super) fn room_release(&mut self, platform: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let p = &mut self.platforms[platform as usize];
+        let users = &self.users;
+        let (admitted, next) = p
+            .admission
+            .release(now, &mut p.rng, |(u, token)| users.get(u).is_some_and(|x| x.stage == UserStage::InRoom && x.token == token));
+        if let Some(t) = next {
+            sched.schedule_at(t, Event::RoomRelease { platform });
+        }
+        if let Some((u, _)) = admitted {
+            let user = self.users.get_mut(u).expect("live in the room");
+            // Invalidate the room-patience timer.
+            user.token = user.token.wrapping_add(1);
+            user.stage = UserStage::Requesting;
+            let verdict = p.admission.admit_session();
+            self.follow(u, platform as usize, verdict, sched);
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! The server side: requests sent into a platform through its front door and protection, routed through
+//! their pools (login dependencies first), queued, served with the pool's overload slowdown, timed out by
+//! their client or abandoned, and their outcome handed back to the client side. The client does not see the
+//! server and vice versa: a timed-out request keeps its slot until its service ends, as wasted work.
+
+use super::pool::Admission;
+use super::request::{self, Kind, Request, Stage};
+use super::slab::Ref;
+use super::user::User;
+use super::{Event, World};
+use crate::engine::{Scheduler, SimDuration, SimTime};
+use rand::RngCore;
+
+impl World<'_> {
+    /// Sends a request from `group` (for `user`, if any) into its platform. Returns the request, or `None`
+    /// if it was refused at once (the user's failure is already handled).
+    #[inline]
+    pub(super) fn send(&mut self, group: u32, user: Option<Ref>, kind: Kind, sched: &mut Scheduler<Event>) -> Option<Ref> {
+        let now = sched.now();
+        let observed = now >= self.warmup;
+        let g = &mut self.groups[group as usize];
+        let platform = g.platform;
+        let class = g.class;
+        let work_seed = g.work_rng.next_u64();
+        if observed {
+            g.stats.arrivals += 1;
+        }
+        let p = &mut self.platforms[platform as usize];
+        if kind != Kind::Single {
+            p.minute.attempts += 1;
+        }
+        if let Some(u) = user {
+            let active = self.attacks[platform as usize].as_ref().is_some_and(|a| a.active);
+            if active && self.users.get(u).is_some_and(|x| x.has(User::FLAGGED)) {
+                // The protection drops the request before the front door, as if it came from a bot.
+                p.minute.mitigated_real += 1;
+                if observed {
+                    // Turned away before reaching the platform: a blocked request, counted as such.
+                    self.groups[group as usize].stats.blocked += 1;
+                }
+                let user = self.users.get_mut(u).expect("checked");
+                if !user.has(User::MITIGATED) && user.arrived >= self.warmup {
+                    self.groups[group as usize].stats.mitigated_users += 1;
+                }
+                user.set(User::MITIGATED, true);
+                self.request_failed(u, sched);
+                return None;
+            }
+        }
+        let door_open = match (p.max_connections, &mut self.attacks[platform as usize]) {
+            (None, _) => true,
+            (Some(m), None) => p.connections < m,
+            (Some(m), Some(a)) => a.door_admits(p.connections, m),
+        };
+        if !door_open {
+            // Connection refused at the front door: nothing reaches the servers.
+            p.minute.refused += 1;
+            if observed {
+                self.groups[group as usize].stats.blocked += 1;
+            }
+            if let Some(u) = user {
+                self.request_failed(u, sched);
+            }
+            return None;
+        }
+        p.connections += 1;
+        let route = p.route(kind);
+        let (first_pool, hops) = (route[0], route.len() as u8);
+        let r = self.requests.insert(Request {
+            arrived: now,
+            since: now,
+            work_seed,
+            waited_us: 0,
+            user,
+            group,
+            platform: request::narrow(platform),
+            pool: request::narrow(first_pool),
+            hop: 0,
+            hops,
+            class,
+            kind,
+            stage: Stage::Waiting,
+            observed,
+            orphaned: false,
+            // Users' requests have a client timeout, armed lazily.
+            unarmed: user.is_some(),
+        });
+        self.offer(r, first_pool, class, group, sched);
+        // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
+        self.requests.get(r).map(|_| r)
+    }
+
+    /// Offers request `r` to `pool`.
+    #[inline]
+    pub(super) fn enter_pool(&mut self, r: Ref, pool: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let req = self.requests.get_mut(r).expect("a request entering a pool is live");
+        req.pool = request::narrow(pool);
+        req.since = now;
+        req.stage = Stage::Waiting;
+        let (class, group) = (req.class, req.group);
+        self.offer(r, pool, class, group, sched);
+    }
+
+    /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool.
+    #[inline]
+    pub(super) fn offer(&mut self, r: Ref, pool: u32, class: u8, group: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let group = group as usize;
+        let attack = self.requests.get(r).is_some_and(|q| q.kind == Kind::Attack);
+        let admission = self.pools[pool as usize].offer(now, r, usize::from(class));
+        if self.pools[pool as usize].fluid.is_some() {
+            // The free slots (hence the attack's drain) or the head of the backlog may have changed.
+            self.reschedule_head(pool, sched);
+        }
+        if attack {
+            match admission {
+                Admission::Started => self.start_service(r, sched),
+                Admission::Queued => {}
+                Admission::Blocked => {
+                    self.requests.remove(r);
+                    let pa = self.attacks[pool as usize].as_mut().expect("attack requests hit attacked platforms");
+                    pa.counts.blocked += 1.0;
+                }
+            }
+            return;
+        }
+        match admission {
+            Admission::Started => self.start_service(r, sched),
+            Admission::Queued => {
+                self.arm_timeout(r, None, sched);
+                let g = &mut self.groups[group];
+                let req = self.requests.get(r).expect("a queued request is live");
+                if req.observed && req.hop == 0 {
+                    g.stats.waited += 1;
+                }
+                if let Some(patience) = &g.patience {
+                    let p = patience.sample(&mut g.behaviour_rng);
+                    sched.schedule(p, Event::PatienceExpired(r));
+                }
+            }
+            Admission::Blocked => {
+                let req = self.requests.remove(r).expect("live");
+                let p = &mut self.platforms[req.platform as usize];
+                p.minute.refused += 1;
+                if req.observed {
+                    self.groups[group].stats.blocked += 1;
+                }
+                if !req.orphaned {
+                    p.connections -= 1;
+                    if let Some(u) = req.user {
+                        self.user_lost_request(u, r);
+                        self.request_failed(u, sched);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts service of `r`, which has just been given a slot.
+    #[inline]
+    pub(super) fn start_service(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let req = self.requests.get_mut(r).expect("a request given a slot is live");
+        req.stage = Stage::InService;
+        let wait = now - req.since;
+        req.since = now;
+        req.waited_us += wait.as_micros();
+        let last_hop = req.hop + 1 == req.hops;
+        let pool = &mut self.pools[req.pool as usize];
+        pool.minute_waits.record(wait);
+        pool.scale_window.wait_us += u128::from(wait.as_micros());
+        pool.scale_window.starts += 1;
+        if last_hop && req.observed {
+            let total = SimDuration(req.waited_us);
+            let s = &mut self.groups[req.group as usize].stats;
+            s.started += 1;
+            s.waits.record(total);
+            s.served_wait_us += u128::from(total.as_micros());
+        }
+        // Each hop of a route gets its own requirement from the request's seed.
+        let mut service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if req.kind == Kind::Attack {
+            let pa = self.attacks[req.platform as usize].as_ref().expect("attacked platform");
+            if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.group as usize].tier {
+                service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
+            }
+        } else if req.unarmed {
+            let done = if last_hop { Some(now + service) } else { None };
+            self.arm_timeout(r, done, sched);
+        }
+        sched.schedule(service, Event::ServiceDone(r));
+    }
+
+    /// Schedules the client timeout of `r` if it is not armed yet and may be needed: always while it
+    /// waits or has hops to go (`done` is `None`), or if its last service ends (`done`) after the deadline.
+    #[inline]
+    pub(super) fn arm_timeout(&mut self, r: Ref, done: Option<SimTime>, sched: &mut Scheduler<Event>) {
+        let req = self.requests.get_mut(r).expect("live");
+        if !req.unarmed {
+            return;
+        }
+        let timeout = self.groups[req.group as usize].session.as_ref().expect("user requests have a session").timeout;
+        let deadline = req.arrived + timeout;
+        if done.is_none_or(|d| d > deadline) {
+            req.unarmed = false;
+            sched.schedule_at(deadline, Event::Timeout(r));
+        }
+    }
+
+    pub(super) fn service_done(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        let req = *self.requests.get(r).expect("a request in service is live until it completes");
+        let pool = &mut self.pools[req.pool as usize];
+        pool.minute.served += 1;
+        if req.orphaned {
+            let wasted = (now - req.since).as_micros();
+            pool.minute.wasted_us += wasted;
+            if req.observed {
+                self.groups[req.group as usize].stats.wasted_us += u128::from(wasted);
+            }
+        }
+        let requests = &self.requests;
+        let next = pool.release(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+        // The next release of this pool will look at the new head of its backlog: a request that entered
+        // long ago, whose record has left the cache. Start loading it now.
+        if let Some(w) = pool.waiting_head() {
+            requests.prefetch(w);
+        }
+        if req.kind == Kind::Attack {
+            self.requests.remove(r);
+            self.attacks[req.platform as usize].as_mut().expect("attacked platform").counts.served += 1.0;
+            if let Some(next) = next {
+                self.start_service(next, sched);
+            }
+            return;
+        }
+        if self.pools[req.pool as usize].fluid.is_some() {
+            self.reschedule_head(req.pool.into(), sched);
+        }
+        if req.hop + 1 < req.hops {
+            let next_pool = self.platforms[req.platform as usize].route(req.kind)[usize::from(req.hop) + 1];
+            self.requests.get_mut(r).expect("live").hop += 1;
+            self.enter_pool(r, next_pool, sched);
+        } else {
+            self.requests.remove(r);
+            if req.observed {
+                let s = &mut self.groups[req.group as usize].stats;
+                s.served += 1;
+                s.sojourn_us += u128::from((now - req.arrived).as_micros());
+            }
+            if !req.orphaned {
+                self.platforms[req.platform as usize].connections -= 1;
+                if let Some(u) = req.user {
+                    self.user_lost_request(u, r);
+                    self.request_succeeded(u, now - req.arrived, sched);
+                }
+            }
+        }
+        if let Some(next) = next {
+            self.start_service(next, sched);
+        }
+    }
+
+    pub(super) fn patience_expired(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        // Stale if the request was served (and its slot perhaps reused) before its patience ran out.
+        let Some(req) = self.requests.get(r) else {
+            return;
+        };
+        if req.stage != Stage::Waiting {
+            return;
+        }
+        let req = self.requests.remove(r).expect("checked live");
+        let pool = &mut self.pools[req.pool as usize];
+        pool.forget_waiting(now);
+        if pool.fluid.is_some() {
+            self.reschedule_head(req.pool.into(), sched);
+        }
+        let pool = &mut self.pools[req.pool as usize];
+        let wait = now - req.since;
+        pool.minute_waits.record(wait);
+        if req.observed {
+            let s = &mut self.groups[req.group as usize].stats;
+            s.abandoned += 1;
+            s.waits.record(SimDuration(req.waited_us + wait.as_micros()));
+        }
+        if !req.orphaned {
+            self.platforms[req.platform as usize].connections -= 1;
+            if let Some(u) = req.user {
+                self.user_lost_request(u, r);
+                self.request_failed(u, sched);
+            }
+        }
+    }
+
+    pub(super) fn timeout(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+        let Some(req) = self.requests.get_mut(r) else {
+            return;
+        };
+        if req.orphaned {
+            return;
+        }
+        // The client closes the connection and moves on; the servers keep working on the request.
+        req.orphaned = true;
+        let (platform, group, observed, user) = (req.platform, req.group, req.observed, req.user);
+        let p = &mut self.platforms[platform as usize];
+        p.connections -= 1;
+        p.minute.timeouts += 1;
+        if observed {
+            self.groups[group as usize].stats.timeouts += 1;
+        }
+        if let Some(u) = user {
+            self.user_lost_request(u, r);
+            self.request_failed(u, sched);
+        }
+    }
+
+    /// Clears `u`'s pending request if it is `r`.
+    pub(super) fn user_lost_request(&mut self, u: Ref, r: Ref) {
+        if let Some(user) = self.users.get_mut(u) {
+            if user.pending == Some(r) {
+                user.pending = None;
+            }
+        }
+    }
+
+    /// Puts waiting requests into slots that capacity just freed.
+    pub(super) fn fill(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
+        let now = sched.now();
+        loop {
+            let requests = &self.requests;
+            let next = self.pools[pool as usize].take_waiting(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+            match next {
+                Some(r) => self.start_service(r, sched),
+                None => break,
+            }
+        }
+        if self.pools[pool as usize].fluid.is_some() {
+            self.reschedule_head(pool, sched);
+        }
+    }
+}
