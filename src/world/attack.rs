@@ -5,7 +5,7 @@
 //! [`AttackFluid`](super::fluid::AttackFluid) gets the attack's new rate of work, and the front door its
 //! new level of connections held by bots (rate × hold time, Little's law). The cost of a run no longer
 //! depends on the size of the attack. Requests: every attack request is an event through the same pool
-//! or front door as real ones, which is the reference the aggregate is checked against (`tests/attack.rs`).
+//! or front door as real ones, which is the reference the aggregate is checked against (`tests/suite/attack.rs`).
 
 use super::fluid::AttackFluid;
 use super::request::{narrow, Kind, Request, Stage};

@@ -14,7 +14,7 @@
 //! - **groups**: the per-(cohort, platform) counters and their latency histograms.
 //!
 //! Events: about three per request (arrival or wake-up, service start or end, timeout), a request per page
-//! and per login. Checked against the national replay (`tests/bad_input.rs`): the estimate is within a
+//! and per login. Checked against the national replay (`tests/suite/bad_input.rs`): the estimate is within a
 //! factor two of the events counted.
 //!
 //! What the estimate cannot foresee (retries and orphaned requests piling up in a backlog) the run guards

@@ -15,7 +15,7 @@
 //!   arrivals: `(free slots / work) / rate`, the attack's departure rate over its arrival rate.
 //!
 //! Between two real events everything is linear, so [`AttackFluid::advance`] integrates it exactly. The
-//! `tests/attack.rs` suite checks this against the same attack simulated request by request.
+//! `tests/suite/attack.rs` suite checks this against the same attack simulated request by request.
 
 use crate::engine::SimTime;
 

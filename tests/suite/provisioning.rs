@@ -1,10 +1,10 @@
 //! Provisioning: the autoscaler keeps its boot delay, cooldown, bounds and quota; incidents remove and
 //! restore capacity at the stated times; pre-warming serves a surge that reactive scaling cannot.
 
+use crate::common;
+use common::run;
 use rentree::metrics::MinuteRow;
 use rentree::scenario::Scenario;
-mod common;
-use common::run;
 use rentree::world::RunReport;
 use std::path::Path;
 

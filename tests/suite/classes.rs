@@ -1,9 +1,9 @@
 //! Virtual classes: held only if the teacher gets in; a full media server turns the next class away;
 //! bandwidth limits make classes degraded; the counts add up.
 
-use rentree::scenario::Scenario;
-mod common;
+use crate::common;
 use common::run;
+use rentree::scenario::Scenario;
 use std::path::Path;
 
 /// A platform with classes at one bell (t = 60 s) and `teacher_timeout_s` as the teachers' client timeout.

@@ -3,7 +3,7 @@
 //! now exits with code 2 and a message naming the file or flag, the field, what was found and what was
 //! expected — or, where it is valid, runs within its budget.
 
-mod common;
+use crate::common;
 
 use common::{rentree, scratch};
 use std::path::{Path, PathBuf};

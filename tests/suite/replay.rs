@@ -1,13 +1,13 @@
 //! The complete replay at its faithful scale: the Cned's attacks, protection and virtual classes reproduce
 //! its own figures, each shipped variant changes what it should, and a run does not depend on the number of
 //! threads. Each statement holds at 0.1 and at full scale; the figures quoted beside them are both, seed 1
-//! (`RENTREE_TEST_SCALE=1 cargo test --release --test replay -- --nocapture`, about nine minutes here).
+//! (`RENTREE_TEST_SCALE=1 cargo test --release --test suite replay:: -- --nocapture`, about nine minutes here).
 
+use crate::common;
+use common::run;
 use rentree::builtin;
 use rentree::metrics::{MinuteRow, Summary};
 use rentree::scenario::{Override, Scenario};
-mod common;
-use common::run;
 use rentree::world::RunReport;
 use std::path::Path;
 

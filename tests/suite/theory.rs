@@ -1,7 +1,7 @@
 //! The simulator agrees with queueing theory: the verify suite, Little's law and conservation, on every
 //! textbook model, with fixed seeds and intervals from independent replications.
 
-mod common;
+use crate::common;
 use rentree::verify::{self, Oracle};
 
 const SEED: u64 = 20210406;

@@ -2,12 +2,12 @@
 //! what they say, retries without backoff make a metastable failure that backoff with jitter cures, and
 //! the accounting holds for every cohort and platform.
 
+use crate::common;
+use common::run;
 use rentree::builtin;
 use rentree::metrics::ci::Estimate;
 use rentree::metrics::{MinuteRow, Summary};
 use rentree::scenario::{Override, Scenario};
-mod common;
-use common::run;
 use rentree::world::RunReport;
 use std::path::Path;
 

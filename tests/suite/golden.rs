@@ -4,7 +4,7 @@
 //! on every run of the suite; a change that moves results on purpose rewrites the files with
 //!
 //! ```sh
-//! RENTREE_BLESS=1 cargo test --release --test golden
+//! RENTREE_BLESS=1 cargo test --release --test suite golden::
 //! ```
 //!
 //! and the diff of `tests/golden/` is then part of the change, to be read and explained. Each file holds the
@@ -16,6 +16,7 @@
 //! matter for "the same as before". Floats are compared exactly, so the files hold for this platform's
 //! floating-point library (x86-64 Linux, glibc); another platform may need its own blessing.
 
+use crate::common;
 use rentree::builtin::{self, BuiltinModel};
 use rentree::metrics::Field;
 use rentree::scenario::{Override, Scenario};
@@ -23,7 +24,6 @@ use rentree::world::RunReport;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use std::path::Path;
-mod common;
 
 const SCALE: f64 = 0.01;
 const SEED: u64 = 1;
@@ -73,7 +73,7 @@ fn check(name: &str, scenario: &Scenario) -> Result<(), String> {
         return Ok(());
     }
     let want = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: {e} (write it with RENTREE_BLESS=1 cargo test --release --test golden)", path.display()))?;
+        .map_err(|e| format!("{}: {e} (write it with RENTREE_BLESS=1 cargo test --release --test suite golden::)", path.display()))?;
     if got == want {
         return Ok(());
     }

@@ -1,11 +1,11 @@
 //! Attack traffic: the aggregate (fluid) model agrees with the request-by-request one; protection blocks the
 //! stated shares of attack traffic and of real users; attack requests are conserved.
 
+use crate::common;
+use common::run;
 use rentree::metrics::ci::{t_quantile, Estimate};
 use rentree::metrics::Summary;
 use rentree::scenario::{Override, Scenario};
-mod common;
-use common::run;
 use std::path::Path;
 
 /// A platform of 20 servers × 4 workers (0.5 s pages, 160 pages/s) with a 2,000-request backlog, real

@@ -7,7 +7,7 @@ use rentree::sweep::{load_records, Plan};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-mod common;
+use crate::common;
 
 fn repo(path: &str) -> PathBuf {
     common::repo(path)

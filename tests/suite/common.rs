@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: each test binary uses some of them.
+//! Helpers shared by the integration tests: each module uses some of them.
 #![allow(dead_code)]
 
 use rentree::scenario::Scenario;
@@ -28,7 +28,7 @@ pub fn run(scenario: &Scenario, seed: u64, replication: u64) -> RunReport {
 
 /// The scale a replay test runs at: `default` (the replay's faithful scale), or `RENTREE_TEST_SCALE` when set,
 /// so that the same statements can be checked at full scale:
-/// `RENTREE_TEST_SCALE=1 cargo test --release --test replay` (about nine minutes here).
+/// `RENTREE_TEST_SCALE=1 cargo test --release --test suite replay::` (about nine minutes here).
 pub fn test_scale(default: f64) -> f64 {
     match std::env::var("RENTREE_TEST_SCALE") {
         Ok(v) => v.parse().ok().filter(|s: &f64| *s > 0.0 && *s <= 1.0).expect("RENTREE_TEST_SCALE is a number in (0, 1]"),
@@ -50,6 +50,7 @@ pub fn scratch(suite: &str, name: &str) -> PathBuf {
 }
 
 /// Runs `rentree args…` and returns (exit code, stdout, stderr).
+#[cfg(feature = "files")]
 pub fn rentree(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_rentree")).args(args).output().expect("binary runs");
     (
