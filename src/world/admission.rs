@@ -52,19 +52,20 @@ pub struct Pipeline<T> {
 }
 
 impl<T: Copy> Pipeline<T> {
-    /// The pipeline of `spec`; `classes` priority classes in the room.
-    pub fn new(spec: &AdmissionSpec, classes: usize) -> Pipeline<T> {
+    /// The pipeline of `spec`; `levels` priorities in the room.
+    pub fn new(spec: &AdmissionSpec, levels: usize) -> Pipeline<T> {
         Pipeline {
             bucket: spec.token_bucket.map(|(rate, burst)| TokenBucket::new(rate, burst)),
-            room: spec.waiting_room.map(|(rate, opens, shuffle)| WaitingRoom::new(rate, opens, shuffle, classes)),
+            room: spec.waiting_room.map(|(rate, opens, shuffle)| WaitingRoom::new(rate, opens, shuffle, levels)),
             release_pending: false,
             quota: spec.session_quota.map(SessionQuota::new),
         }
     }
 
-    /// A login attempt at `now` by a user of priority `class` whose slot opens at `slot` (if staggered);
+    /// A login attempt at `now` by a user of priority `priority` (0 first) whose slot opens at `slot` (if
+    /// staggered);
     /// `ticket` is what the room holds if the user joins it.
-    pub fn login(&mut self, now: SimTime, slot: Option<SimTime>, class: u8, ticket: T) -> Verdict {
+    pub fn login(&mut self, now: SimTime, slot: Option<SimTime>, priority: u8, ticket: T) -> Verdict {
         if let Some(slot) = slot.filter(|s| now < *s) {
             return Verdict::Later(slot);
         }
@@ -74,7 +75,7 @@ impl<T: Copy> Pipeline<T> {
             }
         }
         if let Some(room) = &mut self.room {
-            room.join(now, ticket, usize::from(class));
+            room.join(now, ticket, usize::from(priority));
             let release_at = if self.release_pending { None } else { room.next_release_at(now) };
             self.release_pending |= release_at.is_some();
             return Verdict::IntoRoom { release_at };
@@ -101,10 +102,10 @@ impl<T: Copy> Pipeline<T> {
         (admitted, next)
     }
 
-    /// A user of priority `class` gave up waiting in the room.
-    pub fn leave_room(&mut self, class: u8) {
+    /// A user of priority `priority` gave up waiting in the room.
+    pub fn leave_room(&mut self, priority: u8) {
         if let Some(room) = &mut self.room {
-            room.leave(usize::from(class));
+            room.leave(usize::from(priority));
         }
     }
 

@@ -277,8 +277,8 @@ impl World<'_> {
                 }
             }
             AttackTier::Pool { .. } => {
-                // The attack claims no priority: it waits in the last class.
-                let class = if self.platforms[pi].priority_pool { 7 } else { 0 };
+                // The attack claims no priority: it waits behind everyone.
+                let priority = if self.platforms[pi].priority_pool { 7 } else { 0 };
                 let r = self.requests.insert(Request {
                     arrived: now,
                     since: now,
@@ -290,14 +290,14 @@ impl World<'_> {
                     pool: narrow(platform),
                     hop: 0,
                     hops: 1,
-                    class,
+                    priority,
                     kind: Kind::Attack,
                     stage: Stage::Waiting,
                     observed: false,
                     orphaned: false,
                     unarmed: false,
                 });
-                self.offer(r, platform, class, 0, sched);
+                self.offer(r, platform, priority, 0, sched);
             }
         }
     }

@@ -39,7 +39,7 @@ impl Group {
             patience: c.patience.clone(),
             session: c.session.clone(),
             budget: c.session.as_ref().and_then(|s| s.retry_budget).map(|r| RetryBudget::new(r, 60)),
-            class: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
+            priority: if p.admission.priority { c.priority.min(7) as u8 } else { 0 },
             slot_start,
             stats: GroupStats::default(),
         }
@@ -125,12 +125,12 @@ impl<'s> World<'s> {
                 classes,
             )
         };
-        let class_count = |priority: bool| if priority { 8 } else { 1 };
+        let levels = |priority: bool| if priority { 8 } else { 1 };
         let pools: Vec<Pool> = scenario
             .platforms
             .iter()
-            .map(|p| make_pool(&p.name, &p.pool, class_count(p.admission.priority)))
-            .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, class_count(any_priority))))
+            .map(|p| make_pool(&p.name, &p.pool, levels(p.admission.priority)))
+            .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, levels(any_priority))))
             .collect();
         let n_platforms = scenario.platforms.len() as u32;
         let platforms = scenario

@@ -68,10 +68,10 @@ impl World<'_> {
         let now = sched.now();
         let user = *self.users.get(u).expect("alive");
         let g = &self.groups[user.group as usize];
-        let (platform, class) = (g.platform as usize, g.class);
+        let (platform, priority) = (g.platform as usize, g.priority);
         // The ticket the room would hold: a new token, which invalidates any timer of the user's.
         let ticket = (u, user.token.wrapping_add(1));
-        let verdict = self.platforms[platform].admission.login(now, g.slot_start, class, ticket);
+        let verdict = self.platforms[platform].admission.login(now, g.slot_start, priority, ticket);
         if !matches!(verdict, Verdict::Later(_)) {
             self.count_return(u);
         }
@@ -278,7 +278,7 @@ impl World<'_> {
             UserStage::InRoom => {
                 // Room patience ran out: leave the room and come back later.
                 let g = &self.groups[user.group as usize];
-                self.platforms[g.platform as usize].admission.leave_room(g.class);
+                self.platforms[g.platform as usize].admission.leave_room(g.priority);
                 self.go_away(u, sched);
             }
             UserStage::Requesting => {}

@@ -202,7 +202,8 @@ struct Group {
     patience: Option<DurationDist>,
     session: Option<SessionSpec>,
     budget: Option<RetryBudget>,
-    class: u8,
+    /// Priority in backlogs and the waiting room (0 first), where the platform has priorities.
+    priority: u8,
     slot_start: Option<SimTime>,
     stats: GroupStats,
 }

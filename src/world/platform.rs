@@ -43,7 +43,7 @@ pub struct Platform {
     page_route: [u32; 1],
     /// Front-door connection cap.
     pub max_connections: Option<u64>,
-    /// Whether its pool has priority classes.
+    /// Whether its pool has priorities.
     pub priority_pool: bool,
     /// Connections open (requests whose client still waits).
     pub connections: u64,
@@ -73,14 +73,14 @@ impl Platform {
         let a = &spec.admission;
         let mut login_route: Vec<u32> = spec.login_via.iter().map(|&d| n_platforms + d as u32).collect();
         login_route.push(index);
-        let classes = if a.priority { 8 } else { 1 };
+        let levels = if a.priority { 8 } else { 1 };
         Platform {
             login_route,
             page_route: [index],
             max_connections: spec.max_connections,
             priority_pool: a.priority,
             connections: 0,
-            admission: Pipeline::new(a, classes),
+            admission: Pipeline::new(a, levels),
             time_limit: a.session_time_limit,
             throttle: a.throttle.map(|(k, window)| AdaptiveThrottle::new(k, window)),
             rng,

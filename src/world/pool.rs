@@ -1,4 +1,4 @@
-//! An application pool: `servers × workers` service slots and a FIFO backlog (one per priority class)
+//! An application pool: `servers × workers` service slots and a FIFO backlog (one per priority level)
 //! with an optional limit and an optional overload slowdown.
 //!
 //! The pool is pure mechanism: it holds slots and queues and says what happened (started, queued,
@@ -75,7 +75,7 @@ pub struct Pool {
     pub service: DurationDist,
     /// Overload slowdown (knee as a multiple of slots, slowdown factor).
     pub overload: Option<(f64, f64)>,
-    /// Requests waiting, one FIFO per priority class, each with its mark (the attack work that entered the
+    /// Requests waiting, one FIFO per priority level, each with its mark (the attack work that entered the
     /// backlog before it, see [`AttackFluid`]); entries whose request has left are skipped.
     backlogs: Vec<VecDeque<(Ref, f64)>>,
     /// Aggregate attack traffic at this pool, with the stream of its admission draws.
@@ -160,20 +160,20 @@ impl Pool {
         self.busy.value()
     }
 
-    /// Offers a request of priority `class` to the pool at `now`; on `Started` the caller schedules the
+    /// Offers a request of priority `priority` to the pool at `now`; on `Started` the caller schedules the
     /// service completion.
     #[inline]
-    pub fn offer(&mut self, now: SimTime, request: Ref, class: usize) -> Admission {
+    pub fn offer(&mut self, now: SimTime, request: Ref, priority: usize) -> Admission {
         self.minute.arrivals += 1;
         if self.fluid.is_some() {
-            return self.offer_under_attack(now, request, class);
+            return self.offer_under_attack(now, request, priority);
         }
         if self.busy.value() < self.slots {
             self.busy.incr(now);
             self.minute.started += 1;
             Admission::Started
         } else if self.max_waiting.is_none_or(|m| self.waiting.value() < m) {
-            let c = class.min(self.backlogs.len() - 1);
+            let c = priority.min(self.backlogs.len() - 1);
             self.backlogs[c].push_back((request, 0.0));
             self.waiting.incr(now);
             Admission::Queued
@@ -184,7 +184,7 @@ impl Pool {
     }
 
     /// Whether attack work and real requests share one FIFO (no priority classes): then real requests wait
-    /// behind the attack's backlog. With priority classes the attack, which claims no class, comes last.
+    /// behind the attack's backlog. With priorities the attack, which claims none, comes last.
     fn fifo_with_attack(&self) -> bool {
         self.backlogs.len() == 1
     }
@@ -210,7 +210,7 @@ impl Pool {
         }
     }
 
-    fn offer_under_attack(&mut self, now: SimTime, request: Ref, class: usize) -> Admission {
+    fn offer_under_attack(&mut self, now: SimTime, request: Ref, priority: usize) -> Admission {
         self.sync(now);
         let fifo = self.fifo_with_attack();
         let free = self.free_slots();
@@ -239,7 +239,7 @@ impl Pool {
                 return Admission::Blocked;
             }
         }
-        let c = class.min(self.backlogs.len() - 1);
+        let c = priority.min(self.backlogs.len() - 1);
         self.backlogs[c].push_back((request, mark));
         self.waiting.incr(now);
         Admission::Queued
@@ -272,7 +272,7 @@ impl Pool {
         None
     }
 
-    /// Frees a slot at `now`, then hands it to the first live waiting request of the most urgent class, if
+    /// Frees a slot at `now`, then hands it to the first live waiting request of the most urgent priority, if
     /// any: `is_live` tells whether a backlog entry still wants service.
     #[inline]
     pub fn release(&mut self, now: SimTime, is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {
@@ -288,7 +288,7 @@ impl Pool {
         })
     }
 
-    /// Gives a slot to the first live waiting request of the most urgent class; the slot's busy count is
+    /// Gives a slot to the first live waiting request of the most urgent priority; the slot's busy count is
     /// the caller's business.
     #[inline]
     fn pass_on(&mut self, now: SimTime, mut is_live: impl FnMut(Ref) -> bool) -> Option<Ref> {

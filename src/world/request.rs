@@ -50,8 +50,8 @@ pub struct Request {
     pub hop: u8,
     /// Length of its route, so the last hop is known without looking the route up.
     pub hops: u8,
-    /// Priority class in backlogs.
-    pub class: u8,
+    /// Priority in backlogs (0 first; a virtual class is something else, see `classes`).
+    pub priority: u8,
     /// What it is for.
     pub kind: Kind,
     /// Where it is.

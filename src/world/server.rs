@@ -20,7 +20,7 @@ impl World<'_> {
         let observed = now >= self.warmup;
         let g = &mut self.groups[group as usize];
         let platform = g.platform;
-        let class = g.class;
+        let priority = g.priority;
         let work_seed = g.work_rng.next_u64();
         if observed {
             g.stats.arrivals += 1;
@@ -77,7 +77,7 @@ impl World<'_> {
             pool: request::narrow(first_pool),
             hop: 0,
             hops,
-            class,
+            priority,
             kind,
             stage: Stage::Waiting,
             observed,
@@ -85,7 +85,7 @@ impl World<'_> {
             // Users' requests have a client timeout, armed lazily.
             unarmed: user.is_some(),
         });
-        self.offer(r, first_pool, class, group, sched);
+        self.offer(r, first_pool, priority, group, sched);
         // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
         self.requests.get(r).map(|_| r)
     }
@@ -98,17 +98,17 @@ impl World<'_> {
         req.pool = request::narrow(pool);
         req.since = now;
         req.stage = Stage::Waiting;
-        let (class, group) = (req.class, req.group);
-        self.offer(r, pool, class, group, sched);
+        let (priority, group) = (req.priority, req.group);
+        self.offer(r, pool, priority, group, sched);
     }
 
     /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool.
     #[inline]
-    pub(super) fn offer(&mut self, r: Ref, pool: u32, class: u8, group: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn offer(&mut self, r: Ref, pool: u32, priority: u8, group: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let group = group as usize;
         let attack = self.requests.get(r).is_some_and(|q| q.kind == Kind::Attack);
-        let admission = self.pools[pool as usize].offer(now, r, usize::from(class));
+        let admission = self.pools[pool as usize].offer(now, r, usize::from(priority));
         if self.pools[pool as usize].fluid.is_some() {
             // The free slots (hence the attack's drain) or the head of the backlog may have changed.
             self.reschedule_head(pool, sched);
