@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use rentree::output::{self, Format, Manifest};
-use rentree::scenario::{Override, Scenario};
+use rentree::scenario::{Scenario, Source};
 use rentree::sweep::experiment::Experiment;
 use rentree::sweep::{self as sweeps, SweepOptions};
 use rentree::world::budget::{Budget, Rows};
@@ -175,6 +175,9 @@ pub struct SizeArgs {
     /// Master seed.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
+    /// Start from a variant the scenario file defines (e.g. `--variant no-attack`).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
     /// Other overrides applied at every point.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
@@ -245,39 +248,10 @@ pub enum Outcome {
 }
 
 /// Loads a scenario from disk, or the built-in replay when `path` is `None`, starting from `variant` if
-/// given, then applying `overrides`.
+/// given, then applying `overrides`; with the label a manifest gives it.
 fn load(path: Option<&Path>, variant: Option<&str>, overrides: &[String], scale: f64) -> anyhow::Result<(Scenario, String)> {
-    let (text, origin, source) = match path {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| rentree::Error::Read { path: p.to_owned(), source })?;
-            if Experiment::is_experiment_text(&text) {
-                return Err(rentree::Error::Parse {
-                    path: p.to_owned(),
-                    message: "this is an experiment file (it has an [experiment] table), not a scenario: run it with \
-                              `rentree sweep FILE`"
-                        .into(),
-                }
-                .into());
-            }
-            (text, p.to_owned(), p.display().to_string())
-        }
-        None => {
-            let m = rentree::builtin::REPLAY;
-            (m.text.to_owned(), PathBuf::from(m.path), format!("builtin:{}", m.path))
-        }
-    };
-    let mut all = match variant {
-        Some(v) => Override::variant(&text, &origin, v)?,
-        None => Vec::new(),
-    };
-    for o in overrides {
-        all.push(Override::parse(o)?);
-    }
-    let source = match variant {
-        Some(v) => format!("{source} (variant {v})"),
-        None => source,
-    };
-    Ok((Scenario::from_toml_scaled(&text, &origin, &all, scale)?, source))
+    let source = Source::file(path)?.variant(variant)?.set(overrides)?.scaled(scale);
+    Ok((source.scenario()?, source.label().to_owned()))
 }
 
 /// The budget of one run out of `jobs` running at once: `--max-memory` or the memory available now,
@@ -601,13 +575,10 @@ fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
     };
     let (lo, hi) = args.range.split_once("..").ok_or_else(err)?;
     let (lo, hi): (i64, i64) = (lo.trim().parse().map_err(|_| err())?, hi.trim().parse().map_err(|_| err())?);
-    let overrides = args.overrides.iter().map(|o| Override::parse(o)).collect::<Result<Vec<_>, _>>()?;
-    let (text, origin) = match &args.scenario {
-        Some(p) => (std::fs::read_to_string(p).map_err(|source| rentree::Error::Read { path: p.clone(), source })?, p.clone()),
-        None => (rentree::builtin::REPLAY.text.to_owned(), PathBuf::from(rentree::builtin::REPLAY.path)),
-    };
+    let source = Source::file(args.scenario.as_deref())?.variant(args.variant.as_deref())?.set(&args.overrides)?.scaled(args.scale);
+    let origin = source.origin();
     // A capacity is a decision: not from a scale whose bias may decide it, unless asked for.
-    let first = rentree::scenario::Scenario::from_toml_scaled(&text, &origin, &overrides, args.scale)?;
+    let first = source.scenario()?;
     if let Some(w) = first.scale_warning() {
         if !args.allow_biased_scale {
             let expected = match first.faithful_scale {
@@ -628,7 +599,7 @@ fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
     }
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let budget = budget_of(&args.budget, jobs)?;
-    let report = search(&text, &origin, &overrides, args.scale, &args.knob, (lo, hi), &target, args.replications, args.seed, &budget)?;
+    let report = search(&source, &args.knob, (lo, hi), &target, args.replications, args.seed, &budget)?;
     println!("{:>10} {:>12} {:>25} {:>6}", args.knob.rsplit('.').next().unwrap_or(&args.knob), "mean", "95% CI", "meets");
     for p in &report.points {
         println!(

@@ -9,6 +9,7 @@ pub mod attack;
 pub mod fidelity;
 pub mod overrides;
 pub mod raw;
+pub mod source;
 
 use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimDuration, SimTime};
 use crate::error::{Error, Result};
@@ -41,6 +42,7 @@ pub const MAX_SCALE: f64 = 1e6;
 
 pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
 pub use overrides::Override;
+pub use source::Source;
 
 /// A validated scenario, ready to run.
 #[derive(Debug, Clone)]

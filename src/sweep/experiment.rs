@@ -23,7 +23,7 @@
 
 use crate::engine::stream;
 use crate::error::{Error, Result};
-use crate::scenario::{Override, Scenario};
+use crate::scenario::{Override, Scenario, Source};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -175,7 +175,7 @@ impl Experiment {
     /// Reads and validates the experiment at `path`, and every scenario it defines.
     pub fn load(path: &Path) -> Result<Experiment> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
-        if !Experiment::is_experiment_text(&text) && has_table(&text, "scenario") {
+        if !Experiment::is_experiment_text(&text) && crate::scenario::source::has_table(&text, "scenario") {
             return Err(Error::Parse {
                 path: path.to_owned(),
                 message: "this is a scenario file (it has a [scenario] table), not an experiment: run it with `rentree run FILE`, \
@@ -192,10 +192,7 @@ impl Experiment {
     /// that is not valid TOML is judged by its table headers, so that its own parse error, not a scenario's
     /// "unknown field `experiment`", is what the user sees.
     pub fn is_experiment_text(text: &str) -> bool {
-        match toml::from_str::<toml::Table>(text) {
-            Ok(t) => t.contains_key("experiment"),
-            Err(_) => has_table(text, "experiment"),
-        }
+        crate::scenario::source::is_experiment_text(text)
     }
 
     /// Validates a parsed experiment.
@@ -212,7 +209,7 @@ impl Experiment {
         if !(s.scale.is_finite() && s.scale > 0.0 && s.scale <= crate::scenario::MAX_SCALE) {
             return Err(invalid(path, "experiment.scale", s.scale, &format!("a number > 0 and at most {:e}", crate::scenario::MAX_SCALE)));
         }
-        let (base_text, base_origin) = base_scenario(path, &s.scenario)?;
+        let base = Source::named(&s.scenario, path, "experiment.scenario")?.scaled(s.scale);
         // (label, params, overrides) per configuration.
         let mut designs: Vec<Design> = Vec::new();
         let param_names: Vec<String>;
@@ -272,13 +269,13 @@ impl Experiment {
                 param_names = vec!["strategy".into()];
                 for (i, st) in raw.strategy.iter().enumerate() {
                     let mut overrides = match &st.variant {
-                        Some(v) => Override::variant(&base_text, &base_origin, v).map_err(|e| match e {
+                        Some(v) => Override::variant(base.text(), base.origin(), v).map_err(|e| match e {
                             // The variant is named here, in the experiment: say so, not `--variant`.
                             Error::Invalid { expected, found, .. } => Error::Invalid {
                                 path: path.to_owned(),
                                 field: format!("strategy[{i}].variant (strategy {:?})", st.name),
                                 found,
-                                expected: format!("{expected} in {}", base_origin.display()),
+                                expected: format!("{expected} in {}", base.origin().display()),
                             },
                             other => other,
                         })?,
@@ -357,7 +354,7 @@ impl Experiment {
         }
         let mut configs = Vec::new();
         for (index, (label, params, overrides)) in designs.into_iter().enumerate() {
-            let scenario = Scenario::from_toml_scaled(&base_text, &base_origin, &overrides, s.scale).map_err(|e| Error::Invalid {
+            let scenario = base.scenario_with(&overrides).map_err(|e| Error::Invalid {
                 path: path.to_owned(),
                 field: format!("configuration {index} ({label})"),
                 found: e.to_string(),
@@ -385,15 +382,6 @@ impl Experiment {
     }
 }
 
-/// Whether a line of `text` opens the top-level table `[name]` (a look at the headers only, for files
-/// that do not parse).
-pub fn has_table(text: &str, name: &str) -> bool {
-    text.lines().any(|l| {
-        let l = l.trim();
-        l.strip_prefix('[').and_then(|r| r.split(']').next()).is_some_and(|h| h.trim() == name)
-    })
-}
-
 /// The last component of a dotted path, for labels.
 fn short(path: &str) -> &str {
     let parts: Vec<&str> = path.rsplitn(3, '.').collect();
@@ -402,18 +390,5 @@ fn short(path: &str) -> &str {
         &path[n..]
     } else {
         path
-    }
-}
-
-/// The base scenario's text and origin.
-fn base_scenario(experiment: &Path, spec: &str) -> Result<(String, PathBuf)> {
-    match spec {
-        "builtin:replay" => Ok((crate::builtin::REPLAY.text.to_owned(), PathBuf::from(crate::builtin::REPLAY.path))),
-        "builtin:evening" => Ok((crate::builtin::EVENING.text.to_owned(), PathBuf::from(crate::builtin::EVENING.path))),
-        rel => {
-            let p = experiment.parent().unwrap_or(Path::new(".")).join(rel);
-            let text = std::fs::read_to_string(&p).map_err(|source| Error::Read { path: p.clone(), source })?;
-            Ok((text, p))
-        }
     }
 }

@@ -9,10 +9,9 @@
 
 use crate::error::{Error, Result};
 use crate::metrics::ci::Estimate;
-use crate::scenario::{Override, Scenario};
+use crate::scenario::{Override, Source};
 use crate::world;
 use rayon::prelude::*;
-use std::path::Path;
 
 /// Which side of the bound is good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,13 +87,10 @@ pub struct SizeReport {
     pub monotone: bool,
 }
 
-/// Searches `lo..=hi` for the smallest knob value at `knob` meeting `target`.
+/// Searches `lo..=hi` for the smallest value of `knob`, set on top of `source`, that meets `target`.
 #[allow(clippy::too_many_arguments)]
 pub fn size(
-    text: &str,
-    origin: &Path,
-    base_overrides: &[Override],
-    scale: f64,
+    source: &Source,
     knob: &str,
     (lo, hi): (i64, i64),
     target: &Target,
@@ -110,9 +106,8 @@ pub fn size(
         if let Some(p) = points.iter().find(|p| p.value == value) {
             return Ok(p.meets);
         }
-        let mut overrides = base_overrides.to_vec();
-        overrides.push(Override::parse_from("--knob", &format!("{knob}={value}"))?);
-        let scenario = Scenario::from_toml_scaled(text, origin, &overrides, scale)?;
+        let scenario = source.scenario_with(&[Override::parse_from("--knob", &format!("{knob}={value}"))?])?;
+        let origin = source.origin();
         let at = |message: String| format!("at {knob} = {value}: {message}");
         let limits = budget.check(&scenario).map_err(|m| Error::TooLarge { path: origin.to_owned(), message: at(m) })?;
         let values: Vec<f64> = (0..replications)

@@ -173,3 +173,30 @@ fn more_pools_than_a_request_can_number_are_refused() {
     }
     check("too-many-pools", &text, &["platforms", "1 platforms and 65535 dependencies", "at most 65535"]);
 }
+
+/// Every command that reads a scenario resolves it the same way (`scenario::Source`): an unknown variant, an
+/// experiment file given as a scenario and an unknown built-in model are refused alike.
+#[test]
+fn run_size_and_sweep_refuse_a_bad_scenario_source_alike() {
+    let size = ["size", "--target", "served_share_by_1200>=0.3", "--knob", "platforms.pronote.pool.servers", "--range", "100..200"];
+    let (code, stderr) = rentree(&[&size[..], &["--variant", "nope"]].concat());
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--variant") && stderr.contains("\"nope\"") && stderr.contains("no-attack"), "{stderr}");
+    let experiment = common::repo("experiments/quota-strategies/experiment.toml");
+    let e = experiment.to_str().unwrap();
+    for args in [vec!["run", e], [&["size", e], &size[1..]].concat()] {
+        let (code, stderr) = rentree(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(stderr.contains("this is an experiment file") && stderr.contains("rentree sweep"), "{args:?}: {stderr}");
+    }
+    let dir = scratch("source");
+    let file = dir.join("experiment.toml");
+    let text = std::fs::read_to_string(&experiment).unwrap().replace("../../models/france-2021-04-06.toml", "builtin:morning");
+    std::fs::write(&file, text).unwrap();
+    let (code, stderr) = rentree(&["sweep", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("experiment.scenario") && stderr.contains("\"builtin:morning\"") && stderr.contains("\"builtin:replay\""),
+        "{stderr}"
+    );
+}
