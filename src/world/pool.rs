@@ -380,3 +380,97 @@ impl Pool {
         (self.busy.area_at(now) + attack, self.waiting.area_at(now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::slab::Slab;
+
+    fn t(s: f64) -> SimTime {
+        SimTime::from_secs_f64(s)
+    }
+
+    /// 2 servers × 2 workers, a backlog of at most `limit`, 1-s pages, `levels` priorities.
+    fn pool(limit: Option<u64>, levels: usize, overload: Option<(f64, f64)>) -> Pool {
+        Pool::new("p".into(), 2, 2, limit, DurationDist::Deterministic { value_s: 1.0 }, overload, levels)
+    }
+
+    fn refs(n: usize) -> (Slab<u32>, Vec<Ref>) {
+        let mut slab = Slab::default();
+        let refs = (0..n).map(|i| slab.insert(i as u32)).collect();
+        (slab, refs)
+    }
+
+    #[test]
+    fn slots_start_then_the_backlog_queues_then_its_limit_blocks() {
+        let mut p = pool(Some(2), 1, None);
+        let (_, r) = refs(7);
+        let got: Vec<Admission> = r.iter().map(|&x| p.offer(t(0.0), x, 0)).collect();
+        use Admission::*;
+        assert_eq!(got, [Started, Started, Started, Started, Queued, Queued, Blocked]);
+        assert_eq!((p.busy_len(), p.waiting_len()), (4, 2));
+        assert_eq!((p.minute.arrivals, p.minute.started, p.minute.blocked), (7, 4, 1));
+    }
+
+    #[test]
+    fn a_freed_slot_passes_to_the_first_live_request_of_the_most_urgent_priority() {
+        let mut p = pool(None, 3, None);
+        let (_, r) = refs(7);
+        for &x in &r[..4] {
+            assert_eq!(p.offer(t(0.0), x, 0), Admission::Started);
+        }
+        // Waiting: r4 (priority 2), r5 (priority 1), r6 (priority 1).
+        for (x, priority) in [(r[4], 2), (r[5], 1), (r[6], 1)] {
+            assert_eq!(p.offer(t(0.0), x, priority), Admission::Queued);
+        }
+        // r5 left (its client timed out): it is skipped, and the slot goes to r6, then r4.
+        p.forget_waiting(t(0.5));
+        let live = |x: Ref| x != r[5];
+        assert_eq!(p.release(t(1.0), live), Some(r[6]));
+        assert_eq!(p.release(t(1.0), live), Some(r[4]));
+        assert_eq!(p.release(t(1.0), live), None);
+        assert_eq!((p.busy_len(), p.waiting_len()), (3, 0));
+    }
+
+    #[test]
+    fn removed_capacity_drains_busy_slots_and_added_capacity_takes_the_waiting() {
+        let mut p = pool(None, 1, None);
+        let (_, r) = refs(6);
+        for &x in &r {
+            let _ = p.offer(t(0.0), x, 0);
+        }
+        // One server of two lost: 2 slots for 4 busy. The next two releases retire their slots.
+        p.set_servers(t(1.0), 1, 0);
+        assert_eq!(p.slots, 2);
+        assert_eq!(p.release(t(2.0), |_| true), None);
+        assert_eq!(p.release(t(2.0), |_| true), None);
+        assert_eq!((p.busy_len(), p.waiting_len()), (2, 2));
+        // Back to two servers: the two waiting requests take the new slots at once.
+        p.set_servers(t(3.0), 2, 0);
+        assert_eq!(p.take_waiting(t(3.0), |_| true), Some(r[4]));
+        assert_eq!(p.take_waiting(t(3.0), |_| true), Some(r[5]));
+        assert_eq!(p.take_waiting(t(3.0), |_| true), None);
+        assert_eq!(p.busy_len(), 4);
+        // Server-hours integrate servers ready or booting: 2 for 1 s, 1 for 2 s, then 2.
+        assert_eq!(p.provisioned.area_at(t(4.0)), (2 + 2 + 2) * 1_000_000);
+    }
+
+    #[test]
+    fn the_overload_slowdown_grows_from_the_knee_to_its_full_factor() {
+        // Knee 1.0, slowdown 4: at most 1 + 4 = 5 times slower, reached at twice the knee.
+        let mut p = pool(None, 1, Some((1.0, 4.0)));
+        let (_, r) = refs(12);
+        let service = |p: &mut Pool| p.draw_service(7).as_secs_f64();
+        assert_eq!(service(&mut p), 1.0);
+        for &x in &r[..6] {
+            let _ = p.offer(t(0.0), x, 0);
+        }
+        // 6 in the pool for 4 slots: crowd 1.5, half-way from the knee: 1 + 4 × 0.5 = 3.
+        assert!((service(&mut p) - 3.0).abs() < 1e-9);
+        for &x in &r[6..] {
+            let _ = p.offer(t(0.0), x, 0);
+        }
+        // 12 for 4 slots: crowd 3, beyond twice the knee: capped at 5.
+        assert!((service(&mut p) - 5.0).abs() < 1e-9);
+    }
+}
