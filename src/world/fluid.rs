@@ -188,3 +188,67 @@ impl AttackFluid {
         (free > 0.0).then(|| left / free)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: f64) -> SimTime {
+        SimTime::from_secs_f64(s)
+    }
+
+    /// 10 attack requests a second of half a slot-second each: 5 slot-seconds of work a second.
+    fn fluid() -> AttackFluid {
+        let mut f = AttackFluid::default();
+        f.set_rate(10.0, 0.5);
+        f
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn below_the_free_slots_everything_passes_straight_through_service() {
+        let mut f = fluid();
+        f.advance(t(10.0), 8.0, None);
+        assert!(close(f.offered, 100.0) && close(f.served, 100.0) && f.blocked == 0.0);
+        assert!(close(f.occupancy, 5.0) && close(f.busy_area_s, 50.0) && !f.has_backlog());
+        assert_eq!(f.secs_until(f.entered_s, 8.0), Some(0.0));
+    }
+
+    #[test]
+    fn above_them_the_surplus_waits_and_a_real_request_behind_it_waits_for_it_to_drain() {
+        let mut f = fluid();
+        // 4 free slots for 5 slot-seconds a second: the backlog grows by 1 slot-second a second.
+        f.advance(t(10.0), 4.0, None);
+        assert!(close(f.backlog_s(), 10.0) && close(f.positions(), 20.0));
+        assert!(close(f.served, 80.0) && close(f.occupancy, 4.0) && f.blocked == 0.0);
+        // A real request arriving now is marked behind the 10 slot-seconds: 2.5 s at 4 free slots.
+        assert!(close(f.secs_until(f.entered_s, 4.0).unwrap(), 2.5));
+        assert_eq!(f.secs_until(f.entered_s, 0.0), None);
+    }
+
+    #[test]
+    fn a_full_backlog_turns_the_surplus_away_and_every_request_is_accounted_for() {
+        let mut f = fluid();
+        // Room for 3 slot-seconds: full after 3 s, then 1 slot-second a second is turned away (2 requests).
+        f.advance(t(10.0), 4.0, Some(3.0));
+        assert!(close(f.backlog_s(), 3.0) && close(f.blocked, 14.0) && close(f.served, 80.0));
+        // Offered = served + turned away + waiting.
+        assert!(close(f.offered, f.served + f.blocked + f.positions()));
+        // A real arrival finds a place with the attack's departure rate over its arrival rate: 8 / 10.
+        assert!(close(f.admit_share(4.0), 0.8));
+    }
+
+    #[test]
+    fn once_the_attack_stops_its_backlog_drains_at_the_free_slots_rate() {
+        let mut f = fluid();
+        f.advance(t(10.0), 4.0, None);
+        f.set_rate(0.0, 0.5);
+        f.advance(t(12.0), 4.0, None);
+        assert!(close(f.backlog_s(), 2.0) && f.has_backlog());
+        f.advance(t(20.0), 4.0, None);
+        assert!(!f.has_backlog() && close(f.served, 100.0) && close(f.offered, 100.0));
+    }
+}
