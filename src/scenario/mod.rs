@@ -867,3 +867,61 @@ impl Validator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An M/M/2 desk, with `pool` appended to its pool table.
+    fn desk(pool: &str) -> String {
+        format!(
+            "[scenario]\nname = \"desk\"\nhorizon_s = 100.0\n\n[cohorts.customers]\nplatform = \"desk\"\n\
+             arrivals = {{ process = \"poisson\", rate_per_s = 1.0 }}\n\n[platforms.desk.pool]\nservers = 2\n\
+             service = {{ dist = \"exponential\", mean_s = 1.0 }}\n{pool}"
+        )
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match Scenario::from_toml(text, Path::new("desk.toml"), &[]) {
+            Err(Error::Many { problems, .. }) => problems,
+            Err(Error::Invalid { field, found, expected, .. }) => vec![format!("{field} = {found}: expected {expected}")],
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_valid_scenario_validates_into_its_parts() {
+        let s = Scenario::from_toml(&desk(""), Path::new("desk.toml"), &[]).unwrap();
+        assert_eq!((s.platforms.len(), s.cohorts.len()), (1, 1));
+        assert_eq!(s.platforms[0].pool.slots(), 2);
+        assert!(matches!(s.platforms[0].pool.provisioning, Provisioning::Static));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_field() {
+        let text = desk("").replace("servers = 2", "servers = 0").replace("rate_per_s = 1.0", "rate_per_s = -1.0");
+        let p = problems(&text);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p.iter().any(|x| x.starts_with("platforms.desk.pool.servers = 0")), "{p:?}");
+        assert!(p.iter().any(|x| x.contains("rate_per_s = -1")), "{p:?}");
+    }
+
+    #[test]
+    fn an_autoscaler_is_built_by_its_policy_whose_refusal_names_the_field() {
+        let autoscale = |target: &str, min: u32, max: u32| {
+            format!(
+                "provisioning = {{ kind = \"autoscale\", metric = \"utilization\", target = {target}, window_s = 60.0, step = 1, \
+                 boot_delay = {{ dist = \"deterministic\", value_s = 60.0 }}, cooldown_s = 0.0, min = {min}, max = {max} }}"
+            )
+        };
+        let s = Scenario::from_toml(&desk(&autoscale("0.7", 1, 4)), Path::new("desk.toml"), &[]).unwrap();
+        assert!(matches!(s.platforms[0].pool.provisioning, Provisioning::Autoscale(_)));
+        // A target of 0 is refused by `policy::Autoscaler::new`, named by the scenario's field.
+        let p = problems(&desk(&autoscale("0.0", 1, 4)));
+        assert_eq!(p, ["platforms.desk.pool.provisioning.target = 0: expected a finite number > 0"]);
+        // Bounds that do not hold the servers: the scenario's own rule, with the values found.
+        let p = problems(&desk(&autoscale("0.7", 3, 4)));
+        assert!(p.iter().any(|x| x.contains("provisioning.min") && x.contains("min <= servers <= max")), "{p:?}");
+    }
+}
