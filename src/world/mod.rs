@@ -5,6 +5,14 @@
 //! A textbook queue is the simplest case of this world: a cohort with no session, whose arrivals each send
 //! one request to one pool with no client behind it. The world never touches the file system, polars or
 //! plotly: a run is a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
+//!
+//! This file holds the state of a run and the one `match` (`World`'s `Model::handle`) that hands each
+//! event to the room that owns it: the server side (`server.rs`: requests through front door, protection
+//! and pools), the client side (`client.rs`: users, logins, pages, retries, coming back), admission
+//! ([`admission`]: a platform's pipeline, answering a verdict), provisioning (`provision.rs`: servers over
+//! time, with the autoscaler's decision a policy), attacks ([`attack`], [`fluid`]), virtual classes
+//! ([`classes`]) and the observer (`observer.rs`: minute rows, summaries). `build.rs` makes a world from a
+//! scenario and merges the worlds of a run's components.
 
 pub mod admission;
 pub mod attack;
