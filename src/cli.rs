@@ -506,23 +506,23 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
             eprintln!("  {}: {} replications, {metric} half-width {hw:.5} ({status} {bound})", c.label, n);
         }
     }
-    let manifest = serde_json::json!({
-        "rentree_version": env!("CARGO_PKG_VERSION"),
-        "experiment": experiment.raw.experiment.name,
-        "experiment_file": path.display().to_string(),
-        "configurations": experiment.configs.len(),
-        "runs_executed": outcome.executed,
-        "runs_skipped": outcome.skipped,
-        "jobs": jobs,
-        "shard": args.shard,
-        "wall_s": outcome.wall_s,
-        "runs_per_min": outcome.executed as f64 / outcome.wall_s.max(1e-9) * 60.0,
-        "files": outcome.files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>(),
-    });
+    let note = sweeps::ShardNote {
+        rentree_version: env!("CARGO_PKG_VERSION").into(),
+        experiment: experiment.raw.experiment.name.clone(),
+        experiment_file: path.display().to_string(),
+        configurations: experiment.configs.len(),
+        runs_executed: outcome.executed,
+        runs_skipped: outcome.skipped,
+        jobs,
+        shard: args.shard.clone(),
+        wall_s: outcome.wall_s,
+        runs_per_min: outcome.executed as f64 / outcome.wall_s.max(1e-9) * 60.0,
+        files: outcome.files.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).collect(),
+    };
     // A whole sweep's manifest.json is written by the merge, last, beside the tables it vouches for; a shard
     // builds no tables and leaves this note of what it ran.
     if let Some((i, n)) = shard {
-        output::write_json(&args.out.join(format!("manifest-shard-{i}-of-{n}.json")), &manifest)?;
+        output::write_json(&args.out.join(format!("manifest-shard-{i}-of-{n}.json")), &note)?;
     }
     for f in outcome.files {
         println!("{}", f.display());
@@ -537,29 +537,16 @@ fn slurm(args: SlurmArgs) -> anyhow::Result<Outcome> {
     let bin = std::env::current_exe().map_err(|e| rentree::Error::Write { path: "rentree".into(), message: e.to_string() })?;
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let (exp, out) = (abs(&args.experiment), abs(&args.out));
-    let n = args.tasks;
-    let script = format!(
-        r#"#!/usr/bin/env bash
-# Sweep "{name}" as a Slurm job array of {n} task(s), then a merge job that waits for all of them.
-# Written by `rentree slurm`; submit with:  bash {script_name}
-# Each task runs a deterministic shard of the runs and writes its part files into {out}/runs; the merge
-# builds runs.parquet, configs.parquet and timeseries.parquet, identical to a local `rentree sweep`.
-set -euo pipefail
-array=$(sbatch --parsable --job-name=rentree-sweep --array=0-{last} --output={out}/slurm-%A_%a.out {extra_flags}--wrap \
-  '{bin} sweep {exp} --out {out} --jobs ${{SLURM_CPUS_PER_TASK:-1}} --shard ${{SLURM_ARRAY_TASK_ID}}/{n}')
-merge=$(sbatch --parsable --job-name=rentree-merge --dependency=afterok:${{array%%;*}} --output={out}/slurm-merge-%j.out {extra_flags}--wrap \
-  '{bin} sweep --merge {out}')
-echo "array job ${{array%%;*}}, merge job ${{merge%%;*}}"
-"#,
-        name = experiment.raw.experiment.name,
-        last = n - 1,
-        out = out.display(),
-        exp = exp.display(),
-        bin = bin.display(),
-        script_name = args.script.as_deref().unwrap_or(&args.out.join("sweep.sbatch")).display(),
-        extra_flags = args.sbatch.iter().map(|l| format!("{l} ")).collect::<String>(),
-    );
     let path = args.script.unwrap_or_else(|| args.out.join("sweep.sbatch"));
+    let script = sweeps::slurm::script(&sweeps::slurm::Job {
+        name: &experiment.raw.experiment.name,
+        bin: &bin,
+        experiment: &exp,
+        out: &out,
+        script: &path,
+        tasks: args.tasks,
+        sbatch: &args.sbatch,
+    });
     output::write_atomic(&path, |f| std::io::Write::write_all(f, script.as_bytes()).map_err(|e| e.to_string()))?;
     println!("{}", path.display());
     Ok(Outcome::Success)

@@ -20,6 +20,7 @@
 
 pub mod experiment;
 pub mod size;
+pub mod slurm;
 
 use crate::error::{Error, Result};
 use crate::metrics::ci::Estimate;
@@ -205,6 +206,34 @@ pub struct SweepManifest {
     pub invocation: Option<SweepInvocation>,
     /// The tables and `plan.json`, with their SHA-256.
     pub files: Vec<output::FileEntry>,
+}
+
+/// What a shard of a sweep leaves in the results folder (`manifest-shard-I-of-N.json`): what it ran. It builds
+/// no tables; the merge writes the folder's `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardNote {
+    /// Version of rentree that ran the shard.
+    pub rentree_version: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// The experiment file as given.
+    pub experiment_file: String,
+    /// Configurations of the whole experiment.
+    pub configurations: usize,
+    /// Runs this shard executed.
+    pub runs_executed: u64,
+    /// Runs already finished, skipped.
+    pub runs_skipped: u64,
+    /// Worker threads.
+    pub jobs: usize,
+    /// The shard, `I/N`.
+    pub shard: Option<String>,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Runs executed per minute of wall clock.
+    pub runs_per_min: f64,
+    /// Part files written.
+    pub files: Vec<String>,
 }
 
 /// How a sweep ran: what its manifest adds when the tables were built by the sweep itself.
