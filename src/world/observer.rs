@@ -371,3 +371,76 @@ impl World<'_> {
         rows
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// Keeps what it is handed, and fails from its `fail_at`-th call on (if given).
+    struct Collect {
+        rows: Vec<(u32, u64)>,
+        calls: usize,
+        fail_at: Option<usize>,
+    }
+
+    impl MinuteSink for Collect {
+        fn take(&mut self, rows: &[(u32, MinuteRow)]) -> Result<(), SinkError> {
+            self.calls += 1;
+            if self.fail_at.is_some_and(|k| self.calls >= k) {
+                return Err(SinkError { path: PathBuf::from("spill"), message: "No space left on device".into() });
+            }
+            self.rows.extend(rows.iter().map(|(pool, r)| (*pool, r.minute)));
+            Ok(())
+        }
+    }
+
+    fn row(minute: u64) -> MinuteRow {
+        MinuteRow { minute, ..MinuteRow::default() }
+    }
+
+    /// Records two pools a minute for `minutes` minutes.
+    fn fill(m: &mut Minutes, minutes: u64) {
+        for minute in 0..minutes {
+            m.record(1, row(minute));
+            m.record(0, row(minute));
+            m.close(SimTime::from_secs_f64(60.0 * (minute + 1) as f64));
+        }
+    }
+
+    #[test]
+    fn without_a_sink_the_rows_are_kept_and_come_back_in_minute_and_pool_order() {
+        let mut m = Minutes::new(None);
+        fill(&mut m, 3);
+        assert_eq!(m.opened_at(), SimTime::from_secs_f64(180.0));
+        let rows: Vec<u64> = m.take_rows().iter().map(|r| r.minute).collect();
+        assert_eq!(rows, [0, 0, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn with_a_sink_the_rows_go_out_a_buffer_at_a_time_and_none_are_kept() {
+        let mut sink = Collect { rows: Vec::new(), calls: 0, fail_at: None };
+        let minutes = (FLUSH_ROWS as u64 / 2) + 10;
+        {
+            let mut m = Minutes::new(Some(&mut sink));
+            fill(&mut m, minutes);
+            m.flush();
+            assert!(!m.failed() && m.take_rows().is_empty());
+        }
+        // One full buffer during the run, the rest at the end: every row once, in the order made.
+        assert_eq!(sink.calls, 2);
+        assert_eq!(sink.rows.len() as u64, 2 * minutes);
+        assert_eq!(sink.rows[..2], [(1, 0), (0, 0)]);
+    }
+
+    #[test]
+    fn a_failing_sink_is_remembered_once_and_the_run_can_halt_on_it() {
+        let mut sink = Collect { rows: Vec::new(), calls: 0, fail_at: Some(1) };
+        let mut m = Minutes::new(Some(&mut sink));
+        fill(&mut m, FLUSH_ROWS as u64);
+        assert!(m.failed());
+        let e = m.take_error().expect("the sink's error");
+        assert_eq!(e.to_string(), "spill: cannot write: No space left on device");
+        assert!(m.take_error().is_none());
+    }
+}
