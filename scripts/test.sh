@@ -21,6 +21,10 @@ cargo --version
 step "build (release)"
 cargo build --release --locked --all-targets
 
+step "format and lints (rustfmt, clippy with warnings as errors)"
+cargo fmt --check
+cargo clippy --release --locked --all-targets -- -D warnings
+
 step "single-node Slurm cluster on localhost (for the distributed-sweep test)"
 bash scripts/slurm-cluster.sh start
 eval "$(bash scripts/slurm-cluster.sh env)"
