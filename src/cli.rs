@@ -449,22 +449,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
-    let until_ci = match &args.until_ci {
-        None => None,
-        Some(t) => {
-            let err = || rentree::Error::Argument {
-                flag: "--until-ci".into(),
-                found: t.clone(),
-                expected: "METRIC=HALFWIDTH with a half-width > 0, e.g. served_share_by_0900=0.005".into(),
-            };
-            let (m, v) = t.split_once('=').ok_or_else(err)?;
-            let v: f64 = v.trim().parse().map_err(|_| err())?;
-            if !(v.is_finite() && v > 0.0) {
-                return Err(err().into());
-            }
-            Some((m.trim().to_owned(), v))
-        }
-    };
+    let until_ci = args.until_ci.as_deref().map(rentree::sweep::parse_until_ci).transpose()?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     if shard.is_some() && until_ci.is_some() {
         return Err(rentree::Error::Argument {

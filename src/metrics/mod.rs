@@ -5,12 +5,79 @@
 //! integer sums, time averages from integrated areas.
 
 pub mod ci;
+pub mod columns;
 pub mod row;
 
 use crate::engine::{SimDuration, SimTime, MICROS_PER_S};
 use hdrhistogram::Histogram;
 
-pub use row::{AccessPoint, Field, MinuteRow, Summary};
+pub use columns::{Column, Field, Merge, Stat};
+pub use row::{AccessColumn, AccessPoint, MinuteColumn, MinuteRow, Summary, SummaryColumn};
+
+/// A window over running totals: the reading of the totals when the window opened, and what has
+/// accumulated since, by difference.
+///
+/// The one convention for every windowed figure of a run: counters and time integrals only grow, from the
+/// start of the run, and a minute's row, the observed span after the warm-up, or an autoscaler's evaluation
+/// window is the difference of two readings of them. A part of the world keeps its totals in a struct
+/// declared with [`totals!`](crate::totals) (which subtracts field by field) and a `Window` per span it
+/// reports on; nothing is reset, so a figure over any span can be read without disturbing the others.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Window<T> {
+    opened: T,
+}
+
+impl<T: Copy + std::ops::Sub<Output = T>> Window<T> {
+    /// A window opening at the reading `now`.
+    pub fn opening(now: T) -> Window<T> {
+        Window { opened: now }
+    }
+
+    /// What accumulated from the window's opening to the reading `now`.
+    #[inline]
+    pub fn since(&self, now: T) -> T {
+        now - self.opened
+    }
+
+    /// Closes the window at the reading `now`, returning what accumulated in it, and opens the next.
+    #[inline]
+    pub fn close(&mut self, now: T) -> T {
+        let d = now - self.opened;
+        self.opened = now;
+        d
+    }
+
+    /// The reading the window opened at.
+    pub fn opened(&self) -> T {
+        self.opened
+    }
+}
+
+/// Declares a struct of running totals, read through a [`Window`]: `Copy`, zero by default, and
+/// subtracted field by field (every field a number or another totals struct).
+#[macro_export]
+macro_rules! totals {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident {
+            $( $(#[doc = $fdoc:literal])* $fvis:vis $field:ident : $ty:ty, )+
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq)]
+        $vis struct $name {
+            $( $(#[doc = $fdoc])* $fvis $field: $ty, )+
+        }
+
+        impl ::std::ops::Sub for $name {
+            type Output = $name;
+            #[inline]
+            fn sub(self, earlier: $name) -> $name {
+                $name { $( $field: self.$field - earlier.$field, )+ }
+            }
+        }
+    };
+}
 
 /// The running time integral of a piecewise-constant quantity (queue length, busy servers).
 ///

@@ -7,6 +7,7 @@
 pub mod labels;
 
 use crate::error::{Error, Result};
+use crate::metrics::{AccessColumn as A, Column, MinuteColumn as M, Stat, SummaryColumn as S};
 use crate::output::{self, Table};
 use crate::scenario::fidelity;
 use labels::Lang;
@@ -90,70 +91,70 @@ fn pick_text(col: &[String], rows: &[usize]) -> Vec<String> {
 fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>)> {
     let summary = output::read_table(&dir.join("summary.parquet"))?;
     let ts = output::read_table(&dir.join("timeseries.parquet"))?;
-    let name = summary.text("scenario")?.first().cloned().unwrap_or_default();
+    let name = text(&summary, S::scenario)?.first().cloned().unwrap_or_default();
     // The whole-system row is the first.
-    let row = |c: &str| summary.num(c).map(|v| v[0]);
+    let row = |c: S| num(&summary, c).map(|v| v[0]);
     let mut sentences = Vec::new();
-    let users = row("users")?;
+    let users = row(S::users)?;
     if users > 0.0 {
         sentences.push(match lang {
             Lang::Fr => format!(
                 "À 9 h, {} des utilisateurs s'étaient connectés ({} à midi).",
-                lang.percent(row("served_share_by_0900")?),
-                lang.percent(row("served_share_by_1200")?)
+                lang.percent(row(S::served_share_by_0900)?),
+                lang.percent(row(S::served_share_by_1200)?)
             ),
             Lang::En => format!(
                 "By 9:00, {} of users had logged in ({} by noon).",
-                lang.percent(row("served_share_by_0900")?),
-                lang.percent(row("served_share_by_1200")?)
+                lang.percent(row(S::served_share_by_0900)?),
+                lang.percent(row(S::served_share_by_1200)?)
             ),
         });
         sentences.push(match lang {
             Lang::Fr => format!(
                 "Sur {} utilisateurs, {} sont entrés ; pour 95 % d'entre eux, il a fallu moins de {} depuis le premier essai.",
                 lang.count(users),
-                lang.count(row("accessed")?),
-                lang.minutes(row("p95_time_to_access_s")?)
+                lang.count(row(S::accessed)?),
+                lang.minutes(row(S::p95_time_to_access_s)?)
             ),
             Lang::En => format!(
                 "Of {} users, {} got in; 95% of them within {} of their first try.",
                 lang.count(users),
-                lang.count(row("accessed")?),
-                lang.minutes(row("p95_time_to_access_s")?)
+                lang.count(row(S::accessed)?),
+                lang.minutes(row(S::p95_time_to_access_s)?)
             ),
         });
         sentences.push(match lang {
             Lang::Fr => format!(
                 "Chaque session ouverte a coûté {} requêtes (nouvelles tentatives comprises) ; {} utilisateurs ont renoncé pour la matinée.",
-                lang.decimal(row("amplification")?),
-                lang.count(row("gave_up")?)
+                lang.decimal(row(S::amplification)?),
+                lang.count(row(S::gave_up)?)
             ),
             Lang::En => format!(
                 "Each session opened took {} requests (retries included); {} users gave up for the morning.",
-                lang.decimal(row("amplification")?),
-                lang.count(row("gave_up")?)
+                lang.decimal(row(S::amplification)?),
+                lang.count(row(S::gave_up)?)
             ),
         });
     } else {
         sentences.push(match lang {
             Lang::Fr => format!(
                 "{} requêtes servies, attente moyenne {} s, utilisation {}.",
-                lang.count(row("served")?),
-                lang.decimal(row("mean_wait_s")?),
-                lang.percent(row("utilization")?)
+                lang.count(row(S::served)?),
+                lang.decimal(row(S::mean_wait_s)?),
+                lang.percent(row(S::utilization)?)
             ),
             Lang::En => format!(
                 "{} requests served, mean wait {} s, utilization {}.",
-                lang.count(row("served")?),
-                lang.decimal(row("mean_wait_s")?),
-                lang.percent(row("utilization")?)
+                lang.count(row(S::served)?),
+                lang.decimal(row(S::mean_wait_s)?),
+                lang.percent(row(S::utilization)?)
             ),
         });
     }
-    let clock = ts.text("clock")?;
-    let tier = ts.text("tier")?;
+    let clock = text(&ts, M::clock)?;
+    let tier = text(&ts, M::tier)?;
     let platforms: Vec<(String, Vec<usize>)> =
-        group_rows(&ts, "platform")?.into_iter().filter(|(_, rows)| rows.first().is_some_and(|&i| tier[i] == "platform")).collect();
+        group_rows(&ts, M::platform.name())?.into_iter().filter(|(_, rows)| rows.first().is_some_and(|&i| tier[i] == "platform")).collect();
     let x = |rows: &[usize]| pick_text(clock, rows);
     let mut charts = Vec::new();
 
@@ -161,22 +162,25 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     for (p, rows) in &platforms {
         // Offered load: requests sent plus logins an admission policy turned away before any request.
         let offered: Vec<f64> =
-            pick(ts.num("attempts")?, rows).iter().zip(pick(ts.num("logins_rejected")?, rows)).map(|(a, r)| a + r).collect();
+            pick(num(&ts, M::attempts)?, rows).iter().zip(pick(num(&ts, M::logins_rejected)?, rows)).map(|(a, r)| a + r).collect();
         demand.add_trace(Scatter::new(x(rows), offered).mode(Mode::Lines).name(format!("{p}: {}", lang.t("attempts"))));
-        demand
-            .add_trace(Scatter::new(x(rows), pick(ts.num("goodput")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("goodput"))));
         demand.add_trace(
-            Scatter::new(x(rows), pick(ts.num("capacity_per_min")?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("capacity"))),
+            Scatter::new(x(rows), pick(num(&ts, M::goodput)?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("goodput"))),
+        );
+        demand.add_trace(
+            Scatter::new(x(rows), pick(num(&ts, M::capacity_per_min)?, rows))
+                .mode(Mode::Lines)
+                .name(format!("{p}: {}", lang.t("capacity"))),
         );
     }
     demand.set_layout(layout(lang.t("demand"), lang.t("minute_axis"), lang.t("per_minute")));
     charts.push(Chart { id: "demand".into(), title: lang.t("demand").into(), note: None, plot: demand });
 
     let mut logins = Plot::new();
-    for (key, col) in [("logins_ok", "logins_ok"), ("logins_rejected", "logins_rejected"), ("timeouts", "timeouts")] {
+    for col in [M::logins_ok, M::logins_rejected, M::timeouts] {
         // Summed over platforms, minute by minute.
         let (first_rows, values) = sum_over_platforms(&ts, &platforms, col)?;
-        logins.add_trace(Scatter::new(x(&first_rows), values).mode(Mode::Lines).name(lang.t(key)));
+        logins.add_trace(Scatter::new(x(&first_rows), values).mode(Mode::Lines).name(lang.t(col.name())));
     }
     logins.set_layout(layout(lang.t("logins"), lang.t("minute_axis"), lang.t("per_minute")));
     charts.push(Chart { id: "logins".into(), title: lang.t("logins").into(), note: None, plot: logins });
@@ -184,11 +188,11 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     let mut sessions = Plot::new();
     for (p, rows) in &platforms {
         sessions.add_trace(
-            Scatter::new(x(rows), pick(ts.num("active_sessions")?, rows))
+            Scatter::new(x(rows), pick(num(&ts, M::active_sessions)?, rows))
                 .mode(Mode::Lines)
                 .name(format!("{p}: {}", lang.t("active_sessions"))),
         );
-        let room = pick(ts.num("waiting_room_len")?, rows);
+        let room = pick(num(&ts, M::waiting_room_len)?, rows);
         if room.iter().any(|&v| v > 0.0) {
             sessions.add_trace(Scatter::new(x(rows), room).mode(Mode::Lines).name(format!("{p}: {}", lang.t("room"))));
         }
@@ -200,9 +204,9 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     if access_path.exists() {
         let a = output::read_table(&access_path)?;
         let mut cdf = Plot::new();
-        for (cohort, rows) in group_rows(&a, "cohort")? {
-            let minutes: Vec<f64> = pick(a.num("time_to_access_s")?, &rows).iter().map(|s| s / 60.0).collect();
-            cdf.add_trace(Scatter::new(minutes, pick(a.num("share")?, &rows)).mode(Mode::Lines).name(cohort));
+        for (cohort, rows) in group_rows(&a, A::cohort.name())? {
+            let minutes: Vec<f64> = pick(num(&a, A::time_to_access_s)?, &rows).iter().map(|s| s / 60.0).collect();
+            cdf.add_trace(Scatter::new(minutes, pick(num(&a, A::share)?, &rows)).mode(Mode::Lines).name(cohort));
         }
         cdf.set_layout(layout(lang.t("cdf"), lang.t("cdf_x"), lang.t("cdf_y")));
         charts.push(Chart { id: "access".into(), title: lang.t("cdf").into(), note: None, plot: cdf });
@@ -211,26 +215,26 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     // Attack traffic against real traffic, per attacked platform, on a log scale (botnets send orders of
     // magnitude more than people). Results from a scenario without attack show the real traffic and say so.
     let mut attack = Plot::new();
-    let attacked: Vec<&(String, Vec<usize>)> = match ts.num("attack_sent") {
+    let attacked: Vec<&(String, Vec<usize>)> = match num(&ts, M::attack_sent) {
         Ok(sent) => platforms.iter().filter(|(_, rows)| rows.iter().any(|&i| sent[i] > 0.0)).collect(),
         Err(_) => Vec::new(),
     };
     let note = if attacked.is_empty() {
-        let (first_rows, real) = sum_over_platforms(&ts, &platforms, "attempts")?;
+        let (first_rows, real) = sum_over_platforms(&ts, &platforms, M::attempts)?;
         attack.add_trace(Scatter::new(x(&first_rows), real).mode(Mode::Lines).name(lang.t("real")));
         attack.set_layout(layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute")));
         Some(lang.t("no_attack").into())
     } else {
         for (p, rows) in &attacked {
-            let sent = pick(ts.num("attack_sent")?, rows);
-            let mitigated = pick(ts.num("attack_mitigated")?, rows);
+            let sent = pick(num(&ts, M::attack_sent)?, rows);
+            let mitigated = pick(num(&ts, M::attack_mitigated)?, rows);
             let through: Vec<f64> = sent.iter().zip(&mitigated).map(|(s, m)| s - m).collect();
             let series = [
                 ("attack_sent", sent),
                 ("attack_mitigated", mitigated),
                 ("attack_through", through),
-                ("real", pick(ts.num("attempts")?, rows)),
-                ("real_mitigated", pick(ts.num("mitigated_requests")?, rows)),
+                ("real", pick(num(&ts, M::attempts)?, rows)),
+                ("real_mitigated", pick(num(&ts, M::mitigated_requests)?, rows)),
             ];
             for (key, values) in series {
                 // Zeros have no place on a log axis: leave gaps.
@@ -248,7 +252,7 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
 
     // Virtual classes, where the scenario has them.
     if let (Ok(planned), Ok(held), Ok(lost), Ok(degraded)) =
-        (row("classes_planned"), row("classes_held"), row("classes_lost"), row("classes_degraded"))
+        (row(S::classes_planned), row(S::classes_held), row(S::classes_lost), row(S::classes_degraded))
     {
         if planned > 0.0 {
             sentences.push(match lang {
@@ -269,7 +273,7 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
             });
         }
     }
-    if let (Ok(sent), Ok(mitigated), Ok(users_blocked)) = (row("attack_sent"), row("attack_mitigated"), row("mitigated_users")) {
+    if let (Ok(sent), Ok(mitigated), Ok(users_blocked)) = (row(S::attack_sent), row(S::attack_mitigated), row(S::mitigated_users)) {
         if sent > 0.0 {
             sentences.push(match lang {
                 Lang::Fr => format!(
@@ -290,9 +294,26 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     Ok((name, sentences, charts))
 }
 
-/// A column summed over platforms, minute by minute (platforms share their minutes).
-fn sum_over_platforms(ts: &Table, platforms: &[(String, Vec<usize>)], col: &str) -> Result<(Vec<usize>, Vec<f64>)> {
-    let c = ts.num(col)?;
+/// A numeric column of a result table, named by the registry.
+fn num<C: Column>(t: &Table, c: C) -> Result<&[f64]> {
+    t.num(c.name())
+}
+
+/// A text column of a result table, named by the registry.
+fn text<C: Column>(t: &Table, c: C) -> Result<&[String]> {
+    t.text(c.name())
+}
+
+/// A sweep's statistic of a column over replications (`<column>_mean`, `_hw95`, ...).
+fn stat<C: Column>(t: &Table, c: C, s: Stat) -> Result<&[f64]> {
+    t.num(&s.of(c))
+}
+
+/// A column summed over platforms, minute by minute (platforms share their minutes); the registry says
+/// whether the column adds up.
+fn sum_over_platforms(ts: &Table, platforms: &[(String, Vec<usize>)], col: M) -> Result<(Vec<usize>, Vec<f64>)> {
+    debug_assert!(col.merge().additive(), "{col} does not add up over platforms");
+    let c = num(ts, col)?;
     let first = platforms.first().map(|(_, r)| r.clone()).unwrap_or_default();
     let mut sum = vec![0.0; first.len()];
     for (_, rows) in platforms {
@@ -312,11 +333,11 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     .map_err(|e| Error::Parse { path: dir.join("plan.json"), message: e.to_string() })?;
     let name = plan["experiment"].as_str().unwrap_or("").to_owned();
     let labels: Vec<String> = configs.text("label")?.to_vec();
-    let s9 = configs.num("served_share_by_0900_mean")?;
-    let h9 = configs.num("served_share_by_0900_hw95")?;
-    let s12 = configs.num("served_share_by_1200_mean")?;
-    let h12 = configs.num("served_share_by_1200_hw95")?;
-    let cost = configs.num("server_hours_mean")?;
+    let s9 = stat(&configs, S::served_share_by_0900, Stat::Mean)?;
+    let h9 = stat(&configs, S::served_share_by_0900, Stat::Hw95)?;
+    let s12 = stat(&configs, S::served_share_by_1200, Stat::Mean)?;
+    let h12 = stat(&configs, S::served_share_by_1200, Stat::Hw95)?;
+    let cost = stat(&configs, S::server_hours, Stat::Mean)?;
     let best = (0..labels.len()).max_by(|&a, &b| s9[a].total_cmp(&s9[b])).unwrap_or(0);
     let worst = (0..labels.len()).min_by(|&a, &b| s9[a].total_cmp(&s9[b])).unwrap_or(0);
     let sentences = vec![
@@ -381,9 +402,9 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     let mut bands = Plot::new();
     for (label, rows) in group_rows(&ts, "label")? {
         // Sum the platforms of each minute (rows come platform by platform, minutes in order).
-        let minutes = ts.num("minute")?;
+        let minutes = num(&ts, M::minute)?;
         let mut by_minute: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
-        let (m, lo, hi) = (ts.num("goodput_mean")?, ts.num("goodput_lo")?, ts.num("goodput_hi")?);
+        let (m, lo, hi) = (stat(&ts, M::goodput, Stat::Mean)?, stat(&ts, M::goodput, Stat::Lo)?, stat(&ts, M::goodput, Stat::Hi)?);
         for &i in &rows {
             let e = by_minute.entry(minutes[i] as u64).or_default();
             e.0 += m[i];

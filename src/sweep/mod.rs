@@ -24,7 +24,7 @@ pub mod slurm;
 
 use crate::error::{Error, Result};
 use crate::metrics::ci::Estimate;
-use crate::metrics::{Field, MinuteRow, Summary};
+use crate::metrics::{Column, Field, MinuteColumn, MinuteRow, Stat, SummaryColumn};
 use crate::output;
 use crate::world;
 use experiment::Experiment;
@@ -34,22 +34,22 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Timeseries columns aggregated per configuration and minute (mean and 95% band over replications).
-pub const TIMESERIES_METRICS: &[&str] = &[
-    "users_arrived",
-    "attempts",
-    "goodput",
-    "logins_ok",
-    "logins_rejected",
-    "logins_failed",
-    "timeouts",
-    "active_sessions",
-    "waiting_room_len",
-    "utilization",
-    "mean_queue_len",
-    "p95_latency_s",
-    "wasted_work_s",
-    "servers_ready",
-    "server_hours",
+pub const TIMESERIES_METRICS: &[MinuteColumn] = &[
+    MinuteColumn::users_arrived,
+    MinuteColumn::attempts,
+    MinuteColumn::goodput,
+    MinuteColumn::logins_ok,
+    MinuteColumn::logins_rejected,
+    MinuteColumn::logins_failed,
+    MinuteColumn::timeouts,
+    MinuteColumn::active_sessions,
+    MinuteColumn::waiting_room_len,
+    MinuteColumn::utilization,
+    MinuteColumn::mean_queue_len,
+    MinuteColumn::p95_latency_s,
+    MinuteColumn::wasted_work_s,
+    MinuteColumn::servers_ready,
+    MinuteColumn::server_hours,
 ];
 
 /// One finished run, as written to its part file.
@@ -85,24 +85,16 @@ impl RunRecord {
             .timeseries
             .iter()
             .map(|m: &MinuteRow| {
-                let fields = m.fields();
-                let values = TIMESERIES_METRICS
-                    .iter()
-                    .map(|name| match fields.iter().find(|(n, _)| n == name).map(|(_, v)| v) {
-                        Some(Field::U64(x)) => *x as f64,
-                        Some(Field::F64(x)) => *x,
-                        _ => f64::NAN,
-                    })
-                    .collect();
+                let values = TIMESERIES_METRICS.iter().map(|&c| m.value(c).unwrap_or(f64::NAN)).collect();
                 (m.platform.clone(), m.minute, values)
             })
             .collect();
         RunRecord { config, replication, seed, stream_replication, summary, timeseries }
     }
 
-    /// A summary metric by name.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        self.summary.iter().find(|(n, _)| n == name).and_then(|(_, v)| *v)
+    /// A summary metric (`None` where it is undefined, e.g. a mean of nothing).
+    pub fn metric(&self, column: SummaryColumn) -> Option<f64> {
+        self.summary.iter().find(|(n, _)| n == column.name()).and_then(|(_, v)| *v)
     }
 }
 
@@ -139,6 +131,19 @@ pub struct PlanConfig {
     pub replications: u64,
 }
 
+/// Parses `--until-ci METRIC=HALFWIDTH` (e.g. `served_share_by_0900=0.005`).
+pub fn parse_until_ci(text: &str) -> Result<(SummaryColumn, f64)> {
+    let err = |expected: String| Error::Argument { flag: "--until-ci".into(), found: text.into(), expected };
+    let usage = || "METRIC=HALFWIDTH with a half-width > 0, e.g. served_share_by_0900=0.005".to_owned();
+    let (m, v) = text.split_once('=').ok_or_else(|| err(usage()))?;
+    let metric = crate::metrics::columns::parse_metric::<SummaryColumn>(m).map_err(|e| err(format!("{}: {}", usage(), e.expected())))?;
+    let v: f64 = v.trim().parse().map_err(|_| err(usage()))?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(err(usage()));
+    }
+    Ok((metric, v))
+}
+
 /// Options of `rentree sweep`.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
@@ -151,7 +156,7 @@ pub struct SweepOptions {
     /// Run only the runs with `index % n == i` (Slurm array task `i` of `n`); no tables are built.
     pub shard: Option<(usize, usize)>,
     /// Add replications until this metric's 95% half-width is below the bound in every configuration.
-    pub until_ci: Option<(String, f64)>,
+    pub until_ci: Option<(SummaryColumn, f64)>,
     /// Replication cap for `until_ci`.
     pub max_replications: u64,
     /// Show a progress bar (on a terminal).
@@ -393,13 +398,14 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
         let mut more = false;
         precision.clear();
         for (c, recs) in records.iter().enumerate() {
-            let values: Vec<f64> = recs.iter().filter_map(|r| r.metric(metric)).collect();
+            // A metric undefined in some run (a mean of nothing) has no interval to narrow.
+            let values: Vec<f64> = recs.iter().filter_map(|r| r.metric(*metric)).collect();
             if values.len() != recs.len() {
                 return Err(Error::Invalid {
                     path: experiment.path.clone(),
                     field: "--until-ci".into(),
-                    found: metric.clone(),
-                    expected: "a numeric summary column (e.g. served_share_by_0900)".into(),
+                    found: format!("{metric}, undefined in {} of {} runs", recs.len() - values.len(), recs.len()),
+                    expected: "a summary column defined in every run (e.g. served_share_by_0900)".into(),
                 });
             }
             let hw = Estimate::new(&values, 0.95).half_width;
@@ -470,8 +476,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<Pat
     let records = load_records(out, &plan)?;
     let plan_json = serde_json::to_string(&plan).map_err(|e| Error::Write { path: out.join("plan.json"), message: e.to_string() })?;
     let run_id = output::run_id("sweep", &[("rentree_version", env!("CARGO_PKG_VERSION").to_owned()), ("plan", plan_json)]);
-    let metric_names: Vec<String> =
-        Summary::default().fields().into_iter().filter(|(_, v)| !matches!(v, Field::Str(_))).map(|(n, _)| n.to_owned()).collect();
+    let metrics: Vec<SummaryColumn> = SummaryColumn::metrics().collect();
     let head = |c: &PlanConfig| {
         let mut row: Vec<(String, Field)> =
             vec![("config".into(), Field::U64(c.index as u64)), ("label".into(), Field::Str(c.label.clone()))];
@@ -488,19 +493,19 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<Pat
             let mut row = head(c);
             row.push(("replication".into(), Field::U64(rec.replication)));
             row.push(("seed".into(), Field::U64(rec.seed)));
-            for m in &metric_names {
-                row.push((m.clone(), Field::F64(rec.metric(m).unwrap_or(f64::NAN))));
+            for &m in &metrics {
+                row.push((m.name().into(), Field::F64(rec.metric(m).unwrap_or(f64::NAN))));
             }
             runs.push(row);
         }
         let mut row = head(c);
         row.push(("replications".into(), Field::U64(recs.len() as u64)));
-        for m in &metric_names {
+        for &m in &metrics {
             let values: Vec<f64> = recs.iter().map(|r| r.metric(m).unwrap_or(f64::NAN)).collect();
             let e = Estimate::new(&values, 0.95);
-            row.push((format!("{m}_mean"), Field::F64(e.mean)));
-            row.push((format!("{m}_std"), Field::F64(e.std_dev)));
-            row.push((format!("{m}_hw95"), Field::F64(e.half_width)));
+            row.push((Stat::Mean.of(m), Field::F64(e.mean)));
+            row.push((Stat::Std.of(m), Field::F64(e.std_dev)));
+            row.push((Stat::Hw95.of(m), Field::F64(e.half_width)));
         }
         configs.push(row);
         // Minutes line up across replications of a configuration: same pools, same horizon.
@@ -509,12 +514,12 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<Pat
                 let mut row = head(c);
                 row.push(("platform".into(), Field::Str(platform.clone())));
                 row.push(("minute".into(), Field::U64(*minute)));
-                for (j, m) in TIMESERIES_METRICS.iter().enumerate() {
+                for (j, &m) in TIMESERIES_METRICS.iter().enumerate() {
                     let values: Vec<f64> = recs.iter().map(|r| r.timeseries.get(k).map_or(f64::NAN, |t| t.2[j])).collect();
                     let e = Estimate::new(&values, 0.95);
-                    row.push((format!("{m}_mean"), Field::F64(e.mean)));
-                    row.push((format!("{m}_lo"), Field::F64(e.lo())));
-                    row.push((format!("{m}_hi"), Field::F64(e.hi())));
+                    row.push((Stat::Mean.of(m), Field::F64(e.mean)));
+                    row.push((Stat::Lo.of(m), Field::F64(e.lo())));
+                    row.push((Stat::Hi.of(m), Field::F64(e.hi())));
                 }
                 series.push(row);
             }

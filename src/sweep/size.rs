@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::metrics::ci::Estimate;
+use crate::metrics::{columns, SummaryColumn};
 use crate::scenario::{Override, Source};
 use crate::world;
 use rayon::prelude::*;
@@ -26,7 +27,7 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
     /// Summary column.
-    pub metric: String,
+    pub metric: SummaryColumn,
     /// Direction.
     pub direction: Direction,
     /// Bound.
@@ -44,10 +45,9 @@ impl Target {
         } else {
             return Err(err("METRIC>=VALUE or METRIC<=VALUE, e.g. served_share_by_0900>=0.95"));
         };
-        let metric = metric.trim().to_owned();
-        if crate::metrics::Summary::default().metric(&metric).is_none() {
-            return Err(err(&format!("a numeric summary column before the comparison ({metric:?} is not one)")));
-        }
+        let metric = columns::parse_metric::<SummaryColumn>(metric).map_err(|e| {
+            err(&format!("a numeric summary column before the comparison ({:?} is not one; expected {})", e.found, e.expected()))
+        })?;
         let bound: f64 =
             value.trim().parse().map_err(|_| err(&format!("a number after the comparison ({:?} is not one)", value.trim())))?;
         if !bound.is_finite() {
@@ -112,7 +112,7 @@ pub fn size(
         let limits = budget.check(&scenario).map_err(|m| Error::TooLarge { path: origin.to_owned(), message: at(m) })?;
         let values: Vec<f64> = (0..replications)
             .into_par_iter()
-            .map(|r| world::run_with(&scenario, seed, r, &limits).map(|report| report.summary.metric(&target.metric).unwrap_or(f64::NAN)))
+            .map(|r| world::run_with(&scenario, seed, r, &limits).map(|report| report.summary.value(target.metric).unwrap_or(f64::NAN)))
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| e.into_error(origin.to_owned(), &format!("at {knob} = {value}: ")))?;
         let estimate = Estimate::new(&values, 0.95);

@@ -14,7 +14,7 @@
 use crate::analytic;
 use crate::builtin::{self, BuiltinModel};
 use crate::metrics::ci::{t_quantile, Estimate};
-use crate::metrics::Summary;
+use crate::metrics::{Summary, SummaryColumn};
 use crate::scenario::Scenario;
 use crate::world;
 use rayon::prelude::*;
@@ -37,7 +37,7 @@ pub enum Oracle {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check {
     /// Summary column (see [`Summary::fields`]).
-    pub metric: &'static str,
+    pub metric: SummaryColumn,
     /// The theoretical value.
     pub theory: f64,
     /// Exact or approximate.
@@ -65,7 +65,7 @@ pub struct VerifyRow {
     /// Closed form used.
     pub theory_name: &'static str,
     /// Summary column.
-    pub metric: &'static str,
+    pub metric: SummaryColumn,
     /// Theoretical value.
     pub theory: f64,
     /// Mean, standard deviation and 95% half-width over replications.
@@ -116,7 +116,7 @@ fn params(s: &Scenario) -> Params {
     }
 }
 
-fn exact(metric: &'static str, theory: f64) -> Check {
+fn exact(metric: SummaryColumn, theory: f64) -> Check {
     Check { metric, theory, oracle: Oracle::Exact }
 }
 
@@ -128,18 +128,24 @@ pub fn case(model: &'static BuiltinModel) -> Case {
     let (theory_name, checks) = match (p.max_in_system, p.patience_mean_s) {
         (Some(k), None) if k == u64::from(p.servers) && !exponential => {
             let b = analytic::erlang_b(p.servers, p.lambda / p.mu);
-            ("Erlang B (insensitive)", vec![exact("p_block", b), exact("utilization", p.lambda * (1.0 - b) / p.mu / f64::from(p.servers))])
+            (
+                "Erlang B (insensitive)",
+                vec![
+                    exact(SummaryColumn::p_block, b),
+                    exact(SummaryColumn::utilization, p.lambda * (1.0 - b) / p.mu / f64::from(p.servers)),
+                ],
+            )
         }
         (Some(k), None) => {
             let m = analytic::mmck(p.servers, k as u32, p.lambda, p.mu).expect("valid M/M/c/K");
             (
                 "M/M/c/K",
                 vec![
-                    exact("p_block", m.p_block),
-                    exact("p_wait", m.p_wait),
-                    exact("mean_wait_s", m.mean_wait_s),
-                    exact("mean_queue_len", m.mean_queue_len),
-                    exact("utilization", m.utilization),
+                    exact(SummaryColumn::p_block, m.p_block),
+                    exact(SummaryColumn::p_wait, m.p_wait),
+                    exact(SummaryColumn::mean_wait_s, m.mean_wait_s),
+                    exact(SummaryColumn::mean_queue_len, m.mean_queue_len),
+                    exact(SummaryColumn::utilization, m.utilization),
                 ],
             )
         }
@@ -148,11 +154,11 @@ pub fn case(model: &'static BuiltinModel) -> Case {
             (
                 "Erlang-A",
                 vec![
-                    exact("p_wait", m.p_wait),
-                    exact("p_abandon", m.p_abandon),
-                    exact("mean_wait_s", m.mean_wait_s),
-                    exact("mean_queue_len", m.mean_queue_len),
-                    exact("utilization", m.utilization),
+                    exact(SummaryColumn::p_wait, m.p_wait),
+                    exact(SummaryColumn::p_abandon, m.p_abandon),
+                    exact(SummaryColumn::mean_wait_s, m.mean_wait_s),
+                    exact(SummaryColumn::mean_queue_len, m.mean_queue_len),
+                    exact(SummaryColumn::utilization, m.utilization),
                 ],
             )
         }
@@ -161,11 +167,11 @@ pub fn case(model: &'static BuiltinModel) -> Case {
             (
                 "Erlang C",
                 vec![
-                    exact("p_wait", m.p_wait),
-                    exact("mean_wait_s", m.mean_wait_s),
-                    exact("mean_queue_len", m.mean_queue_len),
-                    exact("mean_sojourn_s", m.mean_sojourn_s),
-                    exact("utilization", m.utilization),
+                    exact(SummaryColumn::p_wait, m.p_wait),
+                    exact(SummaryColumn::mean_wait_s, m.mean_wait_s),
+                    exact(SummaryColumn::mean_queue_len, m.mean_queue_len),
+                    exact(SummaryColumn::mean_sojourn_s, m.mean_sojourn_s),
+                    exact(SummaryColumn::utilization, m.utilization),
                 ],
             )
         }
@@ -174,7 +180,12 @@ pub fn case(model: &'static BuiltinModel) -> Case {
             let rho = p.lambda / p.mu;
             (
                 "Pollaczek-Khinchine",
-                vec![exact("mean_wait_s", wq), exact("mean_queue_len", p.lambda * wq), exact("p_wait", rho), exact("utilization", rho)],
+                vec![
+                    exact(SummaryColumn::mean_wait_s, wq),
+                    exact(SummaryColumn::mean_queue_len, p.lambda * wq),
+                    exact(SummaryColumn::p_wait, rho),
+                    exact(SummaryColumn::utilization, rho),
+                ],
             )
         }
         (None, None) => {
@@ -183,8 +194,12 @@ pub fn case(model: &'static BuiltinModel) -> Case {
             (
                 "Allen-Cunneen (approx.)",
                 vec![
-                    Check { metric: "mean_wait_s", theory: m.mean_wait_s * (1.0 + p.service_scv) / 2.0, oracle: Oracle::Approximation },
-                    exact("utilization", rho),
+                    Check {
+                        metric: SummaryColumn::mean_wait_s,
+                        theory: m.mean_wait_s * (1.0 + p.service_scv) / 2.0,
+                        oracle: Oracle::Approximation,
+                    },
+                    exact(SummaryColumn::utilization, rho),
                 ],
             )
         }
@@ -215,7 +230,7 @@ pub fn run_suite(cases: &[Case], seed: u64, replications: u64) -> Vec<VerifyRow>
     for case in cases {
         let summaries = replicate(case, seed, replications);
         for check in &case.checks {
-            let values: Vec<f64> = summaries.iter().map(|s| s.metric(check.metric).expect("checks name summary columns")).collect();
+            let values: Vec<f64> = summaries.iter().map(|s| s.value(check.metric).expect("checks name numeric summary columns")).collect();
             let estimate = Estimate::new(&values, 0.95);
             let n = values.len();
             let decision_half_width =

@@ -11,31 +11,21 @@ use super::fluid::AttackFluid;
 use super::request::{narrow, Kind, Request, Stage};
 use super::{Event, World};
 use crate::engine::{Scheduler, SimDuration, SimTime, StreamRng};
+use crate::metrics::Window;
 use crate::scenario::{AttackModel, AttackSpec, AttackTier, MitigationSpec, PlatformSpec};
 use rand::{Rng, RngCore};
 
-/// Attack counters, cumulative (fractional in the aggregate model).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct AttackCounts {
-    /// Attack requests sent by the botnets.
-    pub sent: f64,
-    /// Of those, dropped by the protection.
-    pub mitigated: f64,
-    /// Turned away by the tier (full backlog, connection cap).
-    pub blocked: f64,
-    /// Served by the pool or accepted by the front door.
-    pub served: f64,
-}
-
-impl AttackCounts {
-    /// `self − earlier`, field by field.
-    pub fn since(&self, earlier: &AttackCounts) -> AttackCounts {
-        AttackCounts {
-            sent: self.sent - earlier.sent,
-            mitigated: self.mitigated - earlier.mitigated,
-            blocked: self.blocked - earlier.blocked,
-            served: self.served - earlier.served,
-        }
+crate::totals! {
+    /// Attack counters, running totals from the start of the run (fractional in the aggregate model).
+    pub struct AttackCounts {
+        /// Attack requests sent by the botnets.
+        pub sent: f64,
+        /// Of those, dropped by the protection.
+        pub mitigated: f64,
+        /// Turned away by the tier (full backlog, connection cap).
+        pub blocked: f64,
+        /// Served by the pool or accepted by the front door.
+        pub served: f64,
     }
 }
 
@@ -64,8 +54,9 @@ pub struct PlatformAttack {
     pub counts: AttackCounts,
     /// Time the aggregate counters were last integrated to.
     last: SimTime,
-    /// Reading of the platform's counters (pool's included) at the start of the current minute.
-    pub minute_mark: AttackCounts,
+    /// The current minute of the platform's counters (pool's included); its opening is also the reading
+    /// at the last minute closed.
+    pub minute: Window<AttackCounts>,
     /// Randomness of per-request attacks: arrivals, mitigation draws, work.
     rng: StreamRng,
 }
@@ -88,7 +79,7 @@ impl PlatformAttack {
             door_hold_s: 0.0,
             counts: AttackCounts::default(),
             last: SimTime::ZERO,
-            minute_mark: AttackCounts::default(),
+            minute: Window::default(),
             rng,
         })
     }

@@ -12,6 +12,7 @@ use super::slab::Ref;
 use super::user::User;
 use super::{Event, World};
 use crate::engine::{Scheduler, SimDuration, StreamRng};
+use crate::metrics::Window;
 use crate::scenario::ClassesSpec;
 use rand::Rng;
 use rand_distr::{Distribution, Poisson};
@@ -43,31 +44,19 @@ struct Media {
     participants: u32,
 }
 
-/// Cumulative class counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClassCounts {
-    /// Classes whose bell rang.
-    pub planned: u64,
-    /// Classes judged held.
-    pub held: u64,
-    /// Of those, with pupils missing.
-    pub degraded: u64,
-    /// Classes judged lost.
-    pub lost: u64,
-    /// Participants who joined.
-    pub participants: u64,
-}
-
-impl ClassCounts {
-    /// `self − earlier`.
-    pub fn since(&self, e: &ClassCounts) -> ClassCounts {
-        ClassCounts {
-            planned: self.planned - e.planned,
-            held: self.held - e.held,
-            degraded: self.degraded - e.degraded,
-            lost: self.lost - e.lost,
-            participants: self.participants - e.participants,
-        }
+crate::totals! {
+    /// Cumulative class counters, running totals from the start of the run.
+    pub struct ClassCounts {
+        /// Classes whose bell rang.
+        pub planned: u64,
+        /// Classes judged held.
+        pub held: u64,
+        /// Of those, with pupils missing.
+        pub degraded: u64,
+        /// Classes judged lost.
+        pub lost: u64,
+        /// Participants who joined.
+        pub participants: u64,
     }
 }
 
@@ -88,8 +77,8 @@ pub struct Classes {
     rng: StreamRng,
     /// Counters so far.
     pub counts: ClassCounts,
-    /// Their reading at the start of the current minute.
-    pub minute_mark: ClassCounts,
+    /// The current minute of those counters.
+    pub minute: Window<ClassCounts>,
 }
 
 impl Classes {
@@ -106,7 +95,7 @@ impl Classes {
             pupil_group,
             rng,
             counts: ClassCounts::default(),
-            minute_mark: ClassCounts::default(),
+            minute: Window::default(),
         }
     }
 

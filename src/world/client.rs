@@ -36,7 +36,7 @@ impl World<'_> {
                     g.stats.users += 1;
                 }
                 let platform = g.platform as usize;
-                self.platforms[platform].minute.users_arrived += 1;
+                self.platforms[platform].counts.users_arrived += 1;
                 let mut user = User::new(now, group, pages);
                 self.flag(platform, &mut user);
                 let u = self.users.insert(user);
@@ -86,7 +86,7 @@ impl World<'_> {
             Verdict::Later(slot) => self.wake_user(u, slot - now, UserStage::Away, sched),
             // "When the maximum number of users is reached, you must wait your turn… come back later."
             Verdict::Refused(_) => {
-                self.platforms[platform].minute.logins_rejected += 1;
+                self.platforms[platform].counts.logins_rejected += 1;
                 self.count_rejection(u);
                 self.go_away(u, sched);
             }
@@ -148,7 +148,7 @@ impl World<'_> {
         let p = &mut self.platforms[platform];
         if let Some(t) = &mut p.throttle {
             if t.should_reject(now, &mut p.rng) {
-                p.minute.throttled += 1;
+                p.counts.throttled += 1;
                 if now >= self.warmup {
                     self.groups[group as usize].stats.throttled += 1;
                 }
@@ -185,7 +185,7 @@ impl World<'_> {
             return;
         }
         if user.next == Kind::Login {
-            self.platforms[platform].minute.logins_failed += 1;
+            self.platforms[platform].counts.logins_failed += 1;
         }
         self.end_session(u);
         self.go_away(u, sched);
@@ -203,14 +203,14 @@ impl World<'_> {
         if let Some(t) = &mut p.throttle {
             t.record(now, true);
         }
-        p.minute.goodput += 1;
+        p.counts.goodput += 1;
         p.minute_latencies.record(latency);
         let observed = user.arrived >= self.warmup;
         let session = g.session.as_ref().expect("users belong to session cohorts");
         let think = session.think.sample(&mut g.behaviour_rng);
         match user.next {
             Kind::Login => {
-                p.minute.logins_ok += 1;
+                p.counts.logins_ok += 1;
                 p.active_sessions += 1;
                 let time_limit = p.time_limit;
                 if observed {
@@ -341,7 +341,7 @@ impl World<'_> {
         let session = g.session.as_ref().expect("users belong to session cohorts");
         if user.returns > session.max_returns || class_over {
             let user = self.users.remove(u).expect("alive");
-            self.platforms[g.platform as usize].minute.gave_up += 1;
+            self.platforms[g.platform as usize].counts.gave_up += 1;
             if user.arrived >= self.warmup {
                 g.stats.gave_up += 1;
                 if !user.accessed {

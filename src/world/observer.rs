@@ -12,7 +12,7 @@ use super::sink::{MinuteSink, SinkError, FLUSH_ROWS};
 use super::stats::GroupStats;
 use super::{attack, World, MINUTE};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary};
+use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary, Window};
 use crate::scenario::Scenario;
 
 /// The minute rows of a run, and the sink they stream to, if any; `'s` is the sink's borrow.
@@ -89,9 +89,7 @@ impl World<'_> {
     pub(super) fn warmup_end(&mut self, now: SimTime) {
         for pool in &mut self.pools {
             pool.sync(now);
-            pool.warmup_mark = pool.areas_at(now);
-            pool.warmup_provisioned = pool.provisioned.area_at(now);
-            pool.warmup_slots = pool.slots_tw.area_at(now);
+            pool.observed = Window::opening(pool.totals(now));
         }
     }
 
@@ -116,10 +114,7 @@ impl World<'_> {
                     return None;
                 }
                 let c = self.attack_counts(i, now)?;
-                let pa = self.attacks[i].as_mut().expect("counted");
-                let minute = c.since(&pa.minute_mark);
-                pa.minute_mark = c;
-                Some(minute)
+                Some(self.attacks[i].as_mut().expect("counted").minute.close(c))
             })
             .collect();
         for (i, pool) in self.pools.iter_mut().enumerate() {
@@ -127,31 +122,23 @@ impl World<'_> {
                 continue;
             }
             pool.sync(now);
-            let (busy_now, wait_now) = pool.areas_at(now);
-            let (busy_area, wait_area) = (busy_now - pool.minute_mark.0, wait_now - pool.minute_mark.1);
-            pool.minute_mark = (busy_now, wait_now);
+            let m = pool.minute.close(pool.totals(now));
             let max_waiting = pool.waiting.take_max();
-            let mean_busy = time_average(busy_area, span);
-            let provisioned_now = pool.provisioned.area_at(now);
-            let server_hours = (provisioned_now - pool.minute_provisioned) as f64 / 3.6e9;
-            pool.minute_provisioned = provisioned_now;
-            let slots_now = pool.slots_tw.area_at(now);
-            let mean_slots = time_average(slots_now - pool.minute_slots, span);
-            pool.minute_slots = slots_now;
-            let counters = std::mem::take(&mut pool.minute);
-            let attack_busy_area_s = pool.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
+            let mean_busy = time_average(m.busy, span);
+            let server_hours = m.provisioned as f64 / 3.6e9;
+            let mean_slots = time_average(m.slots, span);
             let mut row = MinuteRow {
                 minute,
                 t_s: self.minutes.opened_at().as_secs_f64(),
                 clock: clock.clone(),
                 platform: pool.name.clone(),
                 tier: if i < n_platforms { "platform".into() } else { "dependency".into() },
-                arrivals: counters.arrivals,
-                started: counters.started,
-                served: counters.served,
-                abandoned: counters.abandoned,
-                blocked: counters.blocked,
-                mean_queue_len: time_average(wait_area, span),
+                arrivals: m.counts.arrivals,
+                started: m.counts.started,
+                served: m.counts.served,
+                abandoned: m.counts.abandoned,
+                blocked: m.counts.blocked,
+                mean_queue_len: time_average(m.waiting, span),
                 max_queue_len: max_waiting,
                 mean_busy_slots: mean_busy,
                 slots: pool.slots,
@@ -162,30 +149,29 @@ impl World<'_> {
                 capacity_per_min: mean_slots * 60.0 / pool.service.mean_s(),
                 mean_wait_s: pool.minute_waits.mean_s(),
                 p95_wait_s: pool.minute_waits.quantile_s(0.95),
-                wasted_work_s: counters.wasted_us as f64 / 1e6,
+                wasted_work_s: m.counts.wasted_us as f64 / 1e6,
                 ..MinuteRow::default()
             };
             pool.minute_waits.reset();
             if let Some(p) = self.platforms.get_mut(i) {
-                let m = std::mem::take(&mut p.minute);
-                row.users_arrived = m.users_arrived;
-                row.attempts = m.attempts;
-                row.goodput = m.goodput;
-                row.logins_ok = m.logins_ok;
-                row.logins_rejected = m.logins_rejected;
-                row.logins_failed = m.logins_failed;
-                row.timeouts = m.timeouts;
-                row.refused = m.refused;
-                row.throttled = m.throttled;
-                row.gave_up = m.gave_up;
+                let c = p.minute.close(p.counts);
+                row.users_arrived = c.users_arrived;
+                row.attempts = c.attempts;
+                row.goodput = c.goodput;
+                row.logins_ok = c.logins_ok;
+                row.logins_rejected = c.logins_rejected;
+                row.logins_failed = c.logins_failed;
+                row.timeouts = c.timeouts;
+                row.refused = c.refused;
+                row.throttled = c.throttled;
+                row.gave_up = c.gave_up;
                 row.active_sessions = p.active_sessions;
                 row.waiting_room_len = p.admission.room_len();
                 row.p50_latency_s = p.minute_latencies.quantile_s(0.50);
                 row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
                 row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
                 p.minute_latencies.reset();
-                row.mitigated_requests = m.mitigated_real;
-                p.mitigated_total += m.mitigated_real;
+                row.mitigated_requests = c.mitigated_real;
                 if let Some(a) = attack_minutes[i] {
                     row.attack_sent = a.sent;
                     row.attack_mitigated = a.mitigated;
@@ -194,16 +180,14 @@ impl World<'_> {
                     row.mitigation_on = u64::from(self.attacks[i].as_ref().is_some_and(|a| a.active));
                 }
                 if let Some(c) = self.classes[i].as_mut() {
-                    let minute = c.counts.since(&c.minute_mark);
-                    c.minute_mark = c.counts;
+                    let minute = c.minute.close(c.counts);
                     row.classes_started = minute.planned;
                     row.classes_held = minute.held;
                     row.classes_degraded = minute.degraded;
                     row.classes_lost = minute.lost;
                     (row.media_rooms_busy, row.media_participants) = c.media_load();
                 }
-                row.attack_busy_slots = (attack_busy_area_s - pool.minute_attack_area_s) / span.as_secs_f64();
-                pool.minute_attack_area_s = attack_busy_area_s;
+                row.attack_busy_slots = m.attack_busy_s / span.as_secs_f64();
             }
             self.minutes.record(i as u32, row);
         }
@@ -237,11 +221,11 @@ impl World<'_> {
         let (mut busy_area, mut wait_area, mut slots_area, mut provisioned_area) = (0u128, 0u128, 0u128, 0u128);
         for &i in pools {
             let pool = &self.pools[i];
-            let (busy, waiting) = pool.areas_at(now);
-            busy_area += busy - pool.warmup_mark.0;
-            wait_area += waiting - pool.warmup_mark.1;
-            slots_area += pool.slots_tw.area_at(now) - pool.warmup_slots;
-            provisioned_area += pool.provisioned.area_at(now) - pool.warmup_provisioned;
+            let observed = pool.observed.since(pool.totals(now));
+            busy_area += observed.busy;
+            wait_area += observed.waiting;
+            slots_area += observed.slots;
+            provisioned_area += observed.provisioned;
         }
         let in_system_end = s.in_system_end;
         let admitted = s.arrivals - s.blocked;
@@ -255,13 +239,14 @@ impl World<'_> {
         let mut mitigated_requests = 0;
         for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
             if let Some(a) = &self.attacks[i] {
-                let c = a.minute_mark;
+                // The counters at the last minute closed (the horizon's).
+                let c = a.minute.opened();
                 attack.sent += c.sent;
                 attack.mitigated += c.mitigated;
                 attack.blocked += c.blocked;
                 attack.served += c.served;
             }
-            mitigated_requests += self.platforms[i].mitigated_total;
+            mitigated_requests += self.platforms[i].counts.mitigated_real;
         }
         let classes = self.class_totals(pools);
         Summary {

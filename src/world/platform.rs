@@ -3,35 +3,36 @@
 use super::admission::Pipeline;
 use super::request::Kind;
 use crate::engine::{SimDuration, StreamRng};
-use crate::metrics::DurationStats;
+use crate::metrics::{DurationStats, Window};
 use crate::policy::AdaptiveThrottle;
 use crate::scenario::PlatformSpec;
 
-/// Per-minute platform counters (users and sessions, not pools).
-#[derive(Debug, Clone, Default)]
-pub struct PlatformMinute {
-    /// Users who arrived.
-    pub users_arrived: u64,
-    /// Requests sent, retries included.
-    pub attempts: u64,
-    /// Requests answered while their client waited.
-    pub goodput: u64,
-    /// Successful logins.
-    pub logins_ok: u64,
-    /// Logins refused by admission.
-    pub logins_rejected: u64,
-    /// Logins failed after retries.
-    pub logins_failed: u64,
-    /// Client timeouts.
-    pub timeouts: u64,
-    /// Refused at the door or by a full backlog.
-    pub refused: u64,
-    /// Dropped by client throttling.
-    pub throttled: u64,
-    /// Users who gave up.
-    pub gave_up: u64,
-    /// Requests of real users dropped by the attack protection.
-    pub mitigated_real: u64,
+crate::totals! {
+    /// A platform's counters (users and sessions, not pools), running totals from the start of the run.
+    pub struct PlatformCounts {
+        /// Users who arrived.
+        pub users_arrived: u64,
+        /// Requests sent, retries included.
+        pub attempts: u64,
+        /// Requests answered while their client waited.
+        pub goodput: u64,
+        /// Successful logins.
+        pub logins_ok: u64,
+        /// Logins refused by admission.
+        pub logins_rejected: u64,
+        /// Logins failed after retries.
+        pub logins_failed: u64,
+        /// Client timeouts.
+        pub timeouts: u64,
+        /// Refused at the door or by a full backlog.
+        pub refused: u64,
+        /// Dropped by client throttling.
+        pub throttled: u64,
+        /// Users who gave up.
+        pub gave_up: u64,
+        /// Requests of real users dropped by the attack protection.
+        pub mitigated_real: u64,
+    }
 }
 
 /// One platform.
@@ -58,10 +59,10 @@ pub struct Platform {
     pub rng: StreamRng,
     /// Sessions open.
     pub active_sessions: u64,
-    /// This minute's counters.
-    pub minute: PlatformMinute,
-    /// Real requests dropped by the protection over the run (closed minutes).
-    pub mitigated_total: u64,
+    /// The counters, running totals.
+    pub counts: PlatformCounts,
+    /// The current minute.
+    pub minute: Window<PlatformCounts>,
     /// Response times of requests answered in time this minute.
     pub minute_latencies: DurationStats,
 }
@@ -85,8 +86,8 @@ impl Platform {
             throttle: a.throttle.map(|(k, window)| AdaptiveThrottle::new(k, window)),
             rng,
             active_sessions: 0,
-            minute: PlatformMinute::default(),
-            mitigated_total: 0,
+            counts: PlatformCounts::default(),
+            minute: Window::default(),
             minute_latencies: DurationStats::new(),
         }
     }

@@ -7,7 +7,7 @@
 use super::fluid::AttackFluid;
 use super::slab::Ref;
 use crate::engine::{DurationDist, SeedRng, SimDuration, SimTime, StreamRng};
-use crate::metrics::{DurationStats, TimeWeighted};
+use crate::metrics::{DurationStats, TimeWeighted, Window};
 use std::collections::VecDeque;
 
 /// What the pool did with an arriving request.
@@ -21,33 +21,46 @@ pub enum Admission {
     Blocked,
 }
 
-/// What the pool measures for an autoscaler over its current window (the decision, and when it last acted,
-/// are the autoscaler's, in the world's provisioning).
-#[derive(Debug, Clone, Default)]
-pub struct ScaleWindow {
-    /// Readings of the busy, waiting and slots integrals at the last evaluation.
-    pub marks: (u128, u128, u128),
-    /// Waits of requests started since the last evaluation, µs.
-    pub wait_us: u128,
-    /// Requests started since the last evaluation.
-    pub starts: u64,
+crate::totals! {
+    /// A pool's counters, running totals from the start of the run (read through [`Window`]s: a minute's
+    /// row, an autoscaler's window).
+    pub struct PoolCounts {
+        /// Requests offered to the pool.
+        pub arrivals: u64,
+        /// Service starts.
+        pub started: u64,
+        /// Service completions.
+        pub served: u64,
+        /// Abandonments from the backlog.
+        pub abandoned: u64,
+        /// Requests turned away (backlog full).
+        pub blocked: u64,
+        /// Service time spent on requests whose client had already given up, in microseconds.
+        pub wasted_us: u64,
+        /// Waits of the real requests that started service, summed, µs (an autoscaler's latency).
+        pub start_wait_us: u128,
+        /// The real requests that started service (the count of `start_wait_us`).
+        pub timed_starts: u64,
+    }
 }
 
-/// Per-minute counters of one pool, flushed into a timeseries row at every minute tick.
-#[derive(Debug, Clone, Default)]
-pub struct MinuteCounters {
-    /// Requests offered to the pool.
-    pub arrivals: u64,
-    /// Service starts.
-    pub started: u64,
-    /// Service completions.
-    pub served: u64,
-    /// Abandonments from the backlog.
-    pub abandoned: u64,
-    /// Requests turned away (backlog full).
-    pub blocked: u64,
-    /// Service time spent on requests whose client had already given up, in microseconds.
-    pub wasted_us: u64,
+crate::totals! {
+    /// A reading of everything a pool accumulates: its counters and its time integrals, at one instant
+    /// (see [`Pool::totals`]).
+    pub struct PoolTotals {
+        /// The counters.
+        pub counts: PoolCounts,
+        /// Busy slots, attack work included, integrated (slot × µs).
+        pub busy: u128,
+        /// Waiting requests, integrated (request × µs).
+        pub waiting: u128,
+        /// Servers paid for (ready or booting), integrated (server × µs).
+        pub provisioned: u128,
+        /// Slots, integrated (slot × µs).
+        pub slots: u128,
+        /// Slots busy with aggregate attack work, integrated, slot-seconds.
+        pub attack_busy_s: f64,
+    }
 }
 
 /// One pool's state.
@@ -67,8 +80,8 @@ pub struct Pool {
     pub provisioned: TimeWeighted,
     /// Slots, integrated over time (the denominator of utilization when capacity changes).
     pub slots_tw: TimeWeighted,
-    /// What an autoscaler reads at the end of its window.
-    pub scale_window: ScaleWindow,
+    /// What an autoscaler reads: the window since its last evaluation.
+    pub scale_window: Window<PoolTotals>,
     /// Largest backlog allowed (`max_in_system − slots`), `None` for unbounded.
     pub max_waiting: Option<u64>,
     /// Service-time distribution.
@@ -84,22 +97,12 @@ pub struct Pool {
     pub busy: TimeWeighted,
     /// Live waiting requests, integrated over time.
     pub waiting: TimeWeighted,
-    /// Readings of the `busy` and `waiting` integrals at the start of the current minute.
-    pub minute_mark: (u128, u128),
-    /// Readings of the same integrals at the end of the warm-up.
-    pub warmup_mark: (u128, u128),
-    /// Reading of `provisioned` at the end of the warm-up.
-    pub warmup_provisioned: u128,
-    /// Reading of `slots_tw` at the end of the warm-up.
-    pub warmup_slots: u128,
-    /// Reading of `provisioned` at the start of the current minute.
-    pub minute_provisioned: u128,
-    /// Reading of `slots_tw` at the start of the current minute.
-    pub minute_slots: u128,
-    /// Reading of the attack fluid's busy area at the start of the current minute, slot-seconds.
-    pub minute_attack_area_s: f64,
-    /// This minute's counters.
-    pub minute: MinuteCounters,
+    /// The counters, running totals.
+    pub counts: PoolCounts,
+    /// The current minute.
+    pub minute: Window<PoolTotals>,
+    /// The observed span: from the end of the warm-up (or 0) to the horizon.
+    pub observed: Window<PoolTotals>,
     /// Waits of requests that left the backlog this minute.
     pub minute_waits: DurationStats,
 }
@@ -128,7 +131,7 @@ impl Pool {
             booting: 0,
             provisioned,
             slots_tw,
-            scale_window: ScaleWindow::default(),
+            scale_window: Window::default(),
             max_waiting,
             service,
             overload,
@@ -136,14 +139,9 @@ impl Pool {
             fluid: None,
             busy: TimeWeighted::default(),
             waiting: TimeWeighted::default(),
-            minute_mark: (0, 0),
-            warmup_mark: (0, 0),
-            warmup_provisioned: 0,
-            warmup_slots: 0,
-            minute_provisioned: 0,
-            minute_slots: 0,
-            minute_attack_area_s: 0.0,
-            minute: MinuteCounters::default(),
+            counts: PoolCounts::default(),
+            minute: Window::default(),
+            observed: Window::default(),
             minute_waits: DurationStats::new(),
         }
     }
@@ -164,13 +162,13 @@ impl Pool {
     /// service completion.
     #[inline]
     pub fn offer(&mut self, now: SimTime, request: Ref, priority: usize) -> Admission {
-        self.minute.arrivals += 1;
+        self.counts.arrivals += 1;
         if self.fluid.is_some() {
             return self.offer_under_attack(now, request, priority);
         }
         if self.busy.value() < self.slots {
             self.busy.incr(now);
-            self.minute.started += 1;
+            self.counts.started += 1;
             Admission::Started
         } else if self.max_waiting.is_none_or(|m| self.waiting.value() < m) {
             let c = priority.min(self.backlogs.len() - 1);
@@ -178,7 +176,7 @@ impl Pool {
             self.waiting.incr(now);
             Admission::Queued
         } else {
-            self.minute.blocked += 1;
+            self.counts.blocked += 1;
             Admission::Blocked
         }
     }
@@ -219,7 +217,7 @@ impl Pool {
         if !behind_attack && self.busy.value() < self.slots {
             // The attack yields the next slot it frees, which at its rates is at once.
             self.busy.incr(now);
-            self.minute.started += 1;
+            self.counts.started += 1;
             return Admission::Started;
         }
         let mark = if fifo { fluid.entered_s } else { 0.0 };
@@ -235,7 +233,7 @@ impl Pool {
             let share = if fifo { fluid.admit_share(free) } else { 0.0 };
             let u: f64 = rand::Rng::random(rng);
             if u >= share || self.max_waiting.is_some_and(|k| self.waiting.value() >= k) {
-                self.minute.blocked += 1;
+                self.counts.blocked += 1;
                 return Admission::Blocked;
             }
         }
@@ -307,7 +305,7 @@ impl Pool {
                 {
                     // The slot passes straight from one request to the next: busy count unchanged.
                     self.waiting.decr(now);
-                    self.minute.started += 1;
+                    self.counts.started += 1;
                     return Some(r);
                 }
             }
@@ -348,7 +346,7 @@ impl Pool {
     pub fn forget_waiting(&mut self, now: SimTime) {
         self.sync(now);
         self.waiting.decr(now);
-        self.minute.abandoned += 1;
+        self.counts.abandoned += 1;
     }
 
     /// Draws the service time of a request starting now from the request's own `work_seed`, stretched by
@@ -373,11 +371,18 @@ impl Pool {
         SimDuration::from_secs_f64(base * factor)
     }
 
-    /// Readings of the busy and waiting integrals at `now`.
-    pub fn areas_at(&self, now: SimTime) -> (u128, u128) {
-        // Attack work occupies slots too: utilization (and an autoscaler) sees it. Callers `sync` first.
-        let attack = self.fluid.as_ref().map_or(0, |(f, _)| (f.busy_area_s * 1e6) as u128);
-        (self.busy.area_at(now) + attack, self.waiting.area_at(now))
+    /// A reading of the pool's totals at `now`; callers `sync` first (the attack fluid's integral).
+    pub fn totals(&self, now: SimTime) -> PoolTotals {
+        // Attack work occupies slots too: utilization (and an autoscaler) sees it.
+        let attack_busy_s = self.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
+        PoolTotals {
+            counts: self.counts,
+            busy: self.busy.area_at(now) + (attack_busy_s * 1e6) as u128,
+            waiting: self.waiting.area_at(now),
+            provisioned: self.provisioned.area_at(now),
+            slots: self.slots_tw.area_at(now),
+            attack_busy_s,
+        }
     }
 }
 
@@ -409,7 +414,7 @@ mod tests {
         use Admission::*;
         assert_eq!(got, [Started, Started, Started, Started, Queued, Queued, Blocked]);
         assert_eq!((p.busy_len(), p.waiting_len()), (4, 2));
-        assert_eq!((p.minute.arrivals, p.minute.started, p.minute.blocked), (7, 4, 1));
+        assert_eq!((p.counts.arrivals, p.counts.started, p.counts.blocked), (7, 4, 1));
     }
 
     #[test]

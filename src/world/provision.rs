@@ -145,23 +145,21 @@ impl PoolProvisioning {
 /// next window.
 fn read_window(metric: ScaleMetric, window: SimDuration, p: &mut Pool, now: SimTime) -> f64 {
     p.sync(now);
-    let (busy, waiting) = p.areas_at(now);
-    let slots_area = p.slots_tw.area_at(now);
-    let w = &p.scale_window;
-    let (b0, w0, s0) = w.marks;
+    let totals = p.totals(now);
+    let w = p.scale_window.close(totals);
     let span_us = window.as_micros().max(1) as f64;
-    let value = match metric {
+    match metric {
         ScaleMetric::Utilization => {
-            let s = (slots_area - s0) as f64;
+            let s = w.slots as f64;
             if s > 0.0 {
-                (busy - b0) as f64 / s
+                w.busy as f64 / s
             } else {
                 1.0
             }
         }
-        ScaleMetric::Backlog => (waiting - w0) as f64 / span_us / (p.slots.max(1) as f64),
+        ScaleMetric::Backlog => w.waiting as f64 / span_us / (p.slots.max(1) as f64),
         ScaleMetric::Latency => {
-            if w.starts == 0 {
+            if w.counts.timed_starts == 0 {
                 // Nothing started: either idle (no latency) or stuck (all slots busy for the window).
                 if p.waiting_len() > 0 {
                     f64::INFINITY
@@ -169,15 +167,10 @@ fn read_window(metric: ScaleMetric, window: SimDuration, p: &mut Pool, now: SimT
                     0.0
                 }
             } else {
-                w.wait_us as f64 / w.starts as f64 / 1e6
+                w.counts.start_wait_us as f64 / w.counts.timed_starts as f64 / 1e6
             }
         }
-    };
-    let w = &mut p.scale_window;
-    w.marks = (busy, waiting, slots_area);
-    w.wait_us = 0;
-    w.starts = 0;
-    value
+    }
 }
 
 impl World<'_> {

@@ -27,13 +27,13 @@ impl World<'_> {
         }
         let p = &mut self.platforms[platform as usize];
         if kind != Kind::Single {
-            p.minute.attempts += 1;
+            p.counts.attempts += 1;
         }
         if let Some(u) = user {
             let active = self.attacks[platform as usize].as_ref().is_some_and(|a| a.active);
             if active && self.users.get(u).is_some_and(|x| x.has(User::FLAGGED)) {
                 // The protection drops the request before the front door, as if it came from a bot.
-                p.minute.mitigated_real += 1;
+                p.counts.mitigated_real += 1;
                 if observed {
                     // Turned away before reaching the platform: a blocked request, counted as such.
                     self.groups[group as usize].stats.blocked += 1;
@@ -54,7 +54,7 @@ impl World<'_> {
         };
         if !door_open {
             // Connection refused at the front door: nothing reaches the servers.
-            p.minute.refused += 1;
+            p.counts.refused += 1;
             if observed {
                 self.groups[group as usize].stats.blocked += 1;
             }
@@ -142,7 +142,7 @@ impl World<'_> {
             Admission::Blocked => {
                 let req = self.requests.remove(r).expect("live");
                 let p = &mut self.platforms[req.platform as usize];
-                p.minute.refused += 1;
+                p.counts.refused += 1;
                 if req.observed {
                     self.groups[group].stats.blocked += 1;
                 }
@@ -169,8 +169,8 @@ impl World<'_> {
         let last_hop = req.hop + 1 == req.hops;
         let pool = &mut self.pools[req.pool as usize];
         pool.minute_waits.record(wait);
-        pool.scale_window.wait_us += u128::from(wait.as_micros());
-        pool.scale_window.starts += 1;
+        pool.counts.start_wait_us += u128::from(wait.as_micros());
+        pool.counts.timed_starts += 1;
         if last_hop && req.observed {
             let total = SimDuration(req.waited_us);
             let s = &mut self.groups[req.group as usize].stats;
@@ -212,10 +212,10 @@ impl World<'_> {
         let now = sched.now();
         let req = *self.requests.get(r).expect("a request in service is live until it completes");
         let pool = &mut self.pools[req.pool as usize];
-        pool.minute.served += 1;
+        pool.counts.served += 1;
         if req.orphaned {
             let wasted = (now - req.since).as_micros();
-            pool.minute.wasted_us += wasted;
+            pool.counts.wasted_us += wasted;
             if req.observed {
                 self.groups[req.group as usize].stats.wasted_us += u128::from(wasted);
             }
@@ -306,7 +306,7 @@ impl World<'_> {
         let (platform, group, observed, user) = (req.platform, req.group, req.observed, req.user);
         let p = &mut self.platforms[platform as usize];
         p.connections -= 1;
-        p.minute.timeouts += 1;
+        p.counts.timeouts += 1;
         if observed {
             self.groups[group as usize].stats.timeouts += 1;
         }

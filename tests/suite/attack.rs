@@ -4,7 +4,7 @@
 use crate::common;
 use common::run;
 use rentree::metrics::ci::{t_quantile, Estimate};
-use rentree::metrics::Summary;
+use rentree::metrics::{Summary, SummaryColumn};
 use rentree::scenario::{Override, Scenario};
 use std::path::Path;
 
@@ -57,11 +57,12 @@ tier = "front_door"
 hold_s = 1.0"#;
 
 /// Real-user metrics compared between the two models.
-const METRICS: [&str; 5] = ["served", "blocked", "timeouts", "mean_sojourn_s", "sessions"];
+const METRICS: [SummaryColumn; 5] =
+    [SummaryColumn::served, SummaryColumn::blocked, SummaryColumn::timeouts, SummaryColumn::mean_sojourn_s, SummaryColumn::sessions];
 
 fn estimates(s: &Scenario, replications: u64) -> Vec<Estimate> {
     let runs: Vec<Summary> = (0..replications).map(|r| run(s, 7, r).summary).collect();
-    METRICS.iter().map(|m| Estimate::new(&runs.iter().map(|x| x.metric(m).unwrap()).collect::<Vec<_>>(), 0.95)).collect()
+    METRICS.iter().map(|m| Estimate::new(&runs.iter().map(|x| x.value(*m).unwrap()).collect::<Vec<_>>(), 0.95)).collect()
 }
 
 /// Welch's two-sample check of each metric at a Bonferroni-corrected joint level of 99%.

@@ -7,6 +7,7 @@ mod common;
 
 mod attack;
 mod classes;
+mod columns;
 mod golden;
 mod national;
 mod provisioning;

@@ -393,6 +393,9 @@ fn option_values_out_of_range_are_refused_by_the_flag() {
     refused("--jobs -1", &["sweep", s(&file), "--out", s(&out), "--jobs", "-1"], &["--jobs"]);
     refused("--shard", &["sweep", s(&file), "--out", s(&out), "--shard", "3/2"], &["--shard 3/2", "0 <= I < N"]);
     refused("--until-ci", &["sweep", s(&file), "--out", s(&out), "--until-ci", "x"], &["--until-ci x", "METRIC=HALFWIDTH"]);
+    // A misspelt column is refused before any run, with the column meant.
+    let misspelt = ["sweep", s(&file), "--out", s(&out), "--until-ci", "served_share_by_900=0.01"];
+    refused("--until-ci misspelt", &misspelt, &["--until-ci", "did you mean \"served_share_by_0900\"", "docs/columns.md"]);
     refused("--tasks 0", &["slurm", s(&file), "--tasks", "0"], &["--tasks"]);
     refused("--seed -1", &["run", "--seed", "-1"], &["--seed"]);
     let scenario = dir.join("scenario.toml");

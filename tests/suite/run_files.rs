@@ -1,5 +1,8 @@
 //! `rentree run` writes the three files, they read back, and a run is a deterministic function of its seed.
 
+use polars::prelude::DataType;
+use rentree::metrics::columns::ColumnType;
+use rentree::metrics::{Column, MinuteColumn, SummaryColumn};
 use rentree::output::read_parquet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,28 +41,23 @@ fn every_textbook_model_writes_three_files_that_read_back() {
         run(&format!("models/textbook/{name}.toml"), &out, &[]);
         let summary = read_parquet(&out.join("summary.parquet")).unwrap();
         assert_eq!(summary.height(), 1, "{name}");
-        for col in [
-            "arrivals",
-            "served",
-            "abandoned",
-            "blocked",
-            "mean_wait_s",
-            "p50_wait_s",
-            "p95_wait_s",
-            "p99_wait_s",
-            "mean_sojourn_s",
-            "utilization",
-            "events",
-        ] {
-            assert!(summary.column(col).is_ok(), "{name}: summary lacks {col}");
+        // The files carry exactly the registry's columns, in its order, with its types.
+        let names = |df: &polars::prelude::DataFrame| df.get_column_names().iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&summary), SummaryColumn::ALL.iter().map(|c| c.name()).collect::<Vec<_>>(), "{name}");
+        for c in SummaryColumn::ALL {
+            let dtype = summary.column(c.name()).unwrap().dtype().clone();
+            let expected = match c.column_type() {
+                ColumnType::U64 => DataType::UInt64,
+                ColumnType::F64 => DataType::Float64,
+                ColumnType::Str => DataType::String,
+            };
+            assert_eq!(dtype, expected, "{name}: {c}");
         }
         let ts = read_parquet(&out.join("timeseries.parquet")).unwrap();
         let text = std::fs::read_to_string(repo(&format!("models/textbook/{name}.toml"))).unwrap();
         let horizon: f64 = text.lines().find_map(|l| l.strip_prefix("horizon_s = ")).unwrap().parse().unwrap();
         assert_eq!(ts.height() as f64, (horizon / 60.0).ceil(), "{name}: one row per simulated minute");
-        for col in ["minute", "platform", "arrivals", "served", "mean_queue_len", "mean_busy_slots", "utilization"] {
-            assert!(ts.column(col).is_ok(), "{name}: timeseries lacks {col}");
-        }
+        assert_eq!(names(&ts), MinuteColumn::ALL.iter().map(|c| c.name()).collect::<Vec<_>>(), "{name}");
         let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
         for key in ["rentree_version", "scenario_sha256", "seed", "events", "wall_s"] {
             assert!(manifest.get(key).is_some(), "{name}: manifest lacks {key}");

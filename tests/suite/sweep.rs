@@ -94,7 +94,7 @@ fn common_random_numbers_narrow_the_interval_of_a_difference() {
         rentree::sweep::sweep(&e, &opts).unwrap();
         let plan: Plan = serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
         let recs = load_records(&out, &plan).unwrap();
-        let w = |c: usize| recs[c].iter().map(|r| r.metric("mean_wait_s").unwrap()).collect::<Vec<f64>>();
+        let w = |c: usize| recs[c].iter().map(|r| r.metric(rentree::metrics::SummaryColumn::mean_wait_s).unwrap()).collect::<Vec<f64>>();
         let (a, b) = (w(0), w(1));
         let paired: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
         let pe = Estimate::new(&paired, 0.95);
