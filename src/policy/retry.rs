@@ -141,7 +141,7 @@ impl RetryPolicy {
     /// Checks the backoff parameters and that `max_attempts >= 1`.
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.max_attempts == 0 {
-            return Err(PolicyError { parameter: "max_attempts", found: 0.0, expected: "an integer >= 1" });
+            return Err(PolicyError { parameter: "max_attempts", found: 0.0, expected: "an integer >= 1 (the first attempt included)" });
         }
         self.backoff.validate()
     }

@@ -14,7 +14,7 @@ pub mod source;
 use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimDuration, SimTime};
 use crate::error::{Error, Result};
 use crate::policy::retry::{Backoff, Jitter, RetryPolicy};
-use crate::policy::Autoscaler;
+use crate::policy::{AdaptiveThrottle, Autoscaler, PolicyError, RetryBudget, SessionQuota, TokenBucket, WaitingRoom};
 use raw::{RawAdmission, RawArrivals, RawDist, RawPool, RawRetry, RawScenario};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -30,8 +30,7 @@ pub const MAX_COUNT: i64 = u32::MAX as i64;
 /// microseconds, and every instant of the run must fit it with room to spare.
 pub const MAX_HORIZON_S: f64 = 1e10;
 
-/// The longest sliding window of adaptive throttling, seconds (it keeps a counter per second).
-pub const MAX_WINDOW_S: u32 = 3600;
+pub use crate::policy::throttle::MAX_WINDOW_S;
 
 /// The shortest duration a file may state where zero is not allowed, seconds: the clock counts whole
 /// microseconds, and a shorter one would round to zero and repeat at the same instant for ever.
@@ -532,6 +531,23 @@ impl Validator {
         }
     }
 
+    /// The policy its checked constructor `built`, or its refusal recorded as a problem of the parameter it
+    /// names, under `field`: the rule lives in the policy, the field's name in the scenario.
+    fn built<T>(&mut self, field: &str, built: std::result::Result<T, PolicyError>) -> Option<T> {
+        match built {
+            Ok(policy) => Some(policy),
+            Err(e) => {
+                self.refused(&format!("{field}.{}", e.parameter), &e);
+                None
+            }
+        }
+    }
+
+    /// Records a policy's refusal as a problem of `field` (for a parameter the file names otherwise).
+    fn refused(&mut self, field: &str, e: &PolicyError) {
+        self.check(false, field, e.found, e.expected);
+    }
+
     fn dist(&mut self, field: &str, d: &RawDist) -> Option<DurationDist> {
         let built = match *d {
             RawDist::Exponential { mean_s } => DurationDist::exponential(mean_s),
@@ -655,13 +671,7 @@ impl Validator {
                 // are only built once they are known to fit.
                 let rule = if counts_ok.iter().all(|ok| *ok) && quota_ok && c {
                     let cooldown = SimDuration::from_secs_f64(*cooldown_s);
-                    match Autoscaler::new(*target, cooldown, count(*step), count(*min), count(*max), count(quota)) {
-                        Ok(rule) => Some(rule),
-                        Err(e) => {
-                            self.check(false, &format!("{field}.{}", e.parameter), e.found, e.expected);
-                            None
-                        }
-                    }
+                    self.built(field, Autoscaler::new(*target, cooldown, count(*step), count(*min), count(*max), count(quota)))
                 } else {
                     None
                 };
@@ -697,8 +707,11 @@ impl Validator {
             None => Some(RetryPolicy::none()),
             Some(r) => self.retry(&format!("{field}.retry"), r),
         };
-        if let Some(b) = s.retry_budget {
-            self.check(b.is_finite() && b >= 0.0, &format!("{field}.retry_budget"), b, "a ratio >= 0 (e.g. 0.1)");
+        if let Some(ratio) = s.retry_budget {
+            // Built once to check it, over the minute the world gives it; the world builds its own.
+            if let Err(e) = RetryBudget::try_new(ratio, 60) {
+                self.refused(&format!("{field}.retry_budget"), &e);
+            }
         }
         let comeback_delay = self.dist(&format!("{field}.comeback.delay"), &s.comeback.delay);
         let room_patience = s.room_patience.as_ref().map(|d| self.dist(&format!("{field}.room_patience"), d));
@@ -729,39 +742,22 @@ impl Validator {
         }
     }
 
+    /// The retry policy, built by its own checked constructor (attempts and backoff); the jitter is a name
+    /// the scenario reads.
     fn retry(&mut self, field: &str, r: &RawRetry) -> Option<RetryPolicy> {
-        let attempts = |v: &mut Self, n: u32| {
-            v.check(n >= 1, &format!("{field}.max_attempts"), n, "an integer >= 1 (the first attempt included)");
-            n >= 1
-        };
-        match r {
-            RawRetry::Immediate { max_attempts } => attempts(self, *max_attempts).then_some(RetryPolicy {
-                backoff: Backoff::Immediate,
-                jitter: Jitter::None,
-                max_attempts: *max_attempts,
-            }),
+        let (backoff, jitter, max_attempts) = match r {
+            RawRetry::Immediate { max_attempts } => (Backoff::Immediate, Some(Jitter::None), *max_attempts),
             RawRetry::Fixed { delay_s, max_attempts, jitter } => {
-                let ok = attempts(self, *max_attempts);
-                let d = delay_s.is_finite() && *delay_s >= 0.0;
-                self.check(d, &format!("{field}.delay_s"), delay_s, "a number of seconds >= 0");
-                let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
-                (ok && d).then_some(RetryPolicy { backoff: Backoff::Fixed { delay_s: *delay_s }, jitter, max_attempts: *max_attempts })
+                (Backoff::Fixed { delay_s: *delay_s }, self.jitter(&format!("{field}.jitter"), jitter), *max_attempts)
             }
-            RawRetry::Exponential { base_s, multiplier, cap_s, max_attempts, jitter } => {
-                let ok = attempts(self, *max_attempts);
-                let b = self.positive(&format!("{field}.base_s"), *base_s, "a number of seconds > 0");
-                let m = multiplier.is_finite() && *multiplier >= 1.0;
-                self.check(m, &format!("{field}.multiplier"), multiplier, "a number >= 1");
-                let c = cap_s.is_finite() && *cap_s >= *base_s;
-                self.check(c, &format!("{field}.cap_s"), cap_s, "a number of seconds >= base_s");
-                let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
-                (ok && b && m && c).then_some(RetryPolicy {
-                    backoff: Backoff::Exponential { base_s: *base_s, multiplier: *multiplier, cap_s: *cap_s },
-                    jitter,
-                    max_attempts: *max_attempts,
-                })
-            }
-        }
+            RawRetry::Exponential { base_s, multiplier, cap_s, max_attempts, jitter } => (
+                Backoff::Exponential { base_s: *base_s, multiplier: *multiplier, cap_s: *cap_s },
+                self.jitter(&format!("{field}.jitter"), jitter),
+                *max_attempts,
+            ),
+        };
+        let policy = self.built(field, RetryPolicy::new(backoff, jitter.unwrap_or(Jitter::None), max_attempts));
+        jitter.and(policy)
     }
 
     fn admission(&mut self, field: &str, policies: &[RawAdmission], cohorts: &[&String]) -> AdmissionSpec {
@@ -783,9 +779,9 @@ impl Validator {
                 continue;
             }
             match p {
+                // Each policy is built once to check it; the world builds its own from the numbers kept.
                 RawAdmission::SessionQuota { max_sessions } => {
-                    self.check(*max_sessions >= 1, &format!("{f}.max_sessions"), max_sessions, "an integer >= 1");
-                    a.session_quota = Some(*max_sessions);
+                    a.session_quota = self.built(&f, SessionQuota::try_new(*max_sessions)).map(|q| q.max());
                 }
                 RawAdmission::SessionTimeLimit { max_s } => {
                     if self.positive(&format!("{f}.max_s"), *max_s, "a number of seconds > 0") {
@@ -793,20 +789,18 @@ impl Validator {
                     }
                 }
                 RawAdmission::WaitingRoom { admit_per_min, opens_at_s, shuffle_prequeue } => {
-                    let r = self.positive(&format!("{f}.admit_per_min"), *admit_per_min, "users per minute > 0");
-                    let o = opens_at_s.is_finite() && *opens_at_s >= 0.0;
-                    self.check(o, &format!("{f}.opens_at_s"), opens_at_s, "seconds >= 0");
-                    if r && o {
-                        a.waiting_room = Some((*admit_per_min, SimTime::from_secs_f64(*opens_at_s), *shuffle_prequeue));
+                    // An instant of the file: the scenario's to read, as the room takes a time.
+                    let opens_ok = opens_at_s.is_finite() && *opens_at_s >= 0.0;
+                    let opens_at = if opens_ok { SimTime::from_secs_f64(*opens_at_s) } else { SimTime::ZERO };
+                    // One class is enough to check the rate: the world gives the room the platform's levels.
+                    let room = self.built(&f, WaitingRoom::<()>::try_new(*admit_per_min, opens_at, *shuffle_prequeue, 1));
+                    self.check(opens_ok, &format!("{f}.opens_at_s"), opens_at_s, "seconds >= 0");
+                    if let (Some(room), true) = (room, opens_ok) {
+                        a.waiting_room = Some((room.admit_per_min(), room.opens_at(), *shuffle_prequeue));
                     }
                 }
                 RawAdmission::TokenBucket { rate_per_s, burst } => {
-                    let r = self.positive(&format!("{f}.rate_per_s"), *rate_per_s, "tokens per second > 0");
-                    let b = burst.is_finite() && *burst >= 1.0;
-                    self.check(b, &format!("{f}.burst"), burst, "a number of tokens >= 1");
-                    if r && b {
-                        a.token_bucket = Some((*rate_per_s, *burst));
-                    }
+                    a.token_bucket = self.built(&f, TokenBucket::try_new(*rate_per_s, *burst)).map(|b| (b.rate_per_s(), b.burst()));
                 }
                 RawAdmission::Priority {} => a.priority = true,
                 RawAdmission::StaggeredSlots { slots } => {
@@ -825,15 +819,7 @@ impl Validator {
                     }
                 }
                 RawAdmission::AdaptiveThrottling { k, window_s } => {
-                    let kk = k.is_finite() && *k >= 1.0;
-                    self.check(kk, &format!("{f}.k"), k, "a multiplier >= 1 (2 in the SRE book)");
-                    // One bucket per second of the window, per client group: an hour is a sixtieth of the
-                    // memory of a day, and thirty times the SRE book's two minutes.
-                    let w = (1..=MAX_WINDOW_S).contains(window_s);
-                    self.check(w, &format!("{f}.window_s"), window_s, &format!("an integer number of seconds from 1 to {MAX_WINDOW_S}"));
-                    if kk && w {
-                        a.throttle = Some((*k, *window_s));
-                    }
+                    a.throttle = self.built(&f, AdaptiveThrottle::try_new(*k, *window_s)).map(|t| (t.k(), t.window_s()));
                 }
             }
         }
@@ -923,5 +909,84 @@ mod tests {
         // Bounds that do not hold the servers: the scenario's own rule, with the values found.
         let p = problems(&desk(&autoscale("0.7", 3, 4)));
         assert!(p.iter().any(|x| x.contains("provisioning.min") && x.contains("min <= servers <= max")), "{p:?}");
+    }
+
+    /// `desk` with one admission policy on its platform, given as the lines of its table.
+    fn admitting(policy: &str) -> String {
+        desk(&format!("\n[[platforms.desk.admission]]\n{policy}"))
+    }
+
+    #[test]
+    fn admission_policies_are_built_by_their_policies_whose_refusals_name_the_field() {
+        let s = |text: &str| Scenario::from_toml(text, Path::new("desk.toml"), &[]).unwrap().platforms[0].admission.clone();
+        let a = s(&admitting("policy = \"token_bucket\"\nrate_per_s = 2.0\nburst = 5.0"));
+        assert_eq!(a.token_bucket, Some((2.0, 5.0)));
+        let a = s(&admitting("policy = \"waiting_room\"\nadmit_per_min = 30.0\nopens_at_s = 10.0"));
+        assert_eq!(a.waiting_room, Some((30.0, SimTime::from_secs_f64(10.0), false)));
+        assert_eq!(s(&admitting("policy = \"session_quota\"\nmax_sessions = 7")).session_quota, Some(7));
+        assert_eq!(s(&admitting("policy = \"adaptive_throttling\"\nk = 2.0")).throttle, Some((2.0, 120)));
+        // Each refusal comes from the policy's checked constructor, named by the scenario's field.
+        let f = "platforms.desk.admission[0]";
+        for (policy, refusal) in [
+            // `policy::TokenBucket::try_new`
+            ("policy = \"token_bucket\"\nrate_per_s = 0.0\nburst = 5.0", format!("{f}.rate_per_s = 0: expected a finite number > 0")),
+            ("policy = \"token_bucket\"\nrate_per_s = 1.0\nburst = 0.5", format!("{f}.burst = 0.5: expected a finite number >= 1")),
+            // `policy::WaitingRoom::try_new`
+            ("policy = \"waiting_room\"\nadmit_per_min = -6.0", format!("{f}.admit_per_min = -6: expected a finite number > 0")),
+            // `policy::SessionQuota::try_new`
+            ("policy = \"session_quota\"\nmax_sessions = 0", format!("{f}.max_sessions = 0: expected an integer >= 1")),
+            // `policy::AdaptiveThrottle::try_new`
+            ("policy = \"adaptive_throttling\"\nk = 0.5", format!("{f}.k = 0.5: expected a multiplier >= 1 (2 in the SRE book)")),
+            (
+                "policy = \"adaptive_throttling\"\nk = 2.0\nwindow_s = 3601",
+                format!("{f}.window_s = 3601: expected an integer number of seconds from 1 to {MAX_WINDOW_S}"),
+            ),
+        ] {
+            assert_eq!(problems(&admitting(policy)), [refusal], "{policy}");
+        }
+        // When the room opens is an instant of the file, the scenario's own rule.
+        let p = problems(&admitting("policy = \"waiting_room\"\nadmit_per_min = 6.0\nopens_at_s = -1.0"));
+        assert_eq!(p, [format!("{f}.opens_at_s = -1: expected seconds >= 0")]);
+    }
+
+    /// `desk` whose customers have sessions, with `extra` fields in their session table.
+    fn sessions(extra: &str) -> String {
+        desk(&format!(
+            "\n[cohorts.customers.session]\npages = 2\nthink = {{ dist = \"exponential\", mean_s = 5.0 }}\ntimeout_s = 10.0\n\
+             comeback = {{ delay = {{ dist = \"exponential\", mean_s = 60.0 }}, max_returns = 1 }}\n{extra}"
+        ))
+    }
+
+    #[test]
+    fn retries_and_their_budget_are_built_by_their_policies_whose_refusals_name_the_field() {
+        let session = |text: &str| Scenario::from_toml(text, Path::new("desk.toml"), &[]).unwrap().cohorts[0].session.clone().unwrap();
+        let exponential = |base_s: &str, cap_s: &str, attempts: u32| {
+            format!(
+                "retry = {{ backoff = \"exponential\", base_s = {base_s}, multiplier = 2.0, cap_s = {cap_s}, max_attempts = {attempts}, \
+                 jitter = \"full\" }}"
+            )
+        };
+        let s = session(&sessions(&format!("{}\nretry_budget = 0.1", exponential("1.0", "30.0", 3))));
+        let backoff = Backoff::Exponential { base_s: 1.0, multiplier: 2.0, cap_s: 30.0 };
+        assert_eq!(s.retry, RetryPolicy::new(backoff, Jitter::Full, 3).unwrap());
+        assert_eq!(s.retry_budget, Some(0.1));
+        let f = "cohorts.customers.session";
+        for (extra, refusal) in [
+            // `policy::RetryPolicy::new`
+            (exponential("1.0", "30.0", 0), format!("{f}.retry.max_attempts = 0: expected an integer >= 1 (the first attempt included)")),
+            (exponential("0.0", "30.0", 3), format!("{f}.retry.base_s = 0: expected a finite number > 0")),
+            (exponential("1.0", "inf", 3), format!("{f}.retry.cap_s = inf: expected a finite number of seconds >= base_s")),
+            (
+                "retry = { backoff = \"fixed\", delay_s = -2.0, max_attempts = 2 }".to_owned(),
+                format!("{f}.retry.delay_s = -2: expected a finite number >= 0"),
+            ),
+            // `policy::RetryBudget::try_new`
+            ("retry_budget = -0.5".to_owned(), format!("{f}.retry_budget = -0.5: expected a finite number >= 0")),
+        ] {
+            assert_eq!(problems(&sessions(&extra)), [refusal], "{extra}");
+        }
+        // A jitter's name is the scenario's to read.
+        let p = problems(&sessions("retry = { backoff = \"fixed\", delay_s = 2.0, max_attempts = 2, jitter = \"some\" }"));
+        assert_eq!(p, [format!("{f}.retry.jitter = \"some\": expected one of \"none\", \"full\", \"equal\"")]);
     }
 }
