@@ -4,11 +4,10 @@
 //! file, the field, what was found and what was expected). Clap's own usage errors also exit 2.
 
 use clap::Parser;
-use rentree_cli::{execute, Cli, Outcome};
+use cli::{execute, Cli, Outcome};
 use std::process::ExitCode;
 
-#[path = "cli.rs"]
-mod rentree_cli;
+mod cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -7,6 +7,8 @@
 //! waiting time depends on how fast sessions end. The world calls [`SessionQuota::try_admit`] when a session
 //! would start and [`SessionQuota::release`] when it ends (logout or session timeout).
 
+use super::PolicyError;
+
 /// A counter of open sessions with an upper bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionQuota {
@@ -18,9 +20,21 @@ pub struct SessionQuota {
 }
 
 impl SessionQuota {
-    /// A quota of `max_sessions` concurrent sessions, none open. A quota of zero admits nobody.
+    /// A quota of `max_sessions` concurrent sessions, none open.
+    ///
+    /// # Panics
+    /// If the parameter is invalid (see [`SessionQuota::try_new`]).
     pub fn new(max_sessions: u64) -> Self {
-        SessionQuota { max_sessions, active: 0, peak: 0, admitted_total: 0, refused_total: 0 }
+        Self::try_new(max_sessions).expect("invalid session quota")
+    }
+
+    /// As [`SessionQuota::new`], returning an error unless `max_sessions` is at least 1: a quota of zero
+    /// would admit nobody, a platform closed rather than protected.
+    pub fn try_new(max_sessions: u64) -> Result<Self, PolicyError> {
+        if max_sessions == 0 {
+            return Err(PolicyError { parameter: "max_sessions", found: 0.0, expected: "an integer >= 1" });
+        }
+        Ok(SessionQuota { max_sessions, active: 0, peak: 0, admitted_total: 0, refused_total: 0 })
     }
 
     /// A quota that never refuses (for scenarios without one).
@@ -130,10 +144,12 @@ mod tests {
     }
 
     #[test]
-    fn zero_and_unlimited_quotas() {
-        let mut none = SessionQuota::new(0);
-        assert!(!none.try_admit());
-        assert_eq!(none.refused_total(), 1);
+    fn a_zero_quota_is_refused_and_an_unlimited_one_never_refuses() {
+        assert_eq!(SessionQuota::try_new(0).unwrap_err().parameter, "max_sessions");
+        let mut one = SessionQuota::try_new(1).unwrap();
+        assert!(one.try_admit());
+        assert!(!one.try_admit());
+        assert_eq!(one.refused_total(), 1);
         let mut all = SessionQuota::unlimited();
         assert!((0..1_000).all(|_| all.try_admit()));
     }

@@ -33,7 +33,8 @@ pub enum Backoff {
         base_s: f64,
         /// Growth factor per retry (2 doubles the delay each time).
         multiplier: f64,
-        /// Upper bound on the delay, in seconds; may be infinite.
+        /// Upper bound on the delay, in seconds (finite: a cap is what keeps a long run of retries from
+        /// waiting for ever).
         cap_s: f64,
     },
 }
@@ -53,21 +54,22 @@ impl Backoff {
         }
     }
 
-    /// Checks the parameters: delays finite and non-negative, `multiplier >= 1`, `cap_s >= base_s`.
+    /// Checks the parameters: a fixed delay finite and non-negative; an exponential backoff's `base_s`
+    /// positive (from zero it would never grow: immediate retries under another name), `multiplier >= 1`
+    /// and `cap_s` finite and at least `base_s`.
     pub fn validate(&self) -> Result<(), PolicyError> {
         match *self {
             Backoff::Immediate => Ok(()),
             Backoff::Fixed { delay_s } => non_negative("delay_s", delay_s).map(drop),
             Backoff::Exponential { base_s, multiplier, cap_s } => {
-                non_negative("base_s", base_s)?;
+                positive("base_s", base_s)?;
                 if !(multiplier.is_finite() && multiplier >= 1.0) {
                     return Err(PolicyError { parameter: "multiplier", found: multiplier, expected: "a finite number >= 1" });
                 }
-                // An infinite cap means "no cap"; NaN compares false and is rejected here.
-                if cap_s >= base_s {
+                if cap_s.is_finite() && cap_s >= base_s {
                     Ok(())
                 } else {
-                    Err(PolicyError { parameter: "cap_s", found: cap_s, expected: "a number >= base_s" })
+                    Err(PolicyError { parameter: "cap_s", found: cap_s, expected: "a finite number of seconds >= base_s" })
                 }
             }
         }
@@ -139,7 +141,7 @@ impl RetryPolicy {
     /// Checks the backoff parameters and that `max_attempts >= 1`.
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.max_attempts == 0 {
-            return Err(PolicyError { parameter: "max_attempts", found: 0.0, expected: "an integer >= 1" });
+            return Err(PolicyError { parameter: "max_attempts", found: 0.0, expected: "an integer >= 1 (the first attempt included)" });
         }
         self.backoff.validate()
     }
@@ -284,9 +286,9 @@ mod tests {
         assert_eq!(b.delay_s(6), 30.0);
         // Far beyond the overflow of the power, the cap still holds.
         assert_eq!(b.delay_s(u32::MAX), 30.0);
-        let unbounded = exp(1.0, 2.0, f64::INFINITY);
-        assert!(unbounded.validate().is_ok());
-        assert_eq!(unbounded.delay_s(12), 1024.0);
+        let wide = exp(1.0, 2.0, 1e9);
+        assert!(wide.validate().is_ok());
+        assert_eq!(wide.delay_s(12), 1024.0);
     }
 
     #[test]
@@ -331,6 +333,8 @@ mod tests {
         assert!(exp(1.0, 2.0, 0.5).validate().is_err());
         assert!(exp(1.0, 2.0, f64::NAN).validate().is_err());
         assert!(exp(f64::NAN, 2.0, 10.0).validate().is_err());
+        assert_eq!(exp(0.0, 2.0, 10.0).validate().unwrap_err().parameter, "base_s");
+        assert_eq!(exp(1.0, 2.0, f64::INFINITY).validate().unwrap_err().parameter, "cap_s");
         assert!(RetryBudget::try_new(-0.1, 60).is_err());
         assert!(RetryBudget::try_new(0.1, 0).is_err());
     }

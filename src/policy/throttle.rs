@@ -35,9 +35,13 @@
 //! and the `window_s − 1` before it. The book uses two minutes.
 
 use super::window::SecondWindow;
-use super::{positive, PolicyError};
+use super::PolicyError;
 use crate::engine::SimTime;
 use rand::Rng;
+
+/// The longest window, seconds. The window keeps one bucket per second per client group: an hour is a
+/// sixtieth of the memory of a day, and thirty times the SRE book's two minutes.
+pub const MAX_WINDOW_S: u32 = 3600;
 
 /// Which counter of the window is which.
 const REQUESTS: usize = 0;
@@ -61,11 +65,18 @@ impl AdaptiveThrottle {
         Self::try_new(k, window_s).expect("invalid adaptive throttle")
     }
 
-    /// As [`AdaptiveThrottle::new`], returning an error unless `k` is finite and positive and `window_s`
-    /// is at least 1. A `k` below 1 rejects requests even when the backend accepts all of them.
+    /// As [`AdaptiveThrottle::new`], returning an error unless `k` is finite and at least 1 (below 1 the
+    /// client would reject requests even while the backend accepts all of them) and `window_s` is from 1 to
+    /// [`MAX_WINDOW_S`].
     pub fn try_new(k: f64, window_s: u32) -> Result<Self, PolicyError> {
-        let k = positive("k", k)?;
-        positive("window_s", f64::from(window_s))?;
+        if !(k.is_finite() && k >= 1.0) {
+            return Err(PolicyError { parameter: "k", found: k, expected: "a multiplier >= 1 (2 in the SRE book)" });
+        }
+        if !(1..=MAX_WINDOW_S).contains(&window_s) {
+            // The message states MAX_WINDOW_S as written (a test holds them together).
+            let expected = "an integer number of seconds from 1 to 3600";
+            return Err(PolicyError { parameter: "window_s", found: f64::from(window_s), expected });
+        }
         Ok(AdaptiveThrottle { k, counts: SecondWindow::new(window_s), rejected_locally_total: 0 })
     }
 
@@ -261,6 +272,11 @@ mod tests {
         assert!(AdaptiveThrottle::try_new(0.0, 120).is_err());
         assert!(AdaptiveThrottle::try_new(f64::NAN, 120).is_err());
         assert!(AdaptiveThrottle::try_new(2.0, 0).is_err());
+        assert_eq!(AdaptiveThrottle::try_new(0.5, 120).unwrap_err().parameter, "k");
+        let too_long = AdaptiveThrottle::try_new(2.0, MAX_WINDOW_S + 1).unwrap_err();
+        assert_eq!(too_long.parameter, "window_s");
+        assert!(too_long.expected.ends_with(&format!("to {MAX_WINDOW_S}")), "{too_long}");
+        assert_eq!(AdaptiveThrottle::try_new(1.0, MAX_WINDOW_S).unwrap().window_s(), MAX_WINDOW_S);
         let t = AdaptiveThrottle::new(2.0, 120);
         assert_eq!((t.k(), t.window_s()), (2.0, 120));
     }

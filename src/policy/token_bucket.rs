@@ -14,7 +14,7 @@
 //! rounding that non-integer rates leave; the deficit it grants is carried in the level (which may dip to
 //! −10⁻⁹), never forgiven, so it cannot accumulate over a long run.
 
-use super::{non_negative, PolicyError};
+use super::{positive, PolicyError};
 use crate::engine::{SimDuration, SimTime, MICROS_PER_S};
 
 /// A level this close to one token counts as one token: see the module documentation.
@@ -40,11 +40,11 @@ impl TokenBucket {
         Self::try_new(rate_per_s, burst).expect("invalid token bucket")
     }
 
-    /// As [`TokenBucket::new`], returning an error unless `rate_per_s` is finite and non-negative (zero: a
-    /// one-off allowance of `burst` requests) and `burst` is finite and at least 1 (a bucket that cannot
-    /// hold a whole token would admit nothing).
+    /// As [`TokenBucket::new`], returning an error unless `rate_per_s` is finite and positive (a zero rate
+    /// would admit `burst` requests and then nobody, ever: a gate, not a rate limit) and `burst` is finite
+    /// and at least 1 (a bucket that cannot hold a whole token would admit nothing).
     pub fn try_new(rate_per_s: f64, burst: f64) -> Result<Self, PolicyError> {
-        let rate_per_s = non_negative("rate_per_s", rate_per_s)?;
+        let rate_per_s = positive("rate_per_s", rate_per_s)?;
         if !(burst.is_finite() && burst >= 1.0) {
             return Err(PolicyError { parameter: "burst", found: burst, expected: "a finite number >= 1" });
         }
@@ -92,22 +92,19 @@ impl TokenBucket {
         }
     }
 
-    /// The earliest instant at or after `now` at which [`TokenBucket::try_take`] would succeed, or `None`
-    /// if it never will (an empty bucket with a zero rate). Lets a world *delay* requests to the limit (a
-    /// traffic shaper) instead of rejecting them.
-    pub fn next_token_at(&self, now: SimTime) -> Option<SimTime> {
+    /// The earliest instant at or after `now` at which [`TokenBucket::try_take`] would succeed (the rate is
+    /// positive, so there is one). Lets a world *delay* requests to the limit (a traffic shaper) instead of
+    /// rejecting them.
+    pub fn next_token_at(&self, now: SimTime) -> SimTime {
         let level = self.level_at(now);
         if level >= 1.0 - TOKEN_SLACK {
-            return Some(now.max(self.updated_at));
-        }
-        if self.rate_per_s == 0.0 {
-            return None;
+            return now.max(self.updated_at);
         }
         // Rounding the wait up to the next microsecond lands at or after the exact instant, and the
         // token slack covers the rounding of the refill computed there.
         let missing = 1.0 - TOKEN_SLACK - level;
         let wait_us = (missing * MICROS_PER_S as f64 / self.rate_per_s).ceil() as u64;
-        Some(now.max(self.updated_at) + SimDuration(wait_us))
+        now.max(self.updated_at) + SimDuration(wait_us)
     }
 }
 
@@ -185,20 +182,18 @@ mod tests {
         assert!(b.try_take(at_s(1.0)));
         assert!(b.try_take(at_s(1.0)));
         assert!(!b.try_take(at_s(1.0)));
-        let t = b.next_token_at(at_s(1.0)).unwrap();
+        let t = b.next_token_at(at_s(1.0));
         // A third of a second, to the microsecond.
         assert!(t.as_micros().abs_diff(1_333_333) <= 1, "{t}");
         assert!(!b.try_take(SimTime(t.as_micros() - 1)));
         assert!(b.try_take(t));
-        assert_eq!(b.next_token_at(at_s(10.0)), Some(at_s(10.0)));
-        let mut dry = TokenBucket::new(0.0, 1.0);
-        assert!(dry.try_take(at_s(1.0)));
-        assert_eq!(dry.next_token_at(at_s(5.0)), None);
+        assert_eq!(b.next_token_at(at_s(10.0)), at_s(10.0));
     }
 
     #[test]
     fn invalid_buckets_are_rejected() {
         assert!(TokenBucket::try_new(-1.0, 5.0).is_err());
+        assert_eq!(TokenBucket::try_new(0.0, 5.0).unwrap_err().parameter, "rate_per_s");
         assert!(TokenBucket::try_new(f64::NAN, 5.0).is_err());
         assert!(TokenBucket::try_new(1.0, 0.5).is_err());
         assert!(TokenBucket::try_new(1.0, f64::INFINITY).is_err());

@@ -4,20 +4,30 @@
 //! (types, known fields, known distribution names — the TOML parser reports line and column); [`Scenario`]
 //! holds engine objects built from it after every value has been checked, with every problem of a file
 //! reported at once, each naming its dotted field path, what was found and what was expected.
+//!
+//! The validation is split by what it checks: the shared checks and the collector of problems
+//! (`validator.rs`), pools and their provisioning (`pool.rs`), sessions and retries (`session.rs`),
+//! admission policies (`admission.rs`), attacks, protection and classes ([`attack`]). A rule of a policy
+//! lives in the policy's checked constructor, which the validation calls; only rules about the scenario
+//! itself (which cohorts, platforms and dependencies exist, instants and durations of the file, counts that
+//! must fit the world's integers) live in this module.
 
+mod admission;
 pub mod attack;
 pub mod fidelity;
 pub mod overrides;
+mod pool;
 pub mod raw;
+mod session;
 pub mod source;
+mod validator;
 
-use crate::engine::{ArrivalProcess, DurationDist, RateProfile, SimDuration, SimTime};
+use crate::engine::{ArrivalProcess, DurationDist, SimTime};
 use crate::error::{Error, Result};
-use crate::policy::retry::{Backoff, Jitter, RetryPolicy};
-use crate::policy::Autoscaler;
-use raw::{RawAdmission, RawArrivals, RawDist, RawPool, RawRetry, RawScenario};
+use raw::RawScenario;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use validator::Validator;
 
 /// The most pools (platforms and dependencies together) a scenario may have: a request in flight numbers
 /// its pool in 16 bits, which keeps it within one cache line.
@@ -30,8 +40,7 @@ pub const MAX_COUNT: i64 = u32::MAX as i64;
 /// microseconds, and every instant of the run must fit it with room to spare.
 pub const MAX_HORIZON_S: f64 = 1e10;
 
-/// The longest sliding window of adaptive throttling, seconds (it keeps a counter per second).
-pub const MAX_WINDOW_S: u32 = 3600;
+pub use crate::policy::throttle::MAX_WINDOW_S;
 
 /// The shortest duration a file may state where zero is not allowed, seconds: the clock counts whole
 /// microseconds, and a shorter one would round to zero and repeat at the same instant for ever.
@@ -40,8 +49,11 @@ pub const MIN_DURATION_S: f64 = 1e-6;
 /// The largest `--scale`: a factor beyond it only overflows the counts it multiplies.
 pub const MAX_SCALE: f64 = 1e6;
 
+pub use admission::AdmissionSpec;
 pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
 pub use overrides::Override;
+pub use pool::{AutoscaleSpec, DependencySpec, Incident, PoolSpec, Provisioning, ScaleMetric};
+pub use session::SessionSpec;
 pub use source::Source;
 
 /// A validated scenario, ready to run.
@@ -97,27 +109,6 @@ impl CohortSpec {
     }
 }
 
-/// A session and its client's behaviour, validated.
-#[derive(Debug, Clone)]
-pub struct SessionSpec {
-    /// Page requests after login.
-    pub pages: u32,
-    /// Think time between pages.
-    pub think: DurationDist,
-    /// Client timeout of every request.
-    pub timeout: SimDuration,
-    /// Retry policy after a failed request.
-    pub retry: RetryPolicy,
-    /// Retries per first attempt allowed over the last minute.
-    pub retry_budget: Option<f64>,
-    /// Delay before coming back after a rejection or a failed session.
-    pub comeback_delay: DurationDist,
-    /// Returns before giving up.
-    pub max_returns: u32,
-    /// Patience in a waiting room.
-    pub room_patience: Option<DurationDist>,
-}
-
 /// A platform, validated.
 #[derive(Debug, Clone)]
 pub struct PlatformSpec {
@@ -146,112 +137,6 @@ impl PlatformSpec {
         let m = self.mitigation?;
         let first = self.attacks.iter().map(AttackSpec::start).min()?;
         Some(first + m.detection_delay)
-    }
-}
-
-/// A platform's admission policies. They compose in a fixed pipeline, whatever their order in the file:
-/// staggered slots (too early: come back at the slot) → token bucket (no token: come back later) →
-/// waiting room (wait your turn) → session quota (full: come back later) → login request; the session time
-/// limit, priority classes and adaptive throttling modify what happens along the way.
-#[derive(Debug, Clone, Default)]
-pub struct AdmissionSpec {
-    /// Concurrent sessions allowed.
-    pub session_quota: Option<u64>,
-    /// Session length limit.
-    pub session_time_limit: Option<SimDuration>,
-    /// Waiting room: (admitted per minute, opening time, shuffle the pre-queue).
-    pub waiting_room: Option<(f64, SimTime, bool)>,
-    /// Token bucket: (tokens per second, burst).
-    pub token_bucket: Option<(f64, f64)>,
-    /// Whether priority classes apply in pools and the waiting room.
-    pub priority: bool,
-    /// Slot start per cohort index (`None`: no slot for that cohort).
-    pub slots: Vec<Option<SimTime>>,
-    /// Adaptive client throttling: (K, window in seconds).
-    pub throttle: Option<(f64, u32)>,
-}
-
-/// A shared tier, validated.
-#[derive(Debug, Clone)]
-pub struct DependencySpec {
-    /// Its name.
-    pub name: String,
-    /// Its pool.
-    pub pool: PoolSpec,
-}
-
-/// A pool, validated.
-#[derive(Debug, Clone)]
-pub struct PoolSpec {
-    /// Number of servers (>= 1).
-    pub servers: u32,
-    /// Concurrent requests per server (>= 1).
-    pub workers_per_server: u32,
-    /// Maximum requests in service plus waiting, if bounded (>= servers × workers).
-    pub max_in_system: Option<u64>,
-    /// Service-time distribution.
-    pub service: DurationDist,
-    /// Overload slowdown (knee, slowdown), see [`raw::RawOverload`].
-    pub overload: Option<(f64, f64)>,
-    /// How the number of servers changes.
-    pub provisioning: Provisioning,
-    /// Capacity incidents, in time order.
-    pub incidents: Vec<Incident>,
-}
-
-/// How a pool's servers change over a run.
-#[derive(Debug, Clone)]
-pub enum Provisioning {
-    /// Always `servers`.
-    Static,
-    /// Servers ready at the listed times.
-    Scheduled(Vec<(SimTime, u32)>),
-    /// A reactive autoscaler.
-    Autoscale(AutoscaleSpec),
-}
-
-/// What an autoscaler watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScaleMetric {
-    /// Busy share of the slots.
-    Utilization,
-    /// Waiting requests per slot.
-    Backlog,
-    /// Mean wait of requests started in the window, seconds.
-    Latency,
-}
-
-/// A reactive autoscaler, validated (see [`raw::RawProvisioning::Autoscale`]): what it watches and how its
-/// servers boot, around its decision rule.
-#[derive(Debug, Clone)]
-pub struct AutoscaleSpec {
-    /// Metric.
-    pub metric: ScaleMetric,
-    /// Evaluation window.
-    pub window: SimDuration,
-    /// Boot delay of one server.
-    pub boot_delay: DurationDist,
-    /// Share of boots that fail.
-    pub boot_failure_share: f64,
-    /// The decision rule (target, step, cooldown, bounds), built by the policy's own checked constructor.
-    pub rule: Autoscaler,
-}
-
-/// Servers lost at a time, for a while or for good.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Incident {
-    /// When.
-    pub at: SimTime,
-    /// How many.
-    pub servers: u32,
-    /// For how long (`None`: for good).
-    pub duration: Option<SimDuration>,
-}
-
-impl PoolSpec {
-    /// Requests that can be in service at once.
-    pub fn slots(&self) -> u64 {
-        u64::from(self.servers) * u64::from(self.workers_per_server)
     }
 }
 
@@ -318,7 +203,7 @@ impl Scenario {
 
     /// Validates an already parsed scenario.
     pub fn from_raw(raw: RawScenario, origin: &Path) -> Result<Scenario> {
-        let mut v = Validator { problems: Vec::new() };
+        let mut v = Validator::new();
         let run = &raw.scenario;
         v.check(
             run.horizon_s.is_finite() && run.horizon_s > 0.0 && run.horizon_s <= MAX_HORIZON_S,
@@ -454,30 +339,21 @@ impl Scenario {
             }
         }
 
-        match v.problems.len() {
-            0 => Ok(Scenario {
-                name: raw.scenario.name.clone(),
-                description: raw.scenario.description.clone(),
-                horizon: SimTime::from_secs_f64(raw.scenario.horizon_s),
-                warmup: SimTime::from_secs_f64(raw.scenario.warmup_s),
-                cohorts,
-                platforms,
-                dependencies,
-                clock_start_s,
-                scale: 1.0,
-                attack_model,
-                faithful_scale: raw.scenario.faithful_scale,
-                raw,
-            }),
-            1 => {
-                let (field, found, expected) = v.problems.pop().expect("one problem");
-                Err(Error::Invalid { path: origin.to_owned(), field, found, expected })
-            }
-            _ => Err(Error::Many {
-                path: origin.to_owned(),
-                problems: v.problems.into_iter().map(|(f, found, e)| format!("{f} = {found}: expected {e}")).collect(),
-            }),
-        }
+        v.into_result(origin)?;
+        Ok(Scenario {
+            name: raw.scenario.name.clone(),
+            description: raw.scenario.description.clone(),
+            horizon: SimTime::from_secs_f64(raw.scenario.horizon_s),
+            warmup: SimTime::from_secs_f64(raw.scenario.warmup_s),
+            cohorts,
+            platforms,
+            dependencies,
+            clock_start_s,
+            scale: 1.0,
+            attack_model,
+            faithful_scale: raw.scenario.faithful_scale,
+            raw,
+        })
     }
 
     /// Seconds from t = 0 to the wall-clock time `hh:mm` of the simulated day.
@@ -510,370 +386,12 @@ fn parse_error(origin: &Path, e: &toml::de::Error) -> Error {
     Error::Parse { path: origin.to_owned(), message: e.to_string().trim_end().to_owned() }
 }
 
-/// Collects every problem of a file.
-struct Validator {
-    problems: Vec<(String, String, String)>,
-}
-
-impl Validator {
-    fn problem(&mut self, field: &str, found: &str, expected: &str) {
-        self.problems.push((field.to_owned(), found.to_owned(), expected.to_owned()));
-    }
-
-    fn check<T: std::fmt::Display>(&mut self, ok: bool, field: &str, found: T, expected: &str) {
-        if !ok {
-            let text = found.to_string();
-            // A float as large as 1e300 displays as 301 digits: show it as written in the file instead.
-            let text = match text.parse::<f64>() {
-                Ok(x) if text.len() > 24 => format!("{x:e}"),
-                _ => text,
-            };
-            self.problem(field, &text, expected);
-        }
-    }
-
-    fn dist(&mut self, field: &str, d: &RawDist) -> Option<DurationDist> {
-        let built = match *d {
-            RawDist::Exponential { mean_s } => DurationDist::exponential(mean_s),
-            RawDist::Deterministic { value_s } => DurationDist::deterministic(value_s),
-            RawDist::Lognormal { mean_s, cv } => DurationDist::lognormal(mean_s, cv),
-            RawDist::Gamma { shape, mean_s } => DurationDist::gamma(shape, mean_s),
-            RawDist::Erlang { k, mean_s } => DurationDist::erlang(k, mean_s),
-            RawDist::Uniform { min_s, max_s } => DurationDist::uniform(min_s, max_s),
-        };
-        match built {
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.problem(&format!("{field}.{}", e.parameter), &e.found.to_string(), e.expected);
-                None
-            }
-        }
-    }
-
-    fn pool(&mut self, field: &str, pool: &RawPool) -> Option<PoolSpec> {
-        let servers_ok = self.count(&format!("{field}.servers"), pool.servers, 1);
-        let workers_ok = self.count(&format!("{field}.workers_per_server"), pool.workers_per_server, 1);
-        if let (Some(k), true, true) = (pool.max_in_system, servers_ok, workers_ok) {
-            // Both counts fit 32 bits, so their product fits 64.
-            let slots = pool.servers * pool.workers_per_server;
-            self.check(
-                k >= slots,
-                &format!("{field}.max_in_system"),
-                k,
-                &format!("an integer >= servers × workers_per_server = {slots} (K >= c)"),
-            );
-        }
-        if let Some(o) = &pool.overload {
-            self.check(o.knee.is_finite() && o.knee > 0.0, &format!("{field}.overload.knee"), o.knee, "a multiple of the slots > 0");
-            self.check(o.slowdown.is_finite() && o.slowdown >= 0.0, &format!("{field}.overload.slowdown"), o.slowdown, "a number >= 0");
-        }
-        let provisioning = self.provisioning(&format!("{field}.provisioning"), pool);
-        let mut incidents = Vec::new();
-        for (i, inc) in pool.incidents.iter().enumerate() {
-            let f = format!("{field}.incidents[{i}]");
-            let ok_at = inc.at_s.is_finite() && inc.at_s >= 0.0;
-            self.check(ok_at, &format!("{f}.at_s"), inc.at_s, "seconds >= 0");
-            self.count(&format!("{f}.servers"), inc.servers, 1);
-            let duration = match inc.duration_s {
-                None => Some(None),
-                Some(d) => self
-                    .positive(&format!("{f}.duration_s"), d, "seconds > 0 (omit it for a loss for good)")
-                    .then(|| Some(SimDuration::from_secs_f64(d))),
-            };
-            if let (true, true, Some(duration)) = (ok_at, (1..=MAX_COUNT).contains(&inc.servers), duration) {
-                incidents.push(Incident { at: SimTime::from_secs_f64(inc.at_s), servers: inc.servers as u32, duration });
-            }
-        }
-        incidents.sort_by_key(|i| i.at);
-        let service = self.dist(&format!("{field}.service"), &pool.service)?;
-        let provisioning = provisioning?;
-        (servers_ok && workers_ok).then(|| PoolSpec {
-            servers: pool.servers as u32,
-            workers_per_server: pool.workers_per_server as u32,
-            max_in_system: pool.max_in_system.map(|k| k.max(0) as u64),
-            service,
-            overload: pool.overload.as_ref().map(|o| (o.knee, o.slowdown)),
-            provisioning,
-            incidents,
-        })
-    }
-
-    fn provisioning(&mut self, field: &str, pool: &RawPool) -> Option<Provisioning> {
-        use raw::RawProvisioning as P;
-        let count = |x: i64| x.clamp(0, i64::from(u32::MAX)) as u32;
-        match &pool.provisioning {
-            None | Some(P::Static {}) => Some(Provisioning::Static),
-            Some(P::Scheduled { timetable }) => {
-                let mut steps = Vec::new();
-                let mut last = -1.0;
-                for (i, [t, n]) in timetable.iter().enumerate() {
-                    let ok =
-                        t.is_finite() && *t >= 0.0 && *t > last && n.is_finite() && *n >= 1.0 && n.fract() == 0.0 && *n <= MAX_COUNT as f64;
-                    self.check(
-                        ok,
-                        &format!("{field}.timetable[{i}]"),
-                        format!("[{t}, {n}]"),
-                        &format!("[t_s, servers] with times increasing and servers a whole number from 1 to {MAX_COUNT}"),
-                    );
-                    last = *t;
-                    steps.push((SimTime::from_secs_f64(*t), *n as u32));
-                }
-                if timetable.is_empty() {
-                    self.problem(&format!("{field}.timetable"), "[]", "at least one [t_s, servers] step");
-                }
-                Some(Provisioning::Scheduled(steps))
-            }
-            Some(P::Autoscale { metric, target, window_s, step, boot_delay, cooldown_s, min, max, provider_quota, boot_failure_share }) => {
-                let metric = match metric.as_str() {
-                    "utilization" => Some(ScaleMetric::Utilization),
-                    "backlog" => Some(ScaleMetric::Backlog),
-                    "latency" => Some(ScaleMetric::Latency),
-                    other => {
-                        self.problem(&format!("{field}.metric"), &format!("{other:?}"), "one of \"utilization\", \"backlog\", \"latency\"");
-                        None
-                    }
-                };
-                let w = window_s.is_finite() && *window_s >= MIN_DURATION_S;
-                self.check(w, &format!("{field}.window_s"), window_s, &format!("seconds >= {MIN_DURATION_S:e} (one tick of the clock)"));
-                let counts_ok =
-                    [("step", *step), ("min", *min), ("max", *max)].map(|(name, n)| self.count(&format!("{field}.{name}"), n, 1));
-                let c = cooldown_s.is_finite() && *cooldown_s >= 0.0;
-                self.check(c, &format!("{field}.cooldown_s"), cooldown_s, "seconds >= 0");
-                self.check(
-                    (*min..=*max).contains(&pool.servers),
-                    &format!("{field}.min"),
-                    format!("min {min}, max {max}, servers {}", pool.servers),
-                    "min <= servers <= max",
-                );
-                let quota = provider_quota.unwrap_or(*max);
-                self.check(quota >= pool.servers, &format!("{field}.provider_quota"), quota, "an integer >= servers");
-                let quota_ok = self.count(&format!("{field}.provider_quota"), quota, 1);
-                let b = boot_failure_share.is_finite() && (0.0..1.0).contains(boot_failure_share);
-                self.check(b, &format!("{field}.boot_failure_share"), boot_failure_share, "a share in [0, 1)");
-                let boot = self.dist(&format!("{field}.boot_delay"), boot_delay);
-                // The rule's own constructor checks the target and the bounds against each other; its counts
-                // are only built once they are known to fit.
-                let rule = if counts_ok.iter().all(|ok| *ok) && quota_ok && c {
-                    let cooldown = SimDuration::from_secs_f64(*cooldown_s);
-                    match Autoscaler::new(*target, cooldown, count(*step), count(*min), count(*max), count(quota)) {
-                        Ok(rule) => Some(rule),
-                        Err(e) => {
-                            self.check(false, &format!("{field}.{}", e.parameter), e.found, e.expected);
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
-                Some(Provisioning::Autoscale(AutoscaleSpec {
-                    metric: metric?,
-                    window: w.then(|| SimDuration::from_secs_f64(*window_s))?,
-                    boot_delay: boot?,
-                    boot_failure_share: if b { *boot_failure_share } else { 0.0 },
-                    rule: rule?,
-                }))
-            }
-        }
-    }
-
-    /// Checks a count of servers (or workers, rooms) read as a 64-bit integer: from `min` to the 32 bits a
-    /// pool counts in, never silently clamped.
-    pub(super) fn count(&mut self, field: &str, n: i64, min: i64) -> bool {
-        let ok = (min..=MAX_COUNT).contains(&n);
-        self.check(ok, field, n, &format!("an integer from {min} to {MAX_COUNT}"));
-        ok
-    }
-
-    fn positive(&mut self, field: &str, x: f64, expected: &str) -> bool {
-        let ok = x.is_finite() && x > 0.0;
-        self.check(ok, field, x, expected);
-        ok
-    }
-
-    fn session(&mut self, field: &str, s: &raw::RawSession) -> Option<SessionSpec> {
-        let think = self.dist(&format!("{field}.think"), &s.think);
-        let timeout_ok = self.positive(&format!("{field}.timeout_s"), s.timeout_s, "a number of seconds > 0");
-        let retry = match &s.retry {
-            None => Some(RetryPolicy::none()),
-            Some(r) => self.retry(&format!("{field}.retry"), r),
-        };
-        if let Some(b) = s.retry_budget {
-            self.check(b.is_finite() && b >= 0.0, &format!("{field}.retry_budget"), b, "a ratio >= 0 (e.g. 0.1)");
-        }
-        let comeback_delay = self.dist(&format!("{field}.comeback.delay"), &s.comeback.delay);
-        let room_patience = s.room_patience.as_ref().map(|d| self.dist(&format!("{field}.room_patience"), d));
-        Some(SessionSpec {
-            pages: s.pages,
-            think: think?,
-            timeout: timeout_ok.then(|| SimDuration::from_secs_f64(s.timeout_s))?,
-            retry: retry?,
-            retry_budget: s.retry_budget,
-            comeback_delay: comeback_delay?,
-            max_returns: s.comeback.max_returns,
-            room_patience: match room_patience {
-                None => None,
-                Some(d) => Some(d?),
-            },
-        })
-    }
-
-    fn jitter(&mut self, field: &str, j: &str) -> Option<Jitter> {
-        match j {
-            "none" => Some(Jitter::None),
-            "full" => Some(Jitter::Full),
-            "equal" => Some(Jitter::Equal),
-            other => {
-                self.problem(field, &format!("{other:?}"), "one of \"none\", \"full\", \"equal\"");
-                None
-            }
-        }
-    }
-
-    fn retry(&mut self, field: &str, r: &RawRetry) -> Option<RetryPolicy> {
-        let attempts = |v: &mut Self, n: u32| {
-            v.check(n >= 1, &format!("{field}.max_attempts"), n, "an integer >= 1 (the first attempt included)");
-            n >= 1
-        };
-        match r {
-            RawRetry::Immediate { max_attempts } => attempts(self, *max_attempts).then_some(RetryPolicy {
-                backoff: Backoff::Immediate,
-                jitter: Jitter::None,
-                max_attempts: *max_attempts,
-            }),
-            RawRetry::Fixed { delay_s, max_attempts, jitter } => {
-                let ok = attempts(self, *max_attempts);
-                let d = delay_s.is_finite() && *delay_s >= 0.0;
-                self.check(d, &format!("{field}.delay_s"), delay_s, "a number of seconds >= 0");
-                let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
-                (ok && d).then_some(RetryPolicy { backoff: Backoff::Fixed { delay_s: *delay_s }, jitter, max_attempts: *max_attempts })
-            }
-            RawRetry::Exponential { base_s, multiplier, cap_s, max_attempts, jitter } => {
-                let ok = attempts(self, *max_attempts);
-                let b = self.positive(&format!("{field}.base_s"), *base_s, "a number of seconds > 0");
-                let m = multiplier.is_finite() && *multiplier >= 1.0;
-                self.check(m, &format!("{field}.multiplier"), multiplier, "a number >= 1");
-                let c = cap_s.is_finite() && *cap_s >= *base_s;
-                self.check(c, &format!("{field}.cap_s"), cap_s, "a number of seconds >= base_s");
-                let jitter = self.jitter(&format!("{field}.jitter"), jitter)?;
-                (ok && b && m && c).then_some(RetryPolicy {
-                    backoff: Backoff::Exponential { base_s: *base_s, multiplier: *multiplier, cap_s: *cap_s },
-                    jitter,
-                    max_attempts: *max_attempts,
-                })
-            }
-        }
-    }
-
-    fn admission(&mut self, field: &str, policies: &[RawAdmission], cohorts: &[&String]) -> AdmissionSpec {
-        let mut a = AdmissionSpec { slots: vec![None; cohorts.len()], ..AdmissionSpec::default() };
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, p) in policies.iter().enumerate() {
-            let f = format!("{field}[{i}]");
-            let kind = match p {
-                RawAdmission::SessionQuota { .. } => "session_quota",
-                RawAdmission::SessionTimeLimit { .. } => "session_time_limit",
-                RawAdmission::WaitingRoom { .. } => "waiting_room",
-                RawAdmission::TokenBucket { .. } => "token_bucket",
-                RawAdmission::Priority {} => "priority",
-                RawAdmission::StaggeredSlots { .. } => "staggered_slots",
-                RawAdmission::AdaptiveThrottling { .. } => "adaptive_throttling",
-            };
-            if !seen.insert(kind) {
-                self.problem(&format!("{f}.policy"), &format!("{kind:?} a second time"), "each policy at most once per platform");
-                continue;
-            }
-            match p {
-                RawAdmission::SessionQuota { max_sessions } => {
-                    self.check(*max_sessions >= 1, &format!("{f}.max_sessions"), max_sessions, "an integer >= 1");
-                    a.session_quota = Some(*max_sessions);
-                }
-                RawAdmission::SessionTimeLimit { max_s } => {
-                    if self.positive(&format!("{f}.max_s"), *max_s, "a number of seconds > 0") {
-                        a.session_time_limit = Some(SimDuration::from_secs_f64(*max_s));
-                    }
-                }
-                RawAdmission::WaitingRoom { admit_per_min, opens_at_s, shuffle_prequeue } => {
-                    let r = self.positive(&format!("{f}.admit_per_min"), *admit_per_min, "users per minute > 0");
-                    let o = opens_at_s.is_finite() && *opens_at_s >= 0.0;
-                    self.check(o, &format!("{f}.opens_at_s"), opens_at_s, "seconds >= 0");
-                    if r && o {
-                        a.waiting_room = Some((*admit_per_min, SimTime::from_secs_f64(*opens_at_s), *shuffle_prequeue));
-                    }
-                }
-                RawAdmission::TokenBucket { rate_per_s, burst } => {
-                    let r = self.positive(&format!("{f}.rate_per_s"), *rate_per_s, "tokens per second > 0");
-                    let b = burst.is_finite() && *burst >= 1.0;
-                    self.check(b, &format!("{f}.burst"), burst, "a number of tokens >= 1");
-                    if r && b {
-                        a.token_bucket = Some((*rate_per_s, *burst));
-                    }
-                }
-                RawAdmission::Priority {} => a.priority = true,
-                RawAdmission::StaggeredSlots { slots } => {
-                    for (cohort, start_s) in slots {
-                        let sf = format!("{f}.slots.{cohort}");
-                        match cohorts.iter().position(|c| *c == cohort) {
-                            Some(ci) => {
-                                if start_s.is_finite() && *start_s >= 0.0 {
-                                    a.slots[ci] = Some(SimTime::from_secs_f64(*start_s));
-                                } else {
-                                    self.problem(&sf, &start_s.to_string(), "seconds >= 0");
-                                }
-                            }
-                            None => self.problem(&sf, &format!("{cohort:?}"), &format!("one of the cohorts defined: {cohorts:?}")),
-                        }
-                    }
-                }
-                RawAdmission::AdaptiveThrottling { k, window_s } => {
-                    let kk = k.is_finite() && *k >= 1.0;
-                    self.check(kk, &format!("{f}.k"), k, "a multiplier >= 1 (2 in the SRE book)");
-                    // One bucket per second of the window, per client group: an hour is a sixtieth of the
-                    // memory of a day, and thirty times the SRE book's two minutes.
-                    let w = (1..=MAX_WINDOW_S).contains(window_s);
-                    self.check(w, &format!("{f}.window_s"), window_s, &format!("an integer number of seconds from 1 to {MAX_WINDOW_S}"));
-                    if kk && w {
-                        a.throttle = Some((*k, *window_s));
-                    }
-                }
-            }
-        }
-        a
-    }
-
-    fn arrivals(&mut self, field: &str, a: &RawArrivals) -> Option<ArrivalProcess> {
-        match a {
-            RawArrivals::Poisson { rate_per_s } => {
-                let ok = rate_per_s.is_finite() && *rate_per_s > 0.0;
-                self.check(ok, &format!("{field}.rate_per_s"), rate_per_s, "a rate per second > 0");
-                ok.then(|| ArrivalProcess::poisson(*rate_per_s))
-            }
-            RawArrivals::Profile { points } => self.profile(&format!("{field}.points"), points).map(ArrivalProcess::Profile),
-            RawArrivals::Population { count, shape } => {
-                self.check(*count >= 1, &format!("{field}.count"), count, "an integer >= 1");
-                let shape = self.profile(&format!("{field}.shape"), shape)?;
-                (*count >= 1).then_some(ArrivalProcess::Population { count: *count, shape })
-            }
-        }
-    }
-
-    fn profile(&mut self, field: &str, points: &[[f64; 2]]) -> Option<RateProfile> {
-        let pairs: Vec<(f64, f64)> = points.iter().map(|p| (p[0], p[1])).collect();
-        match RateProfile::new(&pairs) {
-            Ok(p) => Some(p),
-            Err(e) => {
-                self.problem(field, &format!("{points:?}"), &e.to_string());
-                None
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// An M/M/2 desk, with `pool` appended to its pool table.
-    fn desk(pool: &str) -> String {
+    pub(super) fn desk(pool: &str) -> String {
         format!(
             "[scenario]\nname = \"desk\"\nhorizon_s = 100.0\n\n[cohorts.customers]\nplatform = \"desk\"\n\
              arrivals = {{ process = \"poisson\", rate_per_s = 1.0 }}\n\n[platforms.desk.pool]\nservers = 2\n\
@@ -881,7 +399,8 @@ mod tests {
         )
     }
 
-    fn problems(text: &str) -> Vec<String> {
+    /// The problems `text` is refused for, each as `field = found: expected …`; none if it is valid.
+    pub(super) fn problems(text: &str) -> Vec<String> {
         match Scenario::from_toml(text, Path::new("desk.toml"), &[]) {
             Err(Error::Many { problems, .. }) => problems,
             Err(Error::Invalid { field, found, expected, .. }) => vec![format!("{field} = {found}: expected {expected}")],
@@ -905,23 +424,5 @@ mod tests {
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(p.iter().any(|x| x.starts_with("platforms.desk.pool.servers = 0")), "{p:?}");
         assert!(p.iter().any(|x| x.contains("rate_per_s = -1")), "{p:?}");
-    }
-
-    #[test]
-    fn an_autoscaler_is_built_by_its_policy_whose_refusal_names_the_field() {
-        let autoscale = |target: &str, min: u32, max: u32| {
-            format!(
-                "provisioning = {{ kind = \"autoscale\", metric = \"utilization\", target = {target}, window_s = 60.0, step = 1, \
-                 boot_delay = {{ dist = \"deterministic\", value_s = 60.0 }}, cooldown_s = 0.0, min = {min}, max = {max} }}"
-            )
-        };
-        let s = Scenario::from_toml(&desk(&autoscale("0.7", 1, 4)), Path::new("desk.toml"), &[]).unwrap();
-        assert!(matches!(s.platforms[0].pool.provisioning, Provisioning::Autoscale(_)));
-        // A target of 0 is refused by `policy::Autoscaler::new`, named by the scenario's field.
-        let p = problems(&desk(&autoscale("0.0", 1, 4)));
-        assert_eq!(p, ["platforms.desk.pool.provisioning.target = 0: expected a finite number > 0"]);
-        // Bounds that do not hold the servers: the scenario's own rule, with the values found.
-        let p = problems(&desk(&autoscale("0.7", 3, 4)));
-        assert!(p.iter().any(|x| x.contains("provisioning.min") && x.contains("min <= servers <= max")), "{p:?}");
     }
 }
