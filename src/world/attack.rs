@@ -147,8 +147,8 @@ impl World<'_> {
     /// Schedules every platform's attack events: rate changes (aggregate) or first arrivals (requests), and
     /// the moment protection engages.
     pub(super) fn schedule_attacks(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, pa) in self.attacks.iter_mut().enumerate() {
-            let Some(pa) = pa.as_mut().filter(|_| self.active_pools[i]) else { continue };
+        for (i, p) in self.platforms.iter_mut().enumerate() {
+            let Some(pa) = p.attack.as_mut().filter(|_| self.active_pools[i]) else { continue };
             let platform = i as u32;
             if let Some(t) = pa.mitigation_at {
                 if t <= self.horizon {
@@ -182,7 +182,7 @@ impl World<'_> {
         let now = sched.now();
         let p = &self.platforms[platform as usize];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.attacks[platform as usize].as_mut().expect("attack events only for attacked platforms");
+        let pa = self.platforms[platform as usize].attack.as_mut().expect("attack events only for attacked platforms");
         pa.integrate(now, connections, cap);
         if pa.model != AttackModel::Aggregate {
             return;
@@ -223,7 +223,7 @@ impl World<'_> {
         let now = sched.now();
         let p = &self.platforms[platform as usize];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.attacks[platform as usize].as_mut().expect("attacked platform");
+        let pa = self.platforms[platform as usize].attack.as_mut().expect("attacked platform");
         pa.integrate(now, connections, cap);
         pa.active = true;
         if pa.model == AttackModel::Aggregate {
@@ -235,7 +235,8 @@ impl World<'_> {
     pub(super) fn attack_arrival(&mut self, platform: u32, attack: u32, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let pi = platform as usize;
-        let pa = self.attacks[pi].as_mut().expect("attacked platform");
+        let p = &mut self.platforms[pi];
+        let pa = p.attack.as_mut().expect("attacked platform");
         let spec = &pa.attacks[attack as usize];
         let tier = spec.tier;
         pa.counts.sent += 1.0;
@@ -258,8 +259,8 @@ impl World<'_> {
         }
         match tier {
             AttackTier::FrontDoor { hold } => {
-                let cap = self.platforms[pi].max_connections.expect("validated: front-door attacks need a cap");
-                if self.platforms[pi].connections as f64 + pa.door_connections >= cap as f64 {
+                let cap = p.max_connections.expect("validated: front-door attacks need a cap");
+                if p.connections as f64 + pa.door_connections >= cap as f64 {
                     pa.counts.blocked += 1.0;
                 } else {
                     pa.door_connections += 1.0;
@@ -269,7 +270,7 @@ impl World<'_> {
             }
             AttackTier::Pool { .. } => {
                 // The attack claims no priority: it waits behind everyone.
-                let priority = if self.platforms[pi].priority_pool { 7 } else { 0 };
+                let priority = if p.priority_pool { 7 } else { 0 };
                 let r = self.requests.insert(Request {
                     arrived: now,
                     since: now,
@@ -295,7 +296,7 @@ impl World<'_> {
 
     /// Requests: a bot's connection at `platform`'s front door closes.
     pub(super) fn attack_hangup(&mut self, platform: u32) {
-        let pa = self.attacks[platform as usize].as_mut().expect("attacked platform");
+        let pa = self.platforms[platform as usize].attack.as_mut().expect("attacked platform");
         pa.door_connections -= 1.0;
     }
 
@@ -337,7 +338,7 @@ impl World<'_> {
     pub(super) fn attack_counts(&mut self, platform: usize, now: SimTime) -> Option<AttackCounts> {
         let p = &self.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.attacks[platform].as_mut()?;
+        let pa = self.platforms[platform].attack.as_mut()?;
         pa.integrate(now, connections, cap);
         let mut c = pa.counts;
         if let Some((f, _)) = &self.pools[platform].fluid {

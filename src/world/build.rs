@@ -136,8 +136,15 @@ impl<'s> World<'s> {
         let platforms = scenario
             .platforms
             .iter()
+            .zip(classes)
             .enumerate()
-            .map(|(i, p)| Platform::new(p, i as u32, n_platforms, key(format!("admission/{}", p.name))))
+            .map(|(i, (p, classes))| {
+                let mut platform = Platform::new(p, i as u32, n_platforms, key(format!("admission/{}", p.name)));
+                platform.attack = attack::PlatformAttack::new(p, scenario.attack_model, key(format!("attack/{}", p.name)));
+                platform.flag_rng = p.mitigation.map(|_| key(format!("mitigation/{}", p.name)));
+                platform.classes = classes;
+                platform
+            })
             .collect();
         let provisioning = scenario
             .platforms
@@ -147,12 +154,6 @@ impl<'s> World<'s> {
             .zip(&pools)
             .map(|(spec, pool)| PoolProvisioning::new(spec, key(format!("provisioning/{}", pool.name))))
             .collect();
-        let attacks = scenario
-            .platforms
-            .iter()
-            .map(|p| attack::PlatformAttack::new(p, scenario.attack_model, key(format!("attack/{}", p.name))))
-            .collect();
-        let flag_rngs = scenario.platforms.iter().map(|p| p.mitigation.map(|_| key(format!("mitigation/{}", p.name)))).collect();
         let checkpoints = CHECKPOINTS.map(|(h, m)| SimTime::from_secs_f64(scenario.clock_offset_s(h, m).max(0.0)));
         World {
             horizon: scenario.horizon,
@@ -168,9 +169,6 @@ impl<'s> World<'s> {
             minutes: Minutes::new(sink),
             active_pools,
             provisioning,
-            attacks,
-            flag_rngs,
-            classes,
             user_groups,
             seed,
             replication,
@@ -226,19 +224,17 @@ pub fn components(scenario: &Scenario) -> Vec<Vec<bool>> {
 
 impl World<'_> {
     /// Takes over the state of `other`, a world that simulated other pools of the same scenario: its
-    /// groups, pools, provisioning, platforms, attacks, classes and timeseries rows.
+    /// groups, pools, provisioning, platforms (with their attacks and classes) and timeseries rows.
     pub(super) fn absorb(&mut self, other: World<'_>) {
-        let World { groups, platforms, pools, provisioning, attacks, classes, minutes, active_pools, .. } = other;
+        let World { groups, platforms, pools, provisioning, minutes, active_pools, .. } = other;
         for (g, group) in groups.into_iter().enumerate() {
             if active_pools[group.platform as usize] {
                 self.groups[g] = group;
             }
         }
-        for (i, ((platform, attack), class)) in platforms.into_iter().zip(attacks).zip(classes).enumerate() {
+        for (i, platform) in platforms.into_iter().enumerate() {
             if active_pools[i] {
                 self.platforms[i] = platform;
-                self.attacks[i] = attack;
-                self.classes[i] = class;
             }
         }
         for (i, (pool, prov)) in pools.into_iter().zip(provisioning).enumerate() {

@@ -141,8 +141,8 @@ impl Classes {
 impl World<'_> {
     /// Schedules every platform's bells.
     pub(super) fn schedule_classes(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, c) in self.classes.iter().enumerate() {
-            let Some(c) = c.as_ref().filter(|_| self.active_pools[i]) else { continue };
+        for (i, p) in self.platforms.iter().enumerate() {
+            let Some(c) = p.classes.as_ref().filter(|_| self.active_pools[i]) else { continue };
             for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
                 if t <= self.horizon {
                     sched.schedule_at(t, Event::ClassBell { platform: i as u32, bell: b as u32 });
@@ -153,7 +153,7 @@ impl World<'_> {
 
     /// A bell rings: its classes are created and their participants will try to join.
     pub(super) fn class_bell(&mut self, platform: u32, bell: u32, sched: &mut Scheduler<Event>) {
-        let c = self.classes[platform as usize].as_mut().expect("bells only for platforms with classes");
+        let c = self.platforms[platform as usize].classes.as_mut().expect("bells only for platforms with classes");
         let (_, count) = c.spec.bells[bell as usize];
         let spread = c.spec.join_spread.as_secs_f64();
         let pupils = Poisson::new(c.spec.pupils_mean.max(1e-9)).expect("validated mean");
@@ -177,7 +177,7 @@ impl World<'_> {
     /// A participant makes their first try: a user of the platform's teacher or pupil group.
     pub(super) fn class_join(&mut self, platform: u32, class: u32, teacher: bool, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let c = self.classes[platform as usize].as_ref().expect("classes");
+        let c = self.platforms[platform as usize].classes.as_ref().expect("classes");
         let group = if teacher { c.teacher_group } else { c.pupil_group };
         let g = &mut self.groups[group as usize];
         if now >= self.warmup {
@@ -195,7 +195,7 @@ impl World<'_> {
     pub(super) fn class_logged_in(&mut self, u: Ref) {
         let user = *self.users.get(u).expect("alive");
         let platform = self.groups[user.group as usize].platform as usize;
-        let c = self.classes[platform].as_mut().expect("class users belong to platforms with classes");
+        let c = self.platforms[platform].classes.as_mut().expect("class users belong to platforms with classes");
         let k = user.class as usize;
         let class = c.classes[k];
         if class.judged || class.lost {
@@ -223,7 +223,7 @@ impl World<'_> {
 
     /// The join window of a bell's classes ends: each is held, degraded or lost.
     pub(super) fn class_judge(&mut self, platform: u32, bell: u32) {
-        let c = self.classes[platform as usize].as_mut().expect("classes");
+        let c = self.platforms[platform as usize].classes.as_mut().expect("classes");
         let first = c.bell_first[bell as usize];
         let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
         for k in first..end {
@@ -243,7 +243,7 @@ impl World<'_> {
 
     /// A bell's lessons end: their rooms and bandwidth are freed.
     pub(super) fn class_end(&mut self, platform: u32, bell: u32) {
-        let c = self.classes[platform as usize].as_mut().expect("classes");
+        let c = self.platforms[platform as usize].classes.as_mut().expect("classes");
         let first = c.bell_first[bell as usize];
         let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
         for k in first..end {
@@ -261,14 +261,14 @@ impl World<'_> {
             return false;
         }
         let platform = self.groups[user.group as usize].platform as usize;
-        self.classes[platform].as_ref().is_some_and(|c| c.classes[user.class as usize].judged)
+        self.platforms[platform].classes.as_ref().is_some_and(|c| c.classes[user.class as usize].judged)
     }
 
     /// Class counters over the platforms among `pools`.
     pub(super) fn class_totals(&self, pools: &[usize]) -> ClassCounts {
         let mut t = ClassCounts::default();
-        for &i in pools.iter().filter(|&&i| i < self.classes.len()) {
-            if let Some(c) = &self.classes[i] {
+        for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
+            if let Some(c) = &self.platforms[i].classes {
                 t.planned += c.counts.planned;
                 t.held += c.counts.held;
                 t.degraded += c.counts.degraded;

@@ -49,7 +49,8 @@ impl World<'_> {
     /// Decides, on a user's arrival at `platform`, whether its protection will block them: a false
     /// positive, or a user abroad under geo-filtering (drawn only where the platform has protection).
     pub(super) fn flag(&mut self, platform: usize, user: &mut User) {
-        if let (Some(rng), Some(m)) = (&mut self.flag_rngs[platform], self.attacks[platform].as_ref().and_then(|a| a.mitigation)) {
+        let p = &mut self.platforms[platform];
+        if let (Some(rng), Some(m)) = (&mut p.flag_rng, p.attack.as_ref().and_then(|a| a.mitigation)) {
             let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
             let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
             user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));

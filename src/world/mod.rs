@@ -240,12 +240,6 @@ struct World<'s> {
     active_pools: Vec<bool>,
     /// Provisioning of each pool (same index as `pools`).
     provisioning: Vec<PoolProvisioning>,
-    /// Attacks and protection of each platform (same index as `platforms`).
-    attacks: Vec<Option<attack::PlatformAttack>>,
-    /// Flags real users for the protection (false positives, users abroad), per platform.
-    flag_rngs: Vec<Option<StreamRng>>,
-    /// Virtual classes of each platform (same index as `platforms`).
-    classes: Vec<Option<classes::Classes>>,
     /// Groups of people from cohorts (the class participants' groups follow).
     user_groups: usize,
     /// Master seed and replication, for streams created during the run.

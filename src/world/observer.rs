@@ -114,7 +114,7 @@ impl World<'_> {
                     return None;
                 }
                 let c = self.attack_counts(i, now)?;
-                Some(self.attacks[i].as_mut().expect("counted").minute.close(c))
+                Some(self.platforms[i].attack.as_mut().expect("counted").minute.close(c))
             })
             .collect();
         for (i, pool) in self.pools.iter_mut().enumerate() {
@@ -177,9 +177,9 @@ impl World<'_> {
                     row.attack_mitigated = a.mitigated;
                     row.attack_blocked = a.blocked;
                     row.attack_served = a.served;
-                    row.mitigation_on = u64::from(self.attacks[i].as_ref().is_some_and(|a| a.active));
+                    row.mitigation_on = u64::from(self.platforms[i].attack.as_ref().is_some_and(|a| a.active));
                 }
-                if let Some(c) = self.classes[i].as_mut() {
+                if let Some(c) = self.platforms[i].classes.as_mut() {
                     let minute = c.minute.close(c.counts);
                     row.classes_started = minute.planned;
                     row.classes_held = minute.held;
@@ -238,7 +238,7 @@ impl World<'_> {
         let mut attack = attack::AttackCounts::default();
         let mut mitigated_requests = 0;
         for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
-            if let Some(a) = &self.attacks[i] {
+            if let Some(a) = &self.platforms[i].attack {
                 // The counters at the last minute closed (the horizon's).
                 let c = a.minute.opened();
                 attack.sent += c.sent;

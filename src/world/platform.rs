@@ -1,6 +1,8 @@
 //! A platform's own state: routes, front door, its admission pipeline, throttling and per-minute counters.
 
 use super::admission::Pipeline;
+use super::attack::PlatformAttack;
+use super::classes::Classes;
 use super::request::Kind;
 use crate::engine::{SimDuration, StreamRng};
 use crate::metrics::{DurationStats, Window};
@@ -65,6 +67,12 @@ pub struct Platform {
     pub minute: Window<PlatformCounts>,
     /// Response times of requests answered in time this minute.
     pub minute_latencies: DurationStats,
+    /// Attacks on the platform and its protection, if it is attacked.
+    pub attack: Option<PlatformAttack>,
+    /// Flags real users for the protection (false positives, users abroad), if it has one.
+    pub flag_rng: Option<StreamRng>,
+    /// Virtual classes, if it holds them.
+    pub classes: Option<Classes>,
 }
 
 impl Platform {
@@ -89,6 +97,9 @@ impl Platform {
             counts: PlatformCounts::default(),
             minute: Window::default(),
             minute_latencies: DurationStats::new(),
+            attack: None,
+            flag_rng: None,
+            classes: None,
         }
     }
 

@@ -30,7 +30,7 @@ impl World<'_> {
             p.counts.attempts += 1;
         }
         if let Some(u) = user {
-            let active = self.attacks[platform as usize].as_ref().is_some_and(|a| a.active);
+            let active = p.attack.as_ref().is_some_and(|a| a.active);
             if active && self.users.get(u).is_some_and(|x| x.has(User::FLAGGED)) {
                 // The protection drops the request before the front door, as if it came from a bot.
                 p.counts.mitigated_real += 1;
@@ -47,7 +47,7 @@ impl World<'_> {
                 return None;
             }
         }
-        let door_open = match (p.max_connections, &mut self.attacks[platform as usize]) {
+        let door_open = match (p.max_connections, &mut p.attack) {
             (None, _) => true,
             (Some(m), None) => p.connections < m,
             (Some(m), Some(a)) => a.door_admits(p.connections, m),
@@ -119,7 +119,7 @@ impl World<'_> {
                 Admission::Queued => {}
                 Admission::Blocked => {
                     self.requests.remove(r);
-                    let pa = self.attacks[pool as usize].as_mut().expect("attack requests hit attacked platforms");
+                    let pa = self.platforms[pool as usize].attack.as_mut().expect("attack requests hit attacked platforms");
                     pa.counts.blocked += 1.0;
                 }
             }
@@ -181,7 +181,7 @@ impl World<'_> {
         // Each hop of a route gets its own requirement from the request's seed.
         let mut service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         if req.kind == Kind::Attack {
-            let pa = self.attacks[req.platform as usize].as_ref().expect("attacked platform");
+            let pa = self.platforms[req.platform as usize].attack.as_ref().expect("attacked platform");
             if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.group as usize].tier {
                 service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
             }
@@ -229,7 +229,7 @@ impl World<'_> {
         }
         if req.kind == Kind::Attack {
             self.requests.remove(r);
-            self.attacks[req.platform as usize].as_mut().expect("attacked platform").counts.served += 1.0;
+            self.platforms[req.platform as usize].attack.as_mut().expect("attacked platform").counts.served += 1.0;
             if let Some(next) = next {
                 self.start_service(next, sched);
             }
