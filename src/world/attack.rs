@@ -8,7 +8,8 @@
 //! or front door as real ones, which is the reference the aggregate is checked against (`tests/suite/attack.rs`).
 
 use super::fluid::AttackFluid;
-use super::request::{narrow, Kind, Request, Stage};
+use super::ids::{AttackId, Id, PlatformId, PoolId};
+use super::request::{Kind, Origin, Request, Stage};
 use super::{Event, World};
 use crate::engine::{Scheduler, SimDuration, SimTime, StreamRng};
 use crate::metrics::Window;
@@ -147,9 +148,8 @@ impl World<'_> {
     /// Schedules every platform's attack events: rate changes (aggregate) or first arrivals (requests), and
     /// the moment protection engages.
     pub(super) fn schedule_attacks(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, p) in self.platforms.iter_mut().enumerate() {
-            let Some(pa) = p.attack.as_mut().filter(|_| self.active_pools[i]) else { continue };
-            let platform = i as u32;
+        for (platform, p) in self.platforms.iter_ids_mut() {
+            let Some(pa) = p.attack.as_mut().filter(|_| self.active_pools[platform.pool()]) else { continue };
             if let Some(t) = pa.mitigation_at {
                 if t <= self.horizon {
                     sched.schedule_at(t, Event::MitigationOn { platform });
@@ -168,7 +168,7 @@ impl World<'_> {
                         let start = pa.attacks[k].start();
                         if let Some(t) = next_arrival(&pa.attacks[k], start, &mut pa.rng) {
                             if t <= self.horizon {
-                                sched.schedule_at(t, Event::AttackArrival { platform, attack: k as u32 });
+                                sched.schedule_at(t, Event::AttackArrival { platform, attack: AttackId::from_index(k) });
                             }
                         }
                     }
@@ -178,11 +178,11 @@ impl World<'_> {
     }
 
     /// Aggregate: the attack's rates on `platform` change now (a step, or protection engaging).
-    pub(super) fn attack_step(&mut self, platform: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_step(&mut self, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &self.platforms[platform as usize];
+        let p = &self.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.platforms[platform as usize].attack.as_mut().expect("attack events only for attacked platforms");
+        let pa = self.platforms[platform].attack.as_mut().expect("attack events only for attacked platforms");
         pa.integrate(now, connections, cap);
         if pa.model != AttackModel::Aggregate {
             return;
@@ -204,7 +204,7 @@ impl World<'_> {
         pa.door_rate = door_rate;
         pa.door_hold_s = if door_rate > 0.0 { door_conns / door_rate } else { 0.0 };
         pa.door_connections = door_conns;
-        let pool = &mut self.pools[platform as usize];
+        let pool = &mut self.pools[platform.pool()];
         if pool_rate > 0.0 || pool.fluid.is_some() {
             pool.sync(now);
             let work = if pool_rate > 0.0 { pool_work / pool_rate } else { 0.0 };
@@ -214,16 +214,16 @@ impl World<'_> {
                 pool.sync(now);
             }
             pool.fluid.as_mut().expect("just set").0.set_rate(pool_rate, work);
-            self.reschedule_head(platform, sched);
+            self.reschedule_head(platform.pool(), sched);
         }
     }
 
     /// Protection engages on `platform`.
-    pub(super) fn mitigation_on(&mut self, platform: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn mitigation_on(&mut self, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &self.platforms[platform as usize];
+        let p = &self.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.platforms[platform as usize].attack.as_mut().expect("attacked platform");
+        let pa = self.platforms[platform].attack.as_mut().expect("attacked platform");
         pa.integrate(now, connections, cap);
         pa.active = true;
         if pa.model == AttackModel::Aggregate {
@@ -232,12 +232,11 @@ impl World<'_> {
     }
 
     /// Requests: attack `attack` on `platform` sends a request.
-    pub(super) fn attack_arrival(&mut self, platform: u32, attack: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_arrival(&mut self, platform: PlatformId, attack: AttackId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let pi = platform as usize;
-        let p = &mut self.platforms[pi];
+        let p = &mut self.platforms[platform];
         let pa = p.attack.as_mut().expect("attacked platform");
-        let spec = &pa.attacks[attack as usize];
+        let spec = &pa.attacks[attack.index()];
         let tier = spec.tier;
         pa.counts.sent += 1.0;
         let mut dropped = false;
@@ -277,9 +276,9 @@ impl World<'_> {
                     work_seed,
                     waited_us: 0,
                     user: None,
-                    group: attack,
-                    platform: narrow(platform),
-                    pool: narrow(platform),
+                    sender: attack.0,
+                    platform,
+                    pool: platform.pool(),
                     hop: 0,
                     hops: 1,
                     priority,
@@ -289,23 +288,23 @@ impl World<'_> {
                     orphaned: false,
                     unarmed: false,
                 });
-                self.offer(r, platform, priority, 0, sched);
+                self.offer(r, platform.pool(), priority, Origin::Attack(attack), sched);
             }
         }
     }
 
     /// Requests: a bot's connection at `platform`'s front door closes.
-    pub(super) fn attack_hangup(&mut self, platform: u32) {
-        let pa = self.platforms[platform as usize].attack.as_mut().expect("attacked platform");
+    pub(super) fn attack_hangup(&mut self, platform: PlatformId) {
+        let pa = self.platforms[platform].attack.as_mut().expect("attacked platform");
         pa.door_connections -= 1.0;
     }
 
     /// Aggregate: schedules the moment the first real request waiting behind attack work in `pool` may
     /// start, replacing any earlier such event.
-    pub(super) fn reschedule_head(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn reschedule_head(&mut self, pool: PoolId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let requests = &self.requests;
-        let p = &mut self.pools[pool as usize];
+        let p = &mut self.pools[pool];
         if p.fluid.is_none() {
             return;
         }
@@ -324,8 +323,8 @@ impl World<'_> {
     }
 
     /// Aggregate: the work ahead of `pool`'s first waiting request has drained: it takes a slot.
-    pub(super) fn fluid_head(&mut self, pool: u32, token: u32, sched: &mut Scheduler<Event>) {
-        let Some((f, _)) = self.pools[pool as usize].fluid.as_mut() else { return };
+    pub(super) fn fluid_head(&mut self, pool: PoolId, token: u32, sched: &mut Scheduler<Event>) {
+        let Some((f, _)) = self.pools[pool].fluid.as_mut() else { return };
         if f.token != token {
             return;
         }
@@ -335,13 +334,13 @@ impl World<'_> {
 
     /// The attack counters of `platform` up to `now` (those outside the pool plus the pool's fluid or
     /// per-request counts).
-    pub(super) fn attack_counts(&mut self, platform: usize, now: SimTime) -> Option<AttackCounts> {
+    pub(super) fn attack_counts(&mut self, platform: PlatformId, now: SimTime) -> Option<AttackCounts> {
         let p = &self.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
         let pa = self.platforms[platform].attack.as_mut()?;
         pa.integrate(now, connections, cap);
         let mut c = pa.counts;
-        if let Some((f, _)) = &self.pools[platform].fluid {
+        if let Some((f, _)) = &self.pools[platform.pool()].fluid {
             c.blocked += f.blocked;
             c.served += f.served;
         }

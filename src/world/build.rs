@@ -4,6 +4,7 @@
 //! is simulated by a world of its own, built here with every group, pool, platform and stream of the
 //! scenario but only its own pools active, and the worlds are merged back in pool order when all have run.
 
+use super::ids::{GroupId, Id, IdVec, PlatformId, PoolId};
 use super::observer::Minutes;
 use super::platform::Platform;
 use super::pool::Pool;
@@ -31,7 +32,7 @@ impl Group {
     ) -> Group {
         Group {
             cohort,
-            platform: pi as u32,
+            platform: PlatformId::from_index(pi),
             arrivals,
             arrival_rng: key(format!("arrivals/{label}")),
             behaviour_rng: key(format!("behaviour/{label}")),
@@ -104,13 +105,13 @@ impl<'s> World<'s> {
             if active_pools[pi] {
                 expected_users += spec.bells.iter().map(|&(_, classes)| classes as f64 * (1.0 + spec.pupils_mean)).sum::<f64>();
             }
-            let first = groups.len() as u32;
+            let first = GroupId::from_index(groups.len());
             for (role, ci) in [("teachers", spec.teachers), ("pupils", spec.pupils_cohort)] {
                 let c = &scenario.cohorts[ci];
                 let label = format!("classes/{}/{role}", p.name);
                 groups.push(Group::new(&label, CLASS_GROUP, c, pi, p, None, None, &key));
             }
-            classes.push(Some(classes::Classes::new(spec.clone(), first, first + 1, key(format!("classes/{}", p.name)))));
+            classes.push(Some(classes::Classes::new(spec.clone(), first, GroupId(first.0 + 1), key(format!("classes/{}", p.name)))));
         }
         // Application pools (one per platform, same index), then the shared dependencies.
         let any_priority = scenario.platforms.iter().any(|p| p.admission.priority);
@@ -132,14 +133,14 @@ impl<'s> World<'s> {
             .map(|p| make_pool(&p.name, &p.pool, levels(p.admission.priority)))
             .chain(scenario.dependencies.iter().map(|d| make_pool(&d.name, &d.pool, levels(any_priority))))
             .collect();
-        let n_platforms = scenario.platforms.len() as u32;
+        let n_platforms = scenario.platforms.len();
         let platforms = scenario
             .platforms
             .iter()
             .zip(classes)
             .enumerate()
             .map(|(i, (p, classes))| {
-                let mut platform = Platform::new(p, i as u32, n_platforms, key(format!("admission/{}", p.name)));
+                let mut platform = Platform::new(p, PlatformId::from_index(i), n_platforms, key(format!("admission/{}", p.name)));
                 platform.attack = attack::PlatformAttack::new(p, scenario.attack_model, key(format!("attack/{}", p.name)));
                 platform.flag_rng = p.mitigation.map(|_| key(format!("mitigation/{}", p.name)));
                 platform.classes = classes;
@@ -160,14 +161,14 @@ impl<'s> World<'s> {
             warmup: scenario.warmup,
             clock_start_s: scenario.clock_start_s,
             checkpoints,
-            groups,
+            groups: IdVec::from_vec(groups),
             platforms,
-            pools,
+            pools: IdVec::from_vec(pools),
             requests: Slab::default(),
             // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
             users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
             minutes: Minutes::new(sink),
-            active_pools,
+            active_pools: IdVec::from_vec(active_pools),
             provisioning,
             user_groups,
             seed,
@@ -228,16 +229,18 @@ impl World<'_> {
     pub(super) fn absorb(&mut self, other: World<'_>) {
         let World { groups, platforms, pools, provisioning, minutes, active_pools, .. } = other;
         for (g, group) in groups.into_iter().enumerate() {
-            if active_pools[group.platform as usize] {
-                self.groups[g] = group;
+            if active_pools[group.platform.pool()] {
+                self.groups[GroupId::from_index(g)] = group;
             }
         }
         for (i, platform) in platforms.into_iter().enumerate() {
-            if active_pools[i] {
+            let i = PlatformId::from_index(i);
+            if active_pools[i.pool()] {
                 self.platforms[i] = platform;
             }
         }
         for (i, (pool, prov)) in pools.into_iter().zip(provisioning).enumerate() {
+            let i = PoolId::from_index(i);
             if active_pools[i] {
                 self.pools[i] = pool;
                 self.provisioning[i] = prov;

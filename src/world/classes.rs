@@ -8,6 +8,7 @@
 //! every pupil in), degraded (held, some pupils could not join) or lost (no teacher, or no room). Rooms and
 //! bandwidth are freed when the lesson ends.
 
+use super::ids::{ClassId, GroupId, Id, PlatformId, PoolId};
 use super::slab::Ref;
 use super::user::User;
 use super::{Event, World};
@@ -18,7 +19,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Poisson};
 
 /// No class (an ordinary user).
-pub const NO_CLASS: u32 = u32::MAX;
+pub const NO_CLASS: ClassId = ClassId(u32::MAX);
 
 /// One class.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,9 +72,9 @@ pub struct Classes {
     /// Where the next room search starts.
     cursor: usize,
     /// Group of the teachers, and of the pupils.
-    pub teacher_group: u32,
+    pub teacher_group: GroupId,
     /// Group of the pupils.
-    pub pupil_group: u32,
+    pub pupil_group: GroupId,
     rng: StreamRng,
     /// Counters so far.
     pub counts: ClassCounts,
@@ -83,7 +84,7 @@ pub struct Classes {
 
 impl Classes {
     /// The classes of a platform, with the groups its participants belong to.
-    pub fn new(spec: ClassesSpec, teacher_group: u32, pupil_group: u32, rng: StreamRng) -> Classes {
+    pub fn new(spec: ClassesSpec, teacher_group: GroupId, pupil_group: GroupId, rng: StreamRng) -> Classes {
         let media = vec![Media::default(); spec.media.servers as usize];
         Classes {
             spec,
@@ -141,19 +142,19 @@ impl Classes {
 impl World<'_> {
     /// Schedules every platform's bells.
     pub(super) fn schedule_classes(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, p) in self.platforms.iter().enumerate() {
-            let Some(c) = p.classes.as_ref().filter(|_| self.active_pools[i]) else { continue };
+        for (platform, p) in self.platforms.iter_ids() {
+            let Some(c) = p.classes.as_ref().filter(|_| self.active_pools[platform.pool()]) else { continue };
             for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
                 if t <= self.horizon {
-                    sched.schedule_at(t, Event::ClassBell { platform: i as u32, bell: b as u32 });
+                    sched.schedule_at(t, Event::ClassBell { platform, bell: b as u32 });
                 }
             }
         }
     }
 
     /// A bell rings: its classes are created and their participants will try to join.
-    pub(super) fn class_bell(&mut self, platform: u32, bell: u32, sched: &mut Scheduler<Event>) {
-        let c = self.platforms[platform as usize].classes.as_mut().expect("bells only for platforms with classes");
+    pub(super) fn class_bell(&mut self, platform: PlatformId, bell: u32, sched: &mut Scheduler<Event>) {
+        let c = self.platforms[platform].classes.as_mut().expect("bells only for platforms with classes");
         let (_, count) = c.spec.bells[bell as usize];
         let spread = c.spec.join_spread.as_secs_f64();
         let pupils = Poisson::new(c.spec.pupils_mean.max(1e-9)).expect("validated mean");
@@ -162,7 +163,7 @@ impl World<'_> {
         for k in 0..count {
             let n = if c.spec.pupils_mean > 0.0 { pupils.sample(&mut c.rng) as u32 } else { 0 };
             c.classes.push(Class { pupils: n, ..Class::default() });
-            let class = (first as u64 + k) as u32;
+            let class = ClassId::from_index(first + k as usize);
             for p in 0..=n {
                 let delay = SimDuration::from_secs_f64(c.rng.random::<f64>() * spread);
                 sched.schedule(delay, Event::ClassJoin { platform, class, teacher: p == 0 });
@@ -175,18 +176,18 @@ impl World<'_> {
     }
 
     /// A participant makes their first try: a user of the platform's teacher or pupil group.
-    pub(super) fn class_join(&mut self, platform: u32, class: u32, teacher: bool, sched: &mut Scheduler<Event>) {
+    pub(super) fn class_join(&mut self, platform: PlatformId, class: ClassId, teacher: bool, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let c = self.platforms[platform as usize].classes.as_ref().expect("classes");
+        let c = self.platforms[platform].classes.as_ref().expect("classes");
         let group = if teacher { c.teacher_group } else { c.pupil_group };
-        let g = &mut self.groups[group as usize];
+        let g = &mut self.groups[group];
         if now >= self.warmup {
             g.stats.users += 1;
         }
         let mut user = User::new(now, group, 0);
         user.class = class;
         user.set(User::TEACHER, teacher);
-        self.flag(platform as usize, &mut user);
+        self.flag(platform, &mut user);
         let u = self.users.insert(user);
         self.try_login(u, sched);
     }
@@ -194,9 +195,9 @@ impl World<'_> {
     /// A participant logged in: the teacher opens the class, a pupil joins (or waits for the teacher).
     pub(super) fn class_logged_in(&mut self, u: Ref) {
         let user = *self.users.get(u).expect("alive");
-        let platform = self.groups[user.group as usize].platform as usize;
+        let platform = self.groups[user.group].platform;
         let c = self.platforms[platform].classes.as_mut().expect("class users belong to platforms with classes");
-        let k = user.class as usize;
+        let k = user.class.index();
         let class = c.classes[k];
         if class.judged || class.lost {
             return;
@@ -222,8 +223,8 @@ impl World<'_> {
     }
 
     /// The join window of a bell's classes ends: each is held, degraded or lost.
-    pub(super) fn class_judge(&mut self, platform: u32, bell: u32) {
-        let c = self.platforms[platform as usize].classes.as_mut().expect("classes");
+    pub(super) fn class_judge(&mut self, platform: PlatformId, bell: u32) {
+        let c = self.platforms[platform].classes.as_mut().expect("classes");
         let first = c.bell_first[bell as usize];
         let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
         for k in first..end {
@@ -242,8 +243,8 @@ impl World<'_> {
     }
 
     /// A bell's lessons end: their rooms and bandwidth are freed.
-    pub(super) fn class_end(&mut self, platform: u32, bell: u32) {
-        let c = self.platforms[platform as usize].classes.as_mut().expect("classes");
+    pub(super) fn class_end(&mut self, platform: PlatformId, bell: u32) {
+        let c = self.platforms[platform].classes.as_mut().expect("classes");
         let first = c.bell_first[bell as usize];
         let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
         for k in first..end {
@@ -260,15 +261,15 @@ impl World<'_> {
         if user.class == NO_CLASS {
             return false;
         }
-        let platform = self.groups[user.group as usize].platform as usize;
-        self.platforms[platform].classes.as_ref().is_some_and(|c| c.classes[user.class as usize].judged)
+        let platform = self.groups[user.group].platform;
+        self.platforms[platform].classes.as_ref().is_some_and(|c| c.classes[user.class.index()].judged)
     }
 
     /// Class counters over the platforms among `pools`.
-    pub(super) fn class_totals(&self, pools: &[usize]) -> ClassCounts {
+    pub(super) fn class_totals(&self, pools: &[PoolId]) -> ClassCounts {
         let mut t = ClassCounts::default();
-        for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
-            if let Some(c) = &self.platforms[i].classes {
+        for platform in pools.iter().filter_map(|p| p.platform(self.platforms.len())) {
+            if let Some(c) = &self.platforms[platform].classes {
                 t.planned += c.counts.planned;
                 t.held += c.counts.held;
                 t.degraded += c.counts.degraded;

@@ -4,6 +4,7 @@
 //! when it fires.
 
 use super::admission::Verdict;
+use super::ids::{GroupId, PlatformId};
 use super::request::Kind;
 use super::slab::Ref;
 use super::user::{User, UserStage};
@@ -13,8 +14,8 @@ use crate::engine::{Scheduler, SimDuration};
 impl World<'_> {
     /// Schedules the next arrival of `group`, if it falls within the horizon.
     #[inline]
-    pub(super) fn schedule_next_arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
-        let g = &mut self.groups[group as usize];
+    pub(super) fn schedule_next_arrival(&mut self, group: GroupId, sched: &mut Scheduler<Event>) {
+        let g = &mut self.groups[group];
         if let Some(t) = g.arrivals.as_mut().and_then(|a| a.next_arrival(&mut g.arrival_rng)) {
             if t <= self.horizon {
                 sched.schedule_at(t, Event::Arrival { group });
@@ -23,9 +24,9 @@ impl World<'_> {
     }
 
     #[inline]
-    pub(super) fn arrival(&mut self, group: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn arrival(&mut self, group: GroupId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let g = &mut self.groups[group as usize];
+        let g = &mut self.groups[group];
         match &g.session {
             None => {
                 self.send(group, None, Kind::Single, sched);
@@ -35,7 +36,7 @@ impl World<'_> {
                 if now >= self.warmup {
                     g.stats.users += 1;
                 }
-                let platform = g.platform as usize;
+                let platform = g.platform;
                 self.platforms[platform].counts.users_arrived += 1;
                 let mut user = User::new(now, group, pages);
                 self.flag(platform, &mut user);
@@ -48,7 +49,7 @@ impl World<'_> {
 
     /// Decides, on a user's arrival at `platform`, whether its protection will block them: a false
     /// positive, or a user abroad under geo-filtering (drawn only where the platform has protection).
-    pub(super) fn flag(&mut self, platform: usize, user: &mut User) {
+    pub(super) fn flag(&mut self, platform: PlatformId, user: &mut User) {
         let p = &mut self.platforms[platform];
         if let (Some(rng), Some(m)) = (&mut p.flag_rng, p.attack.as_ref().and_then(|a| a.mitigation)) {
             let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
@@ -68,8 +69,8 @@ impl World<'_> {
     pub(super) fn try_login(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let user = *self.users.get(u).expect("alive");
-        let g = &self.groups[user.group as usize];
-        let (platform, priority) = (g.platform as usize, g.priority);
+        let g = &self.groups[user.group];
+        let (platform, priority) = (g.platform, g.priority);
         // The ticket the room would hold: a new token, which invalidates any timer of the user's.
         let ticket = (u, user.token.wrapping_add(1));
         let verdict = self.platforms[platform].admission.login(now, g.slot_start, priority, ticket);
@@ -80,7 +81,7 @@ impl World<'_> {
     }
 
     /// The user acts on admission's verdict.
-    pub(super) fn follow(&mut self, u: Ref, platform: usize, verdict: Verdict, sched: &mut Scheduler<Event>) {
+    pub(super) fn follow(&mut self, u: Ref, platform: PlatformId, verdict: Verdict, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         match verdict {
             // "Your class connects at 9:00": come back at the slot, with no return counted.
@@ -97,9 +98,9 @@ impl World<'_> {
                 user.token = user.token.wrapping_add(1);
                 let token = user.token;
                 if let Some(t) = release_at {
-                    sched.schedule_at(t, Event::RoomRelease { platform: platform as u32 });
+                    sched.schedule_at(t, Event::RoomRelease { platform });
                 }
-                let g = &mut self.groups[user.group as usize];
+                let g = &mut self.groups[user.group];
                 if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
                     let d = patience.sample(&mut g.behaviour_rng);
                     sched.schedule(d, Event::Wake { user: u, token });
@@ -110,7 +111,7 @@ impl World<'_> {
                 user.in_quota = in_quota;
                 user.next = Kind::Login;
                 user.attempt = 1;
-                if let Some(b) = &mut self.groups[user.group as usize].budget {
+                if let Some(b) = &mut self.groups[user.group].budget {
                     b.record_first_attempt(now);
                 }
                 self.send_user_request(u, sched);
@@ -123,7 +124,7 @@ impl World<'_> {
         let again = user.was_rejected;
         user.was_rejected = true;
         if user.arrived >= self.warmup {
-            let s = &mut self.groups[user.group as usize].stats;
+            let s = &mut self.groups[user.group].stats;
             s.rejected += 1;
             if again {
                 s.rejected_again += 1;
@@ -135,7 +136,7 @@ impl World<'_> {
     pub(super) fn count_return(&mut self, u: Ref) {
         let user = self.users.get(u).expect("alive");
         if user.was_rejected && user.arrived >= self.warmup {
-            self.groups[user.group as usize].stats.returns_after_rejection += 1;
+            self.groups[user.group].stats.returns_after_rejection += 1;
         }
     }
 
@@ -145,13 +146,13 @@ impl World<'_> {
         let user = self.users.get_mut(u).expect("alive");
         user.stage = UserStage::Requesting;
         let (group, kind) = (user.group, user.next);
-        let platform = self.groups[group as usize].platform as usize;
+        let platform = self.groups[group].platform;
         let p = &mut self.platforms[platform];
         if let Some(t) = &mut p.throttle {
             if t.should_reject(now, &mut p.rng) {
                 p.counts.throttled += 1;
                 if now >= self.warmup {
-                    self.groups[group as usize].stats.throttled += 1;
+                    self.groups[group].stats.throttled += 1;
                 }
                 self.request_failed(u, sched);
                 return;
@@ -171,8 +172,8 @@ impl World<'_> {
             return;
         };
         let user = *user;
-        let g = &mut self.groups[user.group as usize];
-        let platform = g.platform as usize;
+        let g = &mut self.groups[user.group];
+        let platform = g.platform;
         if let Some(t) = &mut self.platforms[platform].throttle {
             t.record(now, false);
         }
@@ -198,8 +199,8 @@ impl World<'_> {
             return;
         };
         let user = *user;
-        let g = &mut self.groups[user.group as usize];
-        let platform = g.platform as usize;
+        let g = &mut self.groups[user.group];
+        let platform = g.platform;
         let p = &mut self.platforms[platform];
         if let Some(t) = &mut p.throttle {
             t.record(now, true);
@@ -270,7 +271,7 @@ impl World<'_> {
             UserStage::Away => self.try_login(u, sched),
             UserStage::RetryWait | UserStage::Thinking => {
                 if user.stage == UserStage::Thinking {
-                    if let Some(b) = &mut self.groups[user.group as usize].budget {
+                    if let Some(b) = &mut self.groups[user.group].budget {
                         b.record_first_attempt(sched.now());
                     }
                 }
@@ -278,8 +279,8 @@ impl World<'_> {
             }
             UserStage::InRoom => {
                 // Room patience ran out: leave the room and come back later.
-                let g = &self.groups[user.group as usize];
-                self.platforms[g.platform as usize].admission.leave_room(g.priority);
+                let g = &self.groups[user.group];
+                self.platforms[g.platform].admission.leave_room(g.priority);
                 self.go_away(u, sched);
             }
             UserStage::Requesting => {}
@@ -295,14 +296,14 @@ impl World<'_> {
         }
         let user = *user;
         if user.arrived >= self.warmup {
-            self.groups[user.group as usize].stats.kicked += 1;
+            self.groups[user.group].stats.kicked += 1;
         }
         if let Some(r) = user.pending {
             // The page being loaded is lost with the session: its remaining work is wasted.
             if let Some(req) = self.requests.get_mut(r) {
                 if !req.orphaned {
                     req.orphaned = true;
-                    self.platforms[req.platform as usize].connections -= 1;
+                    self.platforms[req.platform].connections -= 1;
                 }
             }
         }
@@ -313,7 +314,7 @@ impl World<'_> {
     /// Closes the user's session, if open, and frees their quota place.
     pub(super) fn end_session(&mut self, u: Ref) {
         let user = self.users.get_mut(u).expect("alive");
-        let platform = self.groups[user.group as usize].platform as usize;
+        let platform = self.groups[user.group].platform;
         let p = &mut self.platforms[platform];
         if user.logged_in {
             user.logged_in = false;
@@ -338,11 +339,11 @@ impl World<'_> {
             self.class_over(&user)
         };
         let user = self.users.get_mut(u).expect("alive");
-        let g = &mut self.groups[user.group as usize];
+        let g = &mut self.groups[user.group];
         let session = g.session.as_ref().expect("users belong to session cohorts");
         if user.returns > session.max_returns || class_over {
             let user = self.users.remove(u).expect("alive");
-            self.platforms[g.platform as usize].counts.gave_up += 1;
+            self.platforms[g.platform].counts.gave_up += 1;
             if user.arrived >= self.warmup {
                 g.stats.gave_up += 1;
                 if !user.accessed {
@@ -359,14 +360,14 @@ impl World<'_> {
         self.end_session(u);
         let user = self.users.remove(u).expect("alive");
         if user.arrived >= self.warmup {
-            self.groups[user.group as usize].stats.completed += 1;
+            self.groups[user.group].stats.completed += 1;
         }
     }
 
     /// The waiting room of `platform` releases its next user, who goes on to the quota.
-    pub(super) fn room_release(&mut self, platform: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn room_release(&mut self, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &mut self.platforms[platform as usize];
+        let p = &mut self.platforms[platform];
         let users = &self.users;
         let (admitted, next) = p
             .admission
@@ -380,7 +381,7 @@ impl World<'_> {
             user.token = user.token.wrapping_add(1);
             user.stage = UserStage::Requesting;
             let verdict = p.admission.admit_session();
-            self.follow(u, platform as usize, verdict, sched);
+            self.follow(u, platform, verdict, sched);
         }
     }
 }

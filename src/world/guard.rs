@@ -192,8 +192,7 @@ impl World<'_> {
 
     /// The diagnosis of a world that outgrew its records at `now`: where the requests pile up.
     pub(super) fn too_many_records(&self, now: SimTime) -> RunError {
-        let busiest =
-            self.pools.iter().enumerate().filter(|(i, _)| self.active_pools[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
+        let busiest = self.pools.iter_ids().filter(|(i, _)| self.active_pools[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
         let cause = match busiest {
             Some(p) if p.waiting_len() > 0 => format!(
                 "the largest backlog is pool {:?} with {} requests waiting{}; bound it (max_in_system, patience), shorten the \

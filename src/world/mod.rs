@@ -22,6 +22,7 @@ pub mod classes;
 mod client;
 pub mod fluid;
 pub mod guard;
+pub mod ids;
 mod observer;
 pub mod platform;
 pub mod pool;
@@ -37,6 +38,7 @@ use crate::engine::{ArrivalStream, DurationDist, Model, Scheduler, SimDuration, 
 use crate::metrics::{AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
 use crate::scenario::{Scenario, SessionSpec};
+use ids::{AttackId, ClassId, GroupId, IdVec, PlatformId, PoolId};
 use observer::Minutes;
 use platform::Platform;
 use pool::Pool;
@@ -59,8 +61,8 @@ pub const MINUTE: SimDuration = SimDuration::from_secs(60);
 pub enum Event {
     /// The next member of a (cohort, platform) group arrives.
     Arrival {
-        /// Group index.
-        group: u32,
+        /// The group.
+        group: GroupId,
     },
     /// A request finishes service in its current pool.
     ServiceDone(Ref),
@@ -84,32 +86,32 @@ pub enum Event {
     },
     /// A platform's waiting room may admit its next user.
     RoomRelease {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
     },
     /// A pool's timetable reaches step `step`.
     TimetableStep {
-        /// Pool index.
-        pool: u32,
+        /// The pool.
+        pool: PoolId,
         /// Index in the timetable.
         step: u32,
     },
     /// A pool's autoscaler evaluates its metric.
     Autoscale {
-        /// Pool index.
-        pool: u32,
+        /// The pool.
+        pool: PoolId,
     },
     /// A server ordered by an autoscaler finishes booting.
     BootDone {
-        /// Pool index.
-        pool: u32,
+        /// The pool.
+        pool: PoolId,
         /// Whether the boot succeeded.
         ok: bool,
     },
     /// A capacity incident starts (servers lost) or ends (servers back).
     Incident {
-        /// Pool index.
-        pool: u32,
+        /// The pool.
+        pool: PoolId,
         /// Index in the pool's incidents.
         index: u32,
         /// Whether this is the end of the incident.
@@ -117,60 +119,60 @@ pub enum Event {
     },
     /// An attack's rate changes (aggregate model): a burst starts or ends, a ramp steps up.
     AttackStep {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
     },
     /// Protection against attacks engages on a platform.
     MitigationOn {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
     },
     /// A botnet sends a request (request-by-request model).
     AttackArrival {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
         /// Index of the attack on that platform.
-        attack: u32,
+        attack: AttackId,
     },
     /// A bot closes a front-door connection (request-by-request model).
     AttackHangup {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
     },
     /// A bell rings on a platform with virtual classes.
     ClassBell {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
         /// Index of the bell.
         bell: u32,
     },
     /// A class participant makes their first try to join.
     ClassJoin {
-        /// Platform index.
-        platform: u32,
-        /// Class index.
-        class: u32,
+        /// The platform.
+        platform: PlatformId,
+        /// The class.
+        class: ClassId,
         /// Whether it is the teacher.
         teacher: bool,
     },
     /// The join window of a bell's classes ends: each is judged.
     ClassJudge {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
         /// Index of the bell.
         bell: u32,
     },
     /// A bell's lessons end.
     ClassEnd {
-        /// Platform index.
-        platform: u32,
+        /// The platform.
+        platform: PlatformId,
         /// Index of the bell.
         bell: u32,
     },
     /// The attack work ahead of a pool's first waiting request has drained (aggregate model).
     FluidHead {
-        /// Pool index.
-        pool: u32,
+        /// The pool.
+        pool: PoolId,
         /// The fluid's token when scheduled; a different token means the event is stale.
         token: u32,
     },
@@ -200,7 +202,7 @@ pub struct RunReport {
 struct Group {
     /// The cohort, or [`CLASS_GROUP`] for the participants of a platform's virtual classes.
     cohort: u32,
-    platform: u32,
+    platform: PlatformId,
     /// Arrivals of the cohort's share (`None` for class participants, who come at bells).
     arrivals: Option<ArrivalStream>,
     arrival_rng: StreamRng,
@@ -227,19 +229,19 @@ struct World<'s> {
     clock_start_s: f64,
     /// Checkpoint instants of the "served by" metrics.
     checkpoints: [SimTime; 4],
-    groups: Vec<Group>,
-    platforms: Vec<Platform>,
-    /// Application pools (one per platform, same index) then dependency pools.
-    pools: Vec<Pool>,
+    groups: IdVec<GroupId, Group>,
+    platforms: IdVec<PlatformId, Platform>,
+    /// Application pools (platform `p`'s is pool `p`, see [`PlatformId::pool`]) then dependency pools.
+    pools: IdVec<PoolId, Pool>,
     requests: Slab<Request>,
     users: Slab<User>,
     /// The minute rows, and the sink they stream to.
     minutes: Minutes<'s>,
     /// The pools (platforms first, then dependencies) this world simulates: those of one component of
     /// platforms that share nothing with the others (see [`components`]).
-    active_pools: Vec<bool>,
-    /// Provisioning of each pool (same index as `pools`).
-    provisioning: Vec<PoolProvisioning>,
+    active_pools: IdVec<PoolId, bool>,
+    /// Provisioning of each pool.
+    provisioning: IdVec<PoolId, PoolProvisioning>,
     /// Groups of people from cohorts (the class participants' groups follow).
     user_groups: usize,
     /// Master seed and replication, for streams created during the run.
@@ -280,16 +282,16 @@ impl Model for World<'_> {
             Event::SessionExpired { user, token } => self.session_expired(user, token, sched),
             Event::RoomRelease { platform } => self.room_release(platform, sched),
             Event::TimetableStep { pool, step } => {
-                let then = self.provisioning[pool as usize].timetable_step(step, &mut self.pools[pool as usize], sched.now());
+                let then = self.provisioning[pool].timetable_step(step, &mut self.pools[pool], sched.now());
                 self.then(then, pool, sched);
             }
-            Event::Autoscale { pool } => self.provisioning[pool as usize].autoscale(pool, &mut self.pools[pool as usize], sched),
+            Event::Autoscale { pool } => self.provisioning[pool].autoscale(pool, &mut self.pools[pool], sched),
             Event::BootDone { pool, ok } => {
-                let then = PoolProvisioning::boot_done(&mut self.pools[pool as usize], ok, sched.now());
+                let then = PoolProvisioning::boot_done(&mut self.pools[pool], ok, sched.now());
                 self.then(then, pool, sched);
             }
             Event::Incident { pool, index, restore } => {
-                let then = self.provisioning[pool as usize].incident(pool, index, restore, &mut self.pools[pool as usize], sched);
+                let then = self.provisioning[pool].incident(pool, index, restore, &mut self.pools[pool], sched);
                 self.then(then, pool, sched);
             }
             Event::AttackStep { platform } => self.attack_step(platform, sched),
@@ -393,8 +395,8 @@ fn run_component<'s>(
     let mut world = World::new(scenario, seed, replication, active, sink);
     world.max_records = max_records;
     let mut sched = Scheduler::new();
-    for group in 0..world.groups.len() as u32 {
-        if world.active_pools[world.groups[group as usize].platform as usize] {
+    for group in world.groups.ids() {
+        if world.active_pools[world.groups[group].platform.pool()] {
             world.schedule_next_arrival(group, &mut sched);
         }
     }

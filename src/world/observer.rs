@@ -7,6 +7,7 @@
 //! [`World::close_minute`], and the summaries from the groups' counters and the pools' integrals at the
 //! horizon.
 
+use super::ids::{GroupId, Id, IdVec, PlatformId, PoolId};
 use super::request::Kind;
 use super::sink::{MinuteSink, SinkError, FLUSH_ROWS};
 use super::stats::GroupStats;
@@ -39,8 +40,8 @@ impl<'s> Minutes<'s> {
     }
 
     /// The row of pool `pool` for the current minute.
-    pub(super) fn record(&mut self, pool: u32, row: MinuteRow) {
-        self.rows.push((pool, row));
+    pub(super) fn record(&mut self, pool: PoolId, row: MinuteRow) {
+        self.rows.push((u32::from(pool.0), row));
     }
 
     /// The current minute closes at `now`, which opens the next; a full buffer goes to the sink.
@@ -108,16 +109,17 @@ impl World<'_> {
         let minute = self.minutes.opened_at().as_micros() / MINUTE.as_micros();
         let clock = self.clock_label(self.minutes.opened_at());
         let n_platforms = self.platforms.len();
-        let attack_minutes: Vec<Option<attack::AttackCounts>> = (0..n_platforms)
+        let attack_minutes: IdVec<PlatformId, Option<attack::AttackCounts>> = (0..n_platforms)
             .map(|i| {
-                if !self.active_pools[i] {
+                let i = PlatformId::from_index(i);
+                if !self.active_pools[i.pool()] {
                     return None;
                 }
                 let c = self.attack_counts(i, now)?;
                 Some(self.platforms[i].attack.as_mut().expect("counted").minute.close(c))
             })
             .collect();
-        for (i, pool) in self.pools.iter_mut().enumerate() {
+        for (i, pool) in self.pools.iter_ids_mut() {
             if !self.active_pools[i] {
                 continue;
             }
@@ -132,7 +134,7 @@ impl World<'_> {
                 t_s: self.minutes.opened_at().as_secs_f64(),
                 clock: clock.clone(),
                 platform: pool.name.clone(),
-                tier: if i < n_platforms { "platform".into() } else { "dependency".into() },
+                tier: if i.index() < n_platforms { "platform".into() } else { "dependency".into() },
                 arrivals: m.counts.arrivals,
                 started: m.counts.started,
                 served: m.counts.served,
@@ -153,7 +155,8 @@ impl World<'_> {
                 ..MinuteRow::default()
             };
             pool.minute_waits.reset();
-            if let Some(p) = self.platforms.get_mut(i) {
+            if let Some(platform) = i.platform(n_platforms) {
+                let p = &mut self.platforms[platform];
                 let c = p.minute.close(p.counts);
                 row.users_arrived = c.users_arrived;
                 row.attempts = c.attempts;
@@ -172,14 +175,14 @@ impl World<'_> {
                 row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
                 p.minute_latencies.reset();
                 row.mitigated_requests = c.mitigated_real;
-                if let Some(a) = attack_minutes[i] {
+                if let Some(a) = attack_minutes[platform] {
                     row.attack_sent = a.sent;
                     row.attack_mitigated = a.mitigated;
                     row.attack_blocked = a.blocked;
                     row.attack_served = a.served;
-                    row.mitigation_on = u64::from(self.platforms[i].attack.as_ref().is_some_and(|a| a.active));
+                    row.mitigation_on = u64::from(p.attack.as_ref().is_some_and(|a| a.active));
                 }
-                if let Some(c) = self.platforms[i].classes.as_mut() {
+                if let Some(c) = p.classes.as_mut() {
                     let minute = c.minute.close(c.counts);
                     row.classes_started = minute.planned;
                     row.classes_held = minute.held;
@@ -189,7 +192,7 @@ impl World<'_> {
                 }
                 row.attack_busy_slots = m.attack_busy_s / span.as_secs_f64();
             }
-            self.minutes.record(i as u32, row);
+            self.minutes.record(i, row);
         }
         self.minutes.close(now);
     }
@@ -197,11 +200,11 @@ impl World<'_> {
     /// Users still around at the horizon who never got in lost the whole rest of the morning.
     pub(super) fn close_users(&mut self) {
         for r in self.requests.iter().filter(|r| r.observed && r.kind != Kind::Attack) {
-            self.groups[r.group as usize].stats.in_system_end += 1;
+            self.groups[r.group()].stats.in_system_end += 1;
         }
         for user in self.users.iter() {
             if user.arrived >= self.warmup {
-                let s = &mut self.groups[user.group as usize].stats;
+                let s = &mut self.groups[user.group].stats;
                 s.active_end += 1;
                 if !user.accessed {
                     s.lost_us += u128::from((self.horizon - user.arrived).as_micros());
@@ -211,7 +214,8 @@ impl World<'_> {
     }
 
     /// One summary row over `groups` (stats) and `pools` (time averages).
-    fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[usize], pools: &[usize], events: u64) -> Summary {
+    #[allow(clippy::too_many_arguments)]
+    fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[GroupId], pools: &[PoolId], events: u64) -> Summary {
         let now = self.horizon;
         let span = self.horizon - self.warmup;
         let mut s = GroupStats::default();
@@ -237,7 +241,7 @@ impl World<'_> {
         // Attacks and classes belong to platforms: the platforms among `pools`.
         let mut attack = attack::AttackCounts::default();
         let mut mitigated_requests = 0;
-        for &i in pools.iter().filter(|&&i| i < self.platforms.len()) {
+        for i in pools.iter().filter_map(|p| p.platform(self.platforms.len())) {
             if let Some(a) = &self.platforms[i].attack {
                 // The counters at the last minute closed (the horizon's).
                 let c = a.minute.opened();
@@ -312,7 +316,7 @@ impl World<'_> {
     /// The time-to-first-access curve of each cohort (and of everyone), in percent steps of those who got in.
     pub(super) fn access_curves(&self, scenario: &Scenario) -> Vec<AccessPoint> {
         let mut out = Vec::new();
-        let mut curve = |name: &str, groups: Vec<usize>| {
+        let mut curve = |name: &str, groups: Vec<GroupId>| {
             let mut s = GroupStats::default();
             for g in groups {
                 s.merge(&self.groups[g].stats);
@@ -326,9 +330,10 @@ impl World<'_> {
                 out.push(AccessPoint { cohort: name.to_owned(), share: q * got_in, time_to_access_s: s.access_times.quantile_s(q) });
             }
         };
-        curve("all", (0..self.user_groups).collect());
+        let user_groups = || (0..self.user_groups).map(GroupId::from_index);
+        curve("all", user_groups().collect());
         for (ci, c) in scenario.cohorts.iter().enumerate() {
-            curve(&c.name, (0..self.user_groups).filter(|&g| self.groups[g].cohort as usize == ci).collect());
+            curve(&c.name, user_groups().filter(|&g| self.groups[g].cohort as usize == ci).collect());
         }
         out
     }
@@ -337,19 +342,19 @@ impl World<'_> {
     /// (likewise).
     pub(super) fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
         // People from cohorts; class participants are counted in the class figures instead.
-        let all_groups: Vec<usize> = (0..self.user_groups).collect();
+        let all_groups: Vec<GroupId> = (0..self.user_groups).map(GroupId::from_index).collect();
         // The whole system includes the shared dependencies: their servers are part of its cost.
-        let all_pools: Vec<usize> = (0..self.pools.len()).collect();
+        let all_pools: Vec<PoolId> = self.pools.ids().collect();
         let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &all_pools, events)];
         if self.platforms.len() > 1 {
-            for (pi, p) in scenario.platforms.iter().enumerate() {
-                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].platform as usize == pi).collect();
-                rows.push(self.summary_row(scenario, &p.name, "all", &groups, &[pi], events));
+            for (pi, p) in self.platforms.ids().zip(&scenario.platforms) {
+                let groups: Vec<GroupId> = all_groups.iter().copied().filter(|&g| self.groups[g].platform == pi).collect();
+                rows.push(self.summary_row(scenario, &p.name, "all", &groups, &[pi.pool()], events));
             }
         }
         if scenario.cohorts.len() > 1 {
             for (ci, c) in scenario.cohorts.iter().enumerate() {
-                let groups: Vec<usize> = all_groups.iter().copied().filter(|&g| self.groups[g].cohort as usize == ci).collect();
+                let groups: Vec<GroupId> = all_groups.iter().copied().filter(|&g| self.groups[g].cohort as usize == ci).collect();
                 rows.push(self.summary_row(scenario, "all", &c.name, &groups, &[], events));
             }
         }
@@ -387,8 +392,8 @@ mod tests {
     /// Records two pools a minute for `minutes` minutes.
     fn fill(m: &mut Minutes, minutes: u64) {
         for minute in 0..minutes {
-            m.record(1, row(minute));
-            m.record(0, row(minute));
+            m.record(PoolId(1), row(minute));
+            m.record(PoolId(0), row(minute));
             m.close(SimTime::from_secs_f64(60.0 * (minute + 1) as f64));
         }
     }

@@ -3,6 +3,7 @@
 use super::admission::Pipeline;
 use super::attack::PlatformAttack;
 use super::classes::Classes;
+use super::ids::{Id, PlatformId, PoolId};
 use super::request::Kind;
 use crate::engine::{SimDuration, StreamRng};
 use crate::metrics::{DurationStats, Window};
@@ -41,9 +42,9 @@ crate::totals! {
 #[derive(Debug)]
 pub struct Platform {
     /// Pools a login visits: the login dependencies, then the application pool.
-    login_route: Vec<u32>,
+    login_route: Vec<PoolId>,
     /// Pools a page (or a single request) visits: the application pool.
-    page_route: [u32; 1],
+    page_route: [PoolId; 1],
     /// Front-door connection cap.
     pub max_connections: Option<u64>,
     /// Whether its pool has priorities.
@@ -76,16 +77,15 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// The state of platform `index` (its application pool has the same index); dependency pools follow the
-    /// `n_platforms` application pools.
-    pub fn new(spec: &PlatformSpec, index: u32, n_platforms: u32, rng: StreamRng) -> Platform {
+    /// The state of platform `id`; dependency pools follow the `n_platforms` application pools.
+    pub fn new(spec: &PlatformSpec, id: PlatformId, n_platforms: usize, rng: StreamRng) -> Platform {
         let a = &spec.admission;
-        let mut login_route: Vec<u32> = spec.login_via.iter().map(|&d| n_platforms + d as u32).collect();
-        login_route.push(index);
+        let mut login_route: Vec<PoolId> = spec.login_via.iter().map(|&d| PoolId::from_index(n_platforms + d)).collect();
+        login_route.push(id.pool());
         let levels = if a.priority { 8 } else { 1 };
         Platform {
             login_route,
-            page_route: [index],
+            page_route: [id.pool()],
             max_connections: spec.max_connections,
             priority_pool: a.priority,
             connections: 0,
@@ -105,7 +105,7 @@ impl Platform {
 
     /// The pools a request of `kind` visits, in order.
     #[inline]
-    pub fn route(&self, kind: Kind) -> &[u32] {
+    pub fn route(&self, kind: Kind) -> &[PoolId] {
         match kind {
             Kind::Login => &self.login_route,
             Kind::Page | Kind::Single | Kind::Attack => &self.page_route,

@@ -7,6 +7,7 @@
 //! hands the reading in, and carries the decision out. Whether freed capacity must take waiting requests
 //! is said by the return value, since filling slots is the server side's business.
 
+use super::ids::PoolId;
 use super::pool::Pool;
 use super::{Event, World};
 use crate::engine::{DurationDist, Scheduler, SimDuration, SimTime, StreamRng};
@@ -65,7 +66,7 @@ impl PoolProvisioning {
     }
 
     /// Schedules pool `pool`'s timetable steps, first autoscaler evaluation and incidents.
-    pub(super) fn schedule(&self, pool: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule(&self, pool: PoolId, sched: &mut Scheduler<Event>) {
         match &self.plan {
             Plan::Static => {}
             Plan::Scheduled(steps) => {
@@ -91,7 +92,7 @@ impl PoolProvisioning {
 
     /// The autoscaler of pool `pool` (that is, `p`) reads the window that ends now, decides, orders or
     /// retires servers, and schedules its next evaluation.
-    pub(super) fn autoscale(&mut self, pool: u32, p: &mut Pool, sched: &mut Scheduler<Event>) {
+    pub(super) fn autoscale(&mut self, pool: PoolId, p: &mut Pool, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let Plan::Autoscale { metric, window, boot_delay, boot_failure_share, rule } = &mut self.plan else {
             return;
@@ -124,7 +125,7 @@ impl PoolProvisioning {
     }
 
     /// Incident `index` of pool `pool` (that is, `p`) strikes, or its servers come back (`restore`).
-    pub(super) fn incident(&self, pool: u32, index: u32, restore: bool, p: &mut Pool, sched: &mut Scheduler<Event>) -> Then {
+    pub(super) fn incident(&self, pool: PoolId, index: u32, restore: bool, p: &mut Pool, sched: &mut Scheduler<Event>) -> Then {
         let now = sched.now();
         let inc = &self.incidents[index as usize];
         let servers = u64::from(inc.servers);
@@ -176,13 +177,13 @@ fn read_window(metric: ScaleMetric, window: SimDuration, p: &mut Pool, now: SimT
 impl World<'_> {
     /// Schedules the timetable, autoscaler and incidents of every pool this world simulates.
     pub(super) fn schedule_provisioning(&mut self, sched: &mut Scheduler<Event>) {
-        for (i, prov) in self.provisioning.iter().enumerate().filter(|(i, _)| self.active_pools[*i]) {
-            prov.schedule(i as u32, sched);
+        for (pool, prov) in self.provisioning.iter_ids().filter(|(pool, _)| self.active_pools[*pool]) {
+            prov.schedule(pool, sched);
         }
     }
 
     /// Fills the slots of `pool` if provisioning just added some.
-    pub(super) fn then(&mut self, then: Then, pool: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn then(&mut self, then: Then, pool: PoolId, sched: &mut Scheduler<Event>) {
         if then == Then::Fill {
             self.fill(pool, sched);
         }

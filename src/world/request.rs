@@ -1,5 +1,6 @@
 //! Requests in flight.
 
+use super::ids::{AttackId, GroupId, PlatformId, PoolId};
 use super::slab::Ref;
 use crate::engine::SimTime;
 use crate::scenario::MAX_POOLS;
@@ -13,7 +14,7 @@ pub enum Kind {
     Login,
     /// A page of a session: the application pool.
     Page,
-    /// A botnet's request (simulated request by request); its `group` is the attack's index.
+    /// A botnet's request (simulated request by request); its origin is an attack.
     Attack,
 }
 
@@ -37,15 +38,17 @@ pub struct Request {
     pub work_seed: u64,
     /// Time spent waiting in backlogs so far, in microseconds.
     pub waited_us: u64,
-    /// The user who sent it, if any (sessions); its cohort and platform are in `group`.
+    /// The user who sent it, if any (sessions); its cohort and platform are its group's.
     pub user: Option<Ref>,
-    /// Index of the (cohort, platform) group that sent it.
-    pub group: u32,
+    /// Who sent it, as an index: a group's, or an attack's for [`Kind::Attack`]; read it through
+    /// [`Request::origin`], [`Request::group`] or [`Request::attack`]. (An `Origin` field would take 8
+    /// bytes where this and `kind` take 5, and a request would no longer fit its cache line.)
+    pub(super) sender: u32,
     /// Platform of origin (16 bits, like `pool`, so that a request fits in a cache line with its slot; a
     /// scenario has at most [`MAX_POOLS`] pools).
-    pub platform: u16,
+    pub platform: PlatformId,
     /// The pool it is in.
-    pub pool: u16,
+    pub pool: PoolId,
     /// Position along its route (0 = first pool).
     pub hop: u8,
     /// Length of its route, so the last hop is known without looking the route up.
@@ -66,12 +69,42 @@ pub struct Request {
     pub unarmed: bool,
 }
 
-/// A pool or platform index as a request stores it. Validation keeps scenarios within [`MAX_POOLS`].
-#[inline]
-pub fn narrow(index: u32) -> u16 {
-    debug_assert!(index as usize <= MAX_POOLS, "pool index {index} beyond {MAX_POOLS}");
-    index as u16
+/// Who sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The members of a group (users, or a textbook queue's arrivals).
+    Group(GroupId),
+    /// A botnet.
+    Attack(AttackId),
 }
+
+impl Request {
+    /// Who sent it.
+    #[inline]
+    pub fn origin(&self) -> Origin {
+        match self.kind {
+            Kind::Attack => Origin::Attack(AttackId(self.sender)),
+            _ => Origin::Group(GroupId(self.sender)),
+        }
+    }
+
+    /// The group that sent it; a request of a group's member (not an attack's).
+    #[inline]
+    pub fn group(&self) -> GroupId {
+        debug_assert!(self.kind != Kind::Attack, "an attack's request has no group");
+        GroupId(self.sender)
+    }
+
+    /// The attack that sent it; an attack's request.
+    #[inline]
+    pub fn attack(&self) -> AttackId {
+        debug_assert!(self.kind == Kind::Attack, "a group's request has no attack");
+        AttackId(self.sender)
+    }
+}
+
+// Platforms and pools are numbered in 16 bits.
+const _: () = assert!(MAX_POOLS <= u16::MAX as usize);
 
 // A request and its slab slot fit in one cache line (see `Slab`).
 const _: () = assert!(std::mem::size_of::<Request>() <= 56);

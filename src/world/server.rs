@@ -3,8 +3,9 @@
 //! their client or abandoned, and their outcome handed back to the client side. The client does not see the
 //! server and vice versa: a timed-out request keeps its slot until its service ends, as wasted work.
 
+use super::ids::{GroupId, Id, PoolId};
 use super::pool::Admission;
-use super::request::{self, Kind, Request, Stage};
+use super::request::{Kind, Origin, Request, Stage};
 use super::slab::Ref;
 use super::user::User;
 use super::{Event, World};
@@ -15,17 +16,17 @@ impl World<'_> {
     /// Sends a request from `group` (for `user`, if any) into its platform. Returns the request, or `None`
     /// if it was refused at once (the user's failure is already handled).
     #[inline]
-    pub(super) fn send(&mut self, group: u32, user: Option<Ref>, kind: Kind, sched: &mut Scheduler<Event>) -> Option<Ref> {
+    pub(super) fn send(&mut self, group: GroupId, user: Option<Ref>, kind: Kind, sched: &mut Scheduler<Event>) -> Option<Ref> {
         let now = sched.now();
         let observed = now >= self.warmup;
-        let g = &mut self.groups[group as usize];
+        let g = &mut self.groups[group];
         let platform = g.platform;
         let priority = g.priority;
         let work_seed = g.work_rng.next_u64();
         if observed {
             g.stats.arrivals += 1;
         }
-        let p = &mut self.platforms[platform as usize];
+        let p = &mut self.platforms[platform];
         if kind != Kind::Single {
             p.counts.attempts += 1;
         }
@@ -36,11 +37,11 @@ impl World<'_> {
                 p.counts.mitigated_real += 1;
                 if observed {
                     // Turned away before reaching the platform: a blocked request, counted as such.
-                    self.groups[group as usize].stats.blocked += 1;
+                    self.groups[group].stats.blocked += 1;
                 }
                 let user = self.users.get_mut(u).expect("checked");
                 if !user.has(User::MITIGATED) && user.arrived >= self.warmup {
-                    self.groups[group as usize].stats.mitigated_users += 1;
+                    self.groups[group].stats.mitigated_users += 1;
                 }
                 user.set(User::MITIGATED, true);
                 self.request_failed(u, sched);
@@ -56,7 +57,7 @@ impl World<'_> {
             // Connection refused at the front door: nothing reaches the servers.
             p.counts.refused += 1;
             if observed {
-                self.groups[group as usize].stats.blocked += 1;
+                self.groups[group].stats.blocked += 1;
             }
             if let Some(u) = user {
                 self.request_failed(u, sched);
@@ -72,9 +73,9 @@ impl World<'_> {
             work_seed,
             waited_us: 0,
             user,
-            group,
-            platform: request::narrow(platform),
-            pool: request::narrow(first_pool),
+            sender: group.0,
+            platform,
+            pool: first_pool,
             hop: 0,
             hops,
             priority,
@@ -85,46 +86,47 @@ impl World<'_> {
             // Users' requests have a client timeout, armed lazily.
             unarmed: user.is_some(),
         });
-        self.offer(r, first_pool, priority, group, sched);
+        self.offer(r, first_pool, priority, Origin::Group(group), sched);
         // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
         self.requests.get(r).map(|_| r)
     }
 
     /// Offers request `r` to `pool`.
     #[inline]
-    pub(super) fn enter_pool(&mut self, r: Ref, pool: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn enter_pool(&mut self, r: Ref, pool: PoolId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request entering a pool is live");
-        req.pool = request::narrow(pool);
+        req.pool = pool;
         req.since = now;
         req.stage = Stage::Waiting;
-        let (priority, group) = (req.priority, req.group);
-        self.offer(r, pool, priority, group, sched);
+        let (priority, origin) = (req.priority, req.origin());
+        self.offer(r, pool, priority, origin, sched);
     }
 
     /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool.
     #[inline]
-    pub(super) fn offer(&mut self, r: Ref, pool: u32, priority: u8, group: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn offer(&mut self, r: Ref, pool: PoolId, priority: u8, origin: Origin, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let group = group as usize;
-        let attack = self.requests.get(r).is_some_and(|q| q.kind == Kind::Attack);
-        let admission = self.pools[pool as usize].offer(now, r, usize::from(priority));
-        if self.pools[pool as usize].fluid.is_some() {
+        let admission = self.pools[pool].offer(now, r, usize::from(priority));
+        if self.pools[pool].fluid.is_some() {
             // The free slots (hence the attack's drain) or the head of the backlog may have changed.
             self.reschedule_head(pool, sched);
         }
-        if attack {
-            match admission {
-                Admission::Started => self.start_service(r, sched),
-                Admission::Queued => {}
-                Admission::Blocked => {
-                    self.requests.remove(r);
-                    let pa = self.platforms[pool as usize].attack.as_mut().expect("attack requests hit attacked platforms");
-                    pa.counts.blocked += 1.0;
+        let group = match origin {
+            Origin::Group(group) => group,
+            Origin::Attack(_) => {
+                match admission {
+                    Admission::Started => self.start_service(r, sched),
+                    Admission::Queued => {}
+                    Admission::Blocked => {
+                        let req = self.requests.remove(r).expect("live");
+                        let pa = self.platforms[req.platform].attack.as_mut().expect("attack requests hit attacked platforms");
+                        pa.counts.blocked += 1.0;
+                    }
                 }
+                return;
             }
-            return;
-        }
+        };
         match admission {
             Admission::Started => self.start_service(r, sched),
             Admission::Queued => {
@@ -141,7 +143,7 @@ impl World<'_> {
             }
             Admission::Blocked => {
                 let req = self.requests.remove(r).expect("live");
-                let p = &mut self.platforms[req.platform as usize];
+                let p = &mut self.platforms[req.platform];
                 p.counts.refused += 1;
                 if req.observed {
                     self.groups[group].stats.blocked += 1;
@@ -167,13 +169,13 @@ impl World<'_> {
         req.since = now;
         req.waited_us += wait.as_micros();
         let last_hop = req.hop + 1 == req.hops;
-        let pool = &mut self.pools[req.pool as usize];
+        let pool = &mut self.pools[req.pool];
         pool.minute_waits.record(wait);
         pool.counts.start_wait_us += u128::from(wait.as_micros());
         pool.counts.timed_starts += 1;
         if last_hop && req.observed {
             let total = SimDuration(req.waited_us);
-            let s = &mut self.groups[req.group as usize].stats;
+            let s = &mut self.groups[req.group()].stats;
             s.started += 1;
             s.waits.record(total);
             s.served_wait_us += u128::from(total.as_micros());
@@ -181,8 +183,8 @@ impl World<'_> {
         // Each hop of a route gets its own requirement from the request's seed.
         let mut service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         if req.kind == Kind::Attack {
-            let pa = self.platforms[req.platform as usize].attack.as_ref().expect("attacked platform");
-            if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.group as usize].tier {
+            let pa = self.platforms[req.platform].attack.as_ref().expect("attacked platform");
+            if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.attack().index()].tier {
                 service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
             }
         } else if req.unarmed {
@@ -200,7 +202,7 @@ impl World<'_> {
         if !req.unarmed {
             return;
         }
-        let timeout = self.groups[req.group as usize].session.as_ref().expect("user requests have a session").timeout;
+        let timeout = self.groups[req.group()].session.as_ref().expect("user requests have a session").timeout;
         let deadline = req.arrived + timeout;
         if done.is_none_or(|d| d > deadline) {
             req.unarmed = false;
@@ -211,13 +213,13 @@ impl World<'_> {
     pub(super) fn service_done(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = *self.requests.get(r).expect("a request in service is live until it completes");
-        let pool = &mut self.pools[req.pool as usize];
+        let pool = &mut self.pools[req.pool];
         pool.counts.served += 1;
         if req.orphaned {
             let wasted = (now - req.since).as_micros();
             pool.counts.wasted_us += wasted;
             if req.observed {
-                self.groups[req.group as usize].stats.wasted_us += u128::from(wasted);
+                self.groups[req.group()].stats.wasted_us += u128::from(wasted);
             }
         }
         let requests = &self.requests;
@@ -229,28 +231,28 @@ impl World<'_> {
         }
         if req.kind == Kind::Attack {
             self.requests.remove(r);
-            self.platforms[req.platform as usize].attack.as_mut().expect("attacked platform").counts.served += 1.0;
+            self.platforms[req.platform].attack.as_mut().expect("attacked platform").counts.served += 1.0;
             if let Some(next) = next {
                 self.start_service(next, sched);
             }
             return;
         }
-        if self.pools[req.pool as usize].fluid.is_some() {
-            self.reschedule_head(req.pool.into(), sched);
+        if self.pools[req.pool].fluid.is_some() {
+            self.reschedule_head(req.pool, sched);
         }
         if req.hop + 1 < req.hops {
-            let next_pool = self.platforms[req.platform as usize].route(req.kind)[usize::from(req.hop) + 1];
+            let next_pool = self.platforms[req.platform].route(req.kind)[usize::from(req.hop) + 1];
             self.requests.get_mut(r).expect("live").hop += 1;
             self.enter_pool(r, next_pool, sched);
         } else {
             self.requests.remove(r);
             if req.observed {
-                let s = &mut self.groups[req.group as usize].stats;
+                let s = &mut self.groups[req.group()].stats;
                 s.served += 1;
                 s.sojourn_us += u128::from((now - req.arrived).as_micros());
             }
             if !req.orphaned {
-                self.platforms[req.platform as usize].connections -= 1;
+                self.platforms[req.platform].connections -= 1;
                 if let Some(u) = req.user {
                     self.user_lost_request(u, r);
                     self.request_succeeded(u, now - req.arrived, sched);
@@ -272,21 +274,21 @@ impl World<'_> {
             return;
         }
         let req = self.requests.remove(r).expect("checked live");
-        let pool = &mut self.pools[req.pool as usize];
+        let pool = &mut self.pools[req.pool];
         pool.forget_waiting(now);
         if pool.fluid.is_some() {
-            self.reschedule_head(req.pool.into(), sched);
+            self.reschedule_head(req.pool, sched);
         }
-        let pool = &mut self.pools[req.pool as usize];
+        let pool = &mut self.pools[req.pool];
         let wait = now - req.since;
         pool.minute_waits.record(wait);
         if req.observed {
-            let s = &mut self.groups[req.group as usize].stats;
+            let s = &mut self.groups[req.group()].stats;
             s.abandoned += 1;
             s.waits.record(SimDuration(req.waited_us + wait.as_micros()));
         }
         if !req.orphaned {
-            self.platforms[req.platform as usize].connections -= 1;
+            self.platforms[req.platform].connections -= 1;
             if let Some(u) = req.user {
                 self.user_lost_request(u, r);
                 self.request_failed(u, sched);
@@ -303,12 +305,12 @@ impl World<'_> {
         }
         // The client closes the connection and moves on; the servers keep working on the request.
         req.orphaned = true;
-        let (platform, group, observed, user) = (req.platform, req.group, req.observed, req.user);
-        let p = &mut self.platforms[platform as usize];
+        let (platform, group, observed, user) = (req.platform, req.group(), req.observed, req.user);
+        let p = &mut self.platforms[platform];
         p.connections -= 1;
         p.counts.timeouts += 1;
         if observed {
-            self.groups[group as usize].stats.timeouts += 1;
+            self.groups[group].stats.timeouts += 1;
         }
         if let Some(u) = user {
             self.user_lost_request(u, r);
@@ -326,17 +328,17 @@ impl World<'_> {
     }
 
     /// Puts waiting requests into slots that capacity just freed.
-    pub(super) fn fill(&mut self, pool: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn fill(&mut self, pool: PoolId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         loop {
             let requests = &self.requests;
-            let next = self.pools[pool as usize].take_waiting(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
+            let next = self.pools[pool].take_waiting(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
             match next {
                 Some(r) => self.start_service(r, sched),
                 None => break,
             }
         }
-        if self.pools[pool as usize].fluid.is_some() {
+        if self.pools[pool].fluid.is_some() {
             self.reschedule_head(pool, sched);
         }
     }

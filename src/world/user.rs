@@ -1,5 +1,6 @@
 //! Users: one person's use of one platform for the morning, from first arrival to leaving.
 
+use super::ids::{ClassId, GroupId};
 use super::request::Kind;
 use super::slab::Ref;
 use crate::engine::SimTime;
@@ -25,7 +26,7 @@ pub struct User {
     /// When the user first arrived.
     pub arrived: SimTime,
     /// Their (cohort, platform) group.
-    pub group: u32,
+    pub group: GroupId,
     /// What they are doing.
     pub stage: UserStage,
     /// What the current (or next) request is for.
@@ -54,7 +55,7 @@ pub struct User {
     /// slot) fits one 64-byte cache line, which is what a wake-up among millions of users costs.
     pub flags: u8,
     /// The virtual class they are joining ([`super::classes::NO_CLASS`] for an ordinary user).
-    pub class: u32,
+    pub class: ClassId,
 }
 
 // A user and its slab slot fit in one cache line (see `Slab`).
@@ -62,7 +63,7 @@ const _: () = assert!(std::mem::size_of::<User>() <= 56);
 
 impl User {
     /// A user arriving at `now`, about to log in.
-    pub fn new(now: SimTime, group: u32, pages: u32) -> User {
+    pub fn new(now: SimTime, group: GroupId, pages: u32) -> User {
         User {
             arrived: now,
             group,
