@@ -199,7 +199,7 @@ impl World<'_> {
                  horizon, lower --scale, or raise --max-memory",
                 p.name,
                 p.waiting_len(),
-                if p.max_waiting.is_none() { " and no backlog limit" } else { "" }
+                if p.max_waiting().is_none() { " and no backlog limit" } else { "" }
             ),
             _ => "too many people around at once; lower --scale or the population, shorten the \
                  horizon, or raise --max-memory"

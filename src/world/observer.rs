@@ -125,7 +125,7 @@ impl World<'_> {
             }
             pool.sync(now);
             let m = pool.minute.close(pool.totals(now));
-            let max_waiting = pool.waiting.take_max();
+            let max_waiting = pool.take_max_waiting();
             let mean_busy = time_average(m.busy, span);
             let server_hours = m.provisioned as f64 / 3.6e9;
             let mean_slots = time_average(m.slots, span);
@@ -143,12 +143,12 @@ impl World<'_> {
                 mean_queue_len: time_average(m.waiting, span),
                 max_queue_len: max_waiting,
                 mean_busy_slots: mean_busy,
-                slots: pool.slots,
+                slots: pool.slots(),
                 utilization: if mean_slots > 0.0 { mean_busy / mean_slots } else { f64::from(u8::from(mean_busy > 0.0)) },
-                servers_ready: pool.ready,
-                servers_booting: pool.booting,
+                servers_ready: pool.ready(),
+                servers_booting: pool.booting(),
                 server_hours,
-                capacity_per_min: mean_slots * 60.0 / pool.service.mean_s(),
+                capacity_per_min: mean_slots * 60.0 / pool.service().mean_s(),
                 mean_wait_s: pool.minute_waits.mean_s(),
                 p95_wait_s: pool.minute_waits.quantile_s(0.95),
                 wasted_work_s: m.counts.wasted_us as f64 / 1e6,

@@ -64,39 +64,45 @@ crate::totals! {
 }
 
 /// One pool's state.
+///
+/// Its capacity fields are private so that their invariants hold by construction: slots are always ready
+/// servers × workers per server, and the integrals of slots, servers paid for, busy slots and waiting
+/// requests change only with the values they integrate ([`Pool::set_servers`], [`Pool::offer`],
+/// [`Pool::release`], ...). What others read of it are accessors, its running totals ([`Pool::totals`])
+/// and the windows over them that the observer and the autoscaler close.
 #[derive(Debug)]
 pub struct Pool {
     /// Name (platform or dependency) for the timeseries.
     pub name: String,
     /// Service slots (ready servers × workers per server).
-    pub slots: u64,
+    slots: u64,
     /// Concurrent requests per server.
-    pub workers: u64,
+    workers: u64,
     /// Servers ready to serve.
-    pub ready: u64,
+    ready: u64,
     /// Servers booting (ordered by an autoscaler, not ready yet).
-    pub booting: u64,
+    booting: u64,
     /// Servers paid for (ready + booting), integrated over time: the cost in server-hours.
-    pub provisioned: TimeWeighted,
+    provisioned: TimeWeighted,
     /// Slots, integrated over time (the denominator of utilization when capacity changes).
-    pub slots_tw: TimeWeighted,
+    slots_tw: TimeWeighted,
     /// What an autoscaler reads: the window since its last evaluation.
     pub scale_window: Window<PoolTotals>,
     /// Largest backlog allowed (`max_in_system − slots`), `None` for unbounded.
-    pub max_waiting: Option<u64>,
+    max_waiting: Option<u64>,
     /// Service-time distribution.
-    pub service: DurationDist,
+    service: DurationDist,
     /// Overload slowdown (knee as a multiple of slots, slowdown factor).
-    pub overload: Option<(f64, f64)>,
+    overload: Option<(f64, f64)>,
     /// Requests waiting, one FIFO per priority level, each with its mark (the attack work that entered the
     /// backlog before it, see [`AttackFluid`]); entries whose request has left are skipped.
     backlogs: Vec<VecDeque<(Ref, f64)>>,
     /// Aggregate attack traffic at this pool, with the stream of its admission draws.
     pub fluid: Option<(AttackFluid, StreamRng)>,
     /// Busy slots, integrated over time.
-    pub busy: TimeWeighted,
+    busy: TimeWeighted,
     /// Live waiting requests, integrated over time.
-    pub waiting: TimeWeighted,
+    waiting: TimeWeighted,
     /// The counters, running totals.
     pub counts: PoolCounts,
     /// The current minute.
@@ -144,6 +150,42 @@ impl Pool {
             observed: Window::default(),
             minute_waits: DurationStats::new(),
         }
+    }
+
+    /// Service slots (ready servers × workers per server).
+    #[inline]
+    pub fn slots(&self) -> u64 {
+        self.slots
+    }
+
+    /// Concurrent requests per server.
+    pub fn workers(&self) -> u64 {
+        self.workers
+    }
+
+    /// Servers ready to serve.
+    pub fn ready(&self) -> u64 {
+        self.ready
+    }
+
+    /// Servers booting (ordered by an autoscaler, not ready yet).
+    pub fn booting(&self) -> u64 {
+        self.booting
+    }
+
+    /// The service-time distribution.
+    pub fn service(&self) -> &DurationDist {
+        &self.service
+    }
+
+    /// The largest backlog allowed, `None` for unbounded.
+    pub fn max_waiting(&self) -> Option<u64> {
+        self.max_waiting
+    }
+
+    /// The largest backlog since the last call (the minute's), which restarts from the current one.
+    pub fn take_max_waiting(&mut self) -> u64 {
+        self.waiting.take_max()
     }
 
     /// Requests currently waiting (those that left excluded).

@@ -86,7 +86,7 @@ impl PoolProvisioning {
         let Plan::Scheduled(steps) = &self.plan else {
             return Then::Nothing;
         };
-        p.set_servers(now, u64::from(steps[step as usize].1), p.booting);
+        p.set_servers(now, u64::from(steps[step as usize].1), p.booting());
         Then::Fill
     }
 
@@ -98,25 +98,25 @@ impl PoolProvisioning {
             return;
         };
         let value = read_window(*metric, *window, p, now);
-        match rule.observe(now, Reading { value, ready: p.ready, booting: p.booting }) {
+        match rule.observe(now, Reading { value, ready: p.ready(), booting: p.booting() }) {
             Decision::Hold => {}
             Decision::Add(add) => {
-                p.set_servers(now, p.ready, p.booting + add);
+                p.set_servers(now, p.ready(), p.booting() + add);
                 for _ in 0..add {
                     let delay = boot_delay.sample(&mut self.boot_rng);
                     let ok = rand::Rng::random::<f64>(&mut self.boot_rng) >= *boot_failure_share;
                     sched.schedule(delay, Event::BootDone { pool, ok });
                 }
             }
-            Decision::Remove(remove) => p.set_servers(now, p.ready - remove, p.booting),
+            Decision::Remove(remove) => p.set_servers(now, p.ready() - remove, p.booting()),
         }
         sched.schedule(*window, Event::Autoscale { pool });
     }
 
     /// A server ordered by the autoscaler finished booting (`ok`) or failed to.
     pub(super) fn boot_done(p: &mut Pool, ok: bool, now: SimTime) -> Then {
-        let ready = if ok { p.ready + 1 } else { p.ready };
-        p.set_servers(now, ready, p.booting - 1);
+        let ready = if ok { p.ready() + 1 } else { p.ready() };
+        p.set_servers(now, ready, p.booting() - 1);
         if ok {
             Then::Fill
         } else {
@@ -130,10 +130,10 @@ impl PoolProvisioning {
         let inc = &self.incidents[index as usize];
         let servers = u64::from(inc.servers);
         if restore {
-            p.set_servers(now, p.ready + servers, p.booting);
+            p.set_servers(now, p.ready() + servers, p.booting());
             Then::Fill
         } else {
-            p.set_servers(now, p.ready.saturating_sub(servers), p.booting);
+            p.set_servers(now, p.ready().saturating_sub(servers), p.booting());
             if let Some(d) = inc.duration {
                 sched.schedule(d, Event::Incident { pool, index, restore: true });
             }
@@ -158,7 +158,7 @@ fn read_window(metric: ScaleMetric, window: SimDuration, p: &mut Pool, now: SimT
                 1.0
             }
         }
-        ScaleMetric::Backlog => w.waiting as f64 / span_us / (p.slots.max(1) as f64),
+        ScaleMetric::Backlog => w.waiting as f64 / span_us / (p.slots().max(1) as f64),
         ScaleMetric::Latency => {
             if w.counts.timed_starts == 0 {
                 // Nothing started: either idle (no latency) or stuck (all slots busy for the window).
