@@ -3,7 +3,11 @@
 # (and its variants) and the sweeps of experiments/ (at 2 replications) at the given scales: what a change
 # that must not move any result is checked with.
 #
-#   bash scripts/compare-results.sh OLD_BIN NEW_BIN [SCALE...]      # default scales: 0.01
+#   bash scripts/compare-results.sh [--new-columns] OLD_BIN NEW_BIN [SCALE...]      # default scales: 0.01
+#
+# --new-columns is for a change that adds output columns: a table then counts as the same when every column
+# the old binary wrote holds the same values, row for row, in the new one (CSV tables; of a sweep, its
+# configs.csv, which carries every summary column's mean, standard deviation and half-width per configuration).
 #
 # The tables are compared as CSV (`--format csv`), which renders every value and carries no file metadata,
 # so a change of the Parquet footer alone does not count as a change of results. A sweep's tables are
@@ -12,7 +16,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-old=${1:?usage: compare-results.sh OLD_BIN NEW_BIN [SCALE...]}
+new_columns=""
+if [ "${1:-}" = "--new-columns" ]; then
+  new_columns=1
+  shift
+fi
+old=${1:?usage: compare-results.sh [--new-columns] OLD_BIN NEW_BIN [SCALE...]}
 new=${2:?usage: compare-results.sh OLD_BIN NEW_BIN [SCALE...]}
 shift 2
 scales=("${@:-0.01}")
@@ -38,7 +47,12 @@ check() {
   for name in $files; do
     # A table neither writes (a run without sessions has no access curve) is no difference.
     [ -e "$work/old/$name" ] || [ -e "$work/new/$name" ] || continue
-    if ! cmp -s "$work/old/$name" "$work/new/$name"; then
+    if [ -n "$new_columns" ]; then
+      case $name in
+        *.csv) same_old_columns "$work/old/$name" "$work/new/$name" || differs="$differs $name" ;;
+        *) ;; # a Parquet table: its CSV twin is compared
+      esac
+    elif ! cmp -s "$work/old/$name" "$work/new/$name"; then
       differs="$differs $name"
     fi
   done
@@ -49,6 +63,28 @@ check() {
     status=1
   fi
   rm -rf "$work/old" "$work/new"
+}
+
+# Whether every column of CSV table OLD is in NEW with the same values, row for row.
+same_old_columns() {
+  python3 - "$1" "$2" <<'PY'
+import csv, sys
+def read(path):
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        return None
+    return rows[0], rows[1:]
+old, new = read(sys.argv[1]), read(sys.argv[2])
+if old is None or new is None:
+    sys.exit(0 if old is None and new is None else 1)
+(oh, orows), (nh, nrows) = old, new
+if len(orows) != len(nrows) or any(c not in nh for c in oh):
+    sys.exit(1)
+pick = [nh.index(c) for c in oh]
+sys.exit(0 if all(o == [n[i] for i in pick] for o, n in zip(orows, nrows)) else 1)
+PY
 }
 
 # A run's three tables, as CSV.

@@ -97,6 +97,20 @@ crate::columns! {
         served_share_by_1200: f64 [Statistic, "share"],
         /// Requests sent per session opened (retries and failed attempts make it grow).
         amplification: f64 [Statistic, "requests/session"],
+        /// Time-average number of users in the orbit over the observed span: failed or refused, waiting to
+        /// retry or to come back (NaN for a cohort row). The population whose retries sustain an overload.
+        mean_orbit: f64 [Level, "users"],
+        /// Requests users sent for a need not tried before (attempt 1 of a login or a page).
+        first_attempts: u64 [Count, "requests"],
+        /// Share of those that failed (timed out, refused at the door or by a full backlog, abandoned,
+        /// throttled, dropped by the protection; 0 with no first attempt); admission refusals are `rejected`.
+        first_attempt_failure_share: f64 [Statistic, "share"],
+        /// Requests sent per first attempt: 1 when nothing is retried, 1 + N when every call fails and is
+        /// retried N times (0 with no first attempt: a queue without clients).
+        retry_amplification: f64 [Statistic, "requests/first attempt"],
+        /// Of the requests answered, the share answered while their client still waited (goodput against
+        /// raw throughput).
+        goodput_share: f64 [Statistic, "share"],
         /// Minutes lost waiting to get in: per user, from arrival to first login (or the horizon), summed.
         lost_learning_min: f64 [Count, "user-minutes"],
         /// Service time spent on requests nobody waited for any more, in server-seconds.
@@ -201,6 +215,20 @@ crate::columns! {
         active_sessions: u64 [Level, "sessions"],
         /// Users in the waiting room at the end of the minute.
         waiting_room_len: u64 [Level, "users"],
+        /// Users in the orbit at the end of the minute: failed or refused, waiting to retry or to come back.
+        orbit_end: u64 [Level, "users"],
+        /// Time-average number of users in the orbit over the minute.
+        mean_orbit: f64 [Level, "users"],
+        /// Requests users sent for a need not tried before (attempt 1 of a login or a page).
+        first_attempts: u64 [Count, "requests"],
+        /// First attempts that failed this minute (timed out, refused, abandoned, throttled, dropped).
+        first_attempts_failed: u64 [Count, "requests"],
+        /// Requests sent per first attempt this minute (`attempts / first_attempts`, 0 with no first attempt):
+        /// the retry amplification.
+        retry_amplification: f64 [Statistic, "requests/first attempt"],
+        /// Requests answered in time per request served by the platform's pool (`goodput / served`, 0 with
+        /// nothing served): goodput against raw throughput.
+        goodput_share: f64 [Statistic, "share"],
         /// Median response time of requests answered in time.
         p50_latency_s: f64 [Statistic, "s"],
         /// 95th percentile of the same.

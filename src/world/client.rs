@@ -4,12 +4,13 @@
 //! when it fires.
 
 use super::admission::Verdict;
-use super::ids::{GroupId, PlatformId};
+use super::ids::{GroupId, IdVec, PlatformId};
+use super::platform::Platform;
 use super::request::Kind;
 use super::slab::Ref;
 use super::user::{User, UserStage};
-use super::{classes, Event, World};
-use crate::engine::{Scheduler, SimDuration};
+use super::{classes, Event, Group, World};
+use crate::engine::{Scheduler, SimDuration, SimTime};
 
 impl World<'_> {
     /// Schedules the next arrival of `group`, if it falls within the horizon.
@@ -60,9 +61,25 @@ impl World<'_> {
 
     pub(super) fn wake_user(&mut self, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<Event>) {
         let user = self.users.get_mut(u).expect("a user being scheduled is alive");
-        user.stage = stage;
+        restage(user, stage, &self.groups, &mut self.platforms, sched.now());
         user.token = user.token.wrapping_add(1);
         sched.schedule(delay, Event::Wake { user: u, token: user.token });
+    }
+
+    /// Moves user `u` to `stage` at `now` (see [`restage`]).
+    #[inline]
+    pub(super) fn set_stage(&mut self, u: Ref, stage: UserStage, now: SimTime) {
+        let user = self.users.get_mut(u).expect("a user changing stage is alive");
+        restage(user, stage, &self.groups, &mut self.platforms, now);
+    }
+
+    /// Removes user `u` at `now` (done, or given up), out of its platform's orbit if it was in it.
+    fn remove_user(&mut self, u: Ref, now: SimTime) -> User {
+        let user = self.users.remove(u).expect("alive");
+        if user.stage.in_orbit() {
+            self.platforms[self.groups[user.group].platform].orbit.decr(now);
+        }
+        user
     }
 
     /// Tries to log in: the admission pipeline of the user's platform answers, and the user acts on it.
@@ -93,8 +110,8 @@ impl World<'_> {
                 self.go_away(u, sched);
             }
             Verdict::IntoRoom { release_at } => {
+                self.set_stage(u, UserStage::InRoom, now);
                 let user = self.users.get_mut(u).expect("alive");
-                user.stage = UserStage::InRoom;
                 user.token = user.token.wrapping_add(1);
                 let token = user.token;
                 if let Some(t) = release_at {
@@ -144,10 +161,16 @@ impl World<'_> {
     pub(super) fn send_user_request(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let user = self.users.get_mut(u).expect("alive");
-        user.stage = UserStage::Requesting;
-        let (group, kind) = (user.group, user.next);
+        restage(user, UserStage::Requesting, &self.groups, &mut self.platforms, now);
+        let (group, kind, first) = (user.group, user.next, user.attempt == 1);
         let platform = self.groups[group].platform;
         let p = &mut self.platforms[platform];
+        if first {
+            p.counts.first_attempts += 1;
+            if now >= self.warmup {
+                self.groups[group].stats.first_attempts += 1;
+            }
+        }
         if let Some(t) = &mut p.throttle {
             if t.should_reject(now, &mut p.rng) {
                 p.counts.throttled += 1;
@@ -174,6 +197,12 @@ impl World<'_> {
         let user = *user;
         let g = &mut self.groups[user.group];
         let platform = g.platform;
+        if user.attempt == 1 {
+            self.platforms[platform].counts.first_attempts_failed += 1;
+            if now >= self.warmup {
+                g.stats.first_attempts_failed += 1;
+            }
+        }
         if let Some(t) = &mut self.platforms[platform].throttle {
             t.record(now, false);
         }
@@ -239,7 +268,7 @@ impl World<'_> {
                     sched.schedule(limit, Event::SessionExpired { user: u, token: user.session_token });
                 }
                 if user.pages_left == 0 {
-                    self.finish_user(u);
+                    self.finish_user(u, now);
                 } else {
                     user.next = Kind::Page;
                     user.attempt = 1;
@@ -250,7 +279,7 @@ impl World<'_> {
                 let user = self.users.get_mut(u).expect("alive");
                 user.pages_left -= 1;
                 if user.pages_left == 0 {
-                    self.finish_user(u);
+                    self.finish_user(u, now);
                 } else {
                     user.attempt = 1;
                     self.wake_user(u, think, UserStage::Thinking, sched);
@@ -268,7 +297,7 @@ impl World<'_> {
             return;
         }
         match user.stage {
-            UserStage::Away => self.try_login(u, sched),
+            UserStage::Away | UserStage::ComingBack => self.try_login(u, sched),
             UserStage::RetryWait | UserStage::Thinking => {
                 if user.stage == UserStage::Thinking {
                     if let Some(b) = &mut self.groups[user.group].budget {
@@ -338,13 +367,15 @@ impl World<'_> {
             let user = *user;
             self.class_over(&user)
         };
-        let user = self.users.get_mut(u).expect("alive");
-        let g = &mut self.groups[user.group];
+        let group = self.users.get(u).expect("alive").group;
+        let g = &self.groups[group];
         let session = g.session.as_ref().expect("users belong to session cohorts");
-        if user.returns > session.max_returns || class_over {
-            let user = self.users.remove(u).expect("alive");
-            self.platforms[g.platform].counts.gave_up += 1;
+        if self.users.get(u).expect("alive").returns > session.max_returns || class_over {
+            let platform = g.platform;
+            let user = self.remove_user(u, sched.now());
+            self.platforms[platform].counts.gave_up += 1;
             if user.arrived >= self.warmup {
+                let g = &mut self.groups[group];
                 g.stats.gave_up += 1;
                 if !user.accessed {
                     g.stats.lost_us += u128::from((self.horizon - user.arrived).as_micros());
@@ -352,13 +383,15 @@ impl World<'_> {
             }
             return;
         }
+        let g = &mut self.groups[group];
+        let session = g.session.as_ref().expect("users belong to session cohorts");
         let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
-        self.wake_user(u, delay, UserStage::Away, sched);
+        self.wake_user(u, delay, UserStage::ComingBack, sched);
     }
 
-    pub(super) fn finish_user(&mut self, u: Ref) {
+    pub(super) fn finish_user(&mut self, u: Ref, now: SimTime) {
         self.end_session(u);
-        let user = self.users.remove(u).expect("alive");
+        let user = self.remove_user(u, now);
         if user.arrived >= self.warmup {
             self.groups[user.group].stats.completed += 1;
         }
@@ -379,9 +412,25 @@ impl World<'_> {
             let user = self.users.get_mut(u).expect("live in the room");
             // Invalidate the room-patience timer.
             user.token = user.token.wrapping_add(1);
-            user.stage = UserStage::Requesting;
             let verdict = p.admission.admit_session();
+            self.set_stage(u, UserStage::Requesting, now);
             self.follow(u, platform, verdict, sched);
+        }
+    }
+}
+
+/// Moves `user` to `stage` at `now`, keeping its platform's orbit (see [`UserStage::in_orbit`]) in step.
+/// A function of the parts it touches, so that a caller holding the user need not look it up again.
+#[inline]
+fn restage(user: &mut User, stage: UserStage, groups: &IdVec<GroupId, Group>, platforms: &mut IdVec<PlatformId, Platform>, now: SimTime) {
+    let (was, is) = (user.stage.in_orbit(), stage.in_orbit());
+    user.stage = stage;
+    if was != is {
+        let orbit = &mut platforms[groups[user.group].platform].orbit;
+        if is {
+            orbit.incr(now);
+        } else {
+            orbit.decr(now);
         }
     }
 }

@@ -85,12 +85,24 @@ impl<'s> Minutes<'s> {
     }
 }
 
+/// `a / b`, 0 when `b` is 0 (the convention of the rows' shares).
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
 impl World<'_> {
     /// The warm-up ends at `now`: time averages restart.
     pub(super) fn warmup_end(&mut self, now: SimTime) {
         for pool in &mut self.pools {
             pool.sync(now);
             pool.observed = Window::opening(pool.totals(now));
+        }
+        for p in &mut self.platforms {
+            p.orbit_observed = Window::opening(p.orbit.area_at(now));
         }
     }
 
@@ -170,6 +182,12 @@ impl World<'_> {
                 row.gave_up = c.gave_up;
                 row.active_sessions = p.active_sessions;
                 row.waiting_room_len = p.admission.room_len();
+                row.orbit_end = p.orbit.value();
+                row.mean_orbit = time_average(p.orbit_minute.close(p.orbit.area_at(now)), span);
+                row.first_attempts = c.first_attempts;
+                row.first_attempts_failed = c.first_attempts_failed;
+                row.retry_amplification = ratio(c.attempts, c.first_attempts);
+                row.goodput_share = ratio(c.goodput, m.counts.served);
                 row.p50_latency_s = p.minute_latencies.quantile_s(0.50);
                 row.p95_latency_s = p.minute_latencies.quantile_s(0.95);
                 row.p99_latency_s = p.minute_latencies.quantile_s(0.99);
@@ -233,7 +251,6 @@ impl World<'_> {
         }
         let in_system_end = s.in_system_end;
         let admitted = s.arrivals - s.blocked;
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let mean_busy = time_average(busy_area, span);
         let mean_queue = time_average(wait_area, span);
         let nan_if_no_pool = |x: f64| if pools.is_empty() { f64::NAN } else { x };
@@ -241,7 +258,10 @@ impl World<'_> {
         // Attacks and classes belong to platforms: the platforms among `pools`.
         let mut attack = attack::AttackCounts::default();
         let mut mitigated_requests = 0;
+        let mut orbit_area = 0u128;
         for i in pools.iter().filter_map(|p| p.platform(self.platforms.len())) {
+            let p = &self.platforms[i];
+            orbit_area += p.orbit_observed.since(p.orbit.area_at(now));
             if let Some(a) = &self.platforms[i].attack {
                 // The counters at the last minute closed (the horizon's).
                 let c = a.minute.opened();
@@ -295,6 +315,11 @@ impl World<'_> {
             served_share_by_0900: share_by(1),
             served_share_by_1000: share_by(2),
             served_share_by_1200: share_by(3),
+            mean_orbit: nan_if_no_pool(time_average(orbit_area, span)),
+            first_attempts: s.first_attempts,
+            first_attempt_failure_share: ratio(s.first_attempts_failed, s.first_attempts),
+            retry_amplification: ratio(s.arrivals, s.first_attempts),
+            goodput_share: ratio(s.answered_in_time, s.served),
             amplification: ratio(s.arrivals + s.throttled, s.sessions),
             lost_learning_min: s.lost_us as f64 / 60e6,
             wasted_work_s: s.wasted_us as f64 / 1e6,

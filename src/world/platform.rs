@@ -6,7 +6,7 @@ use super::classes::Classes;
 use super::ids::{Id, PlatformId, PoolId};
 use super::request::Kind;
 use crate::engine::{SimDuration, StreamRng};
-use crate::metrics::{DurationStats, Window};
+use crate::metrics::{DurationStats, TimeWeighted, Window};
 use crate::policy::AdaptiveThrottle;
 use crate::scenario::PlatformSpec;
 
@@ -35,6 +35,10 @@ crate::totals! {
         pub gave_up: u64,
         /// Requests of real users dropped by the attack protection.
         pub mitigated_real: u64,
+        /// Requests sent for a need not tried before (attempt 1 of a login or a page).
+        pub first_attempts: u64,
+        /// Of those, failed (timed out, refused, abandoned, throttled, dropped), counted when they fail.
+        pub first_attempts_failed: u64,
     }
 }
 
@@ -62,6 +66,12 @@ pub struct Platform {
     pub rng: StreamRng,
     /// Sessions open.
     pub active_sessions: u64,
+    /// Users in the orbit (failed or refused, waiting to try again: see `UserStage::in_orbit`), over time.
+    pub orbit: TimeWeighted,
+    /// The current minute of the orbit's integral.
+    pub orbit_minute: Window<u128>,
+    /// The observed span of the same (from the end of the warm-up).
+    pub orbit_observed: Window<u128>,
     /// The counters, running totals.
     pub counts: PlatformCounts,
     /// The current minute.
@@ -94,6 +104,9 @@ impl Platform {
             throttle: a.throttle.map(|(k, window)| AdaptiveThrottle::new(k, window)),
             rng,
             active_sessions: 0,
+            orbit: TimeWeighted::default(),
+            orbit_minute: Window::default(),
+            orbit_observed: Window::default(),
             counts: PlatformCounts::default(),
             minute: Window::default(),
             minute_latencies: DurationStats::new(),

@@ -250,6 +250,7 @@ impl World<'_> {
                 let s = &mut self.groups[req.group()].stats;
                 s.served += 1;
                 s.sojourn_us += u128::from((now - req.arrived).as_micros());
+                s.answered_in_time += u64::from(!req.orphaned);
             }
             if !req.orphaned {
                 self.platforms[req.platform].connections -= 1;

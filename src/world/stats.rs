@@ -62,6 +62,12 @@ pub struct GroupStats {
     pub wasted_us: u128,
     /// Users the attack protection blocked at least once.
     pub mitigated_users: u64,
+    /// Requests sent for a need not tried before (attempt 1 of a login or a page).
+    pub first_attempts: u64,
+    /// Of those, failed (timed out, refused, abandoned, throttled, dropped).
+    pub first_attempts_failed: u64,
+    /// Requests answered while their client still waited (goodput; `served` counts late answers too).
+    pub answered_in_time: u64,
 }
 
 impl GroupStats {
@@ -96,5 +102,8 @@ impl GroupStats {
         self.wasted_us += other.wasted_us;
         self.mitigated_users += other.mitigated_users;
         self.in_system_end += other.in_system_end;
+        self.first_attempts += other.first_attempts;
+        self.first_attempts_failed += other.first_attempts_failed;
+        self.answered_in_time += other.answered_in_time;
     }
 }

@@ -8,8 +8,10 @@ use crate::engine::SimTime;
 /// What a user is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserStage {
-    /// Away: will try to log in when woken (come back later, or a staggered slot not yet open).
+    /// Away: will try to log in when woken (a staggered slot not yet open).
     Away,
+    /// Gone after a failure or a refusal ("come back in a few minutes"): will try to log in again when woken.
+    ComingBack,
     /// In the platform's waiting room.
     InRoom,
     /// A request is in flight.
@@ -18,6 +20,15 @@ pub enum UserStage {
     RetryWait,
     /// Reading a page; the next one is scheduled.
     Thinking,
+}
+
+impl UserStage {
+    /// Whether a user at this stage is in the *orbit*: failed or refused, and waiting to try again (a retry
+    /// pending, or coming back later) — the population whose retries sustain an overload.
+    #[inline]
+    pub fn in_orbit(self) -> bool {
+        matches!(self, UserStage::RetryWait | UserStage::ComingBack)
+    }
 }
 
 /// One user. Kept compact: a national morning has millions alive at once.

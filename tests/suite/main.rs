@@ -10,6 +10,7 @@ mod classes;
 mod columns;
 mod golden;
 mod national;
+mod orbit;
 mod provisioning;
 mod replay;
 mod theory;
