@@ -97,3 +97,45 @@ fn a_queue_that_answers_every_request_in_time_has_all_its_goodput_and_no_orbit()
     close(r.first_attempt_failure_share, 0.0, "no failures");
     close(r.mean_orbit, 0.0, "no orbit");
 }
+
+/// 50 users a second for 30 minutes (Poisson), whose every call fails after a 1-s timeout; each retries at
+/// once up to three times, within `budget` if given, and then gives up.
+fn budgeted(budget: &str) -> Scenario {
+    let text = format!(
+        r#"
+[scenario]
+name = "budget"
+horizon_s = 1900.0
+
+[cohorts.users]
+platform = "app"
+arrivals = {{ process = "profile", points = [[0.0, 50.0], [1800.0, 50.0], [1801.0, 0.0], [1900.0, 0.0]] }}
+session = {{ pages = 0, think = {{ dist = "deterministic", value_s = 0.0 }}, timeout_s = 1.0, retry = {{ backoff = "immediate", max_attempts = 4 }}, {budget} comeback = {{ delay = {{ dist = "deterministic", value_s = 1.0 }}, max_returns = 0 }} }}
+
+[platforms.app.pool]
+servers = 2000
+service = {{ dist = "deterministic", value_s = 5.0 }}
+"#
+    );
+    Scenario::from_toml(&text, Path::new("budget.toml"), &[]).unwrap()
+}
+
+#[test]
+fn a_retry_budget_of_a_tenth_holds_the_amplification_at_1_1_where_unbudgeted_retries_make_it_1_plus_n() {
+    let free = run(&budgeted(""), 1, 0).summary;
+    close(free.retry_amplification, 1.0 + RETRIES, "unbudgeted: every failure retried");
+    let s = run(&budgeted("retry_budget = 0.1,"), 1, 0).summary;
+    // Every failure wants a retry at once, so the budget is spent whenever a call fails: the retries of each
+    // 60-s window reach the floor of a tenth of its first attempts (one short at most) and never exceed it.
+    // Over the run's windows the shortfall is at most one retry per window (and the first window's ramp),
+    // so the amplification is 1.1 within (windows + 1) / first attempts. (Seed 1: 90,110 first attempts,
+    // 1.09984, against 1.1 ± 0.00037.)
+    let windows = (1900.0f64 / 60.0).ceil();
+    let tolerance = (windows + 1.0) / s.first_attempts as f64;
+    assert!(s.first_attempts > 80_000, "{}", s.first_attempts);
+    assert!(
+        (s.retry_amplification - 1.1).abs() <= tolerance,
+        "with a 10% budget: {} requests per first attempt, against 1.1 ± {tolerance:.5}",
+        s.retry_amplification
+    );
+}
