@@ -55,20 +55,15 @@ pub enum Command {
     },
 }
 
-/// Arguments of `rentree run`.
+/// Where a command's scenario comes from: a file or the built-in replay, a variant, overrides and a scale,
+/// resolved into one `scenario::Source` by [`ScenarioArgs::source`].
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub struct ScenarioArgs {
     /// Scenario file (TOML); without one, the built-in 6 April 2021 replay.
     pub scenario: Option<PathBuf>,
     /// Multiply population and capacity by this factor (e.g. 0.01 for a quick look).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scale: f64,
-    /// Output directory.
-    #[arg(long, default_value = "results/run")]
-    pub out: PathBuf,
-    /// Master seed of the random streams.
-    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
-    pub seed: u64,
     /// Start from a variant the scenario file defines (e.g. `--variant no-attack`; `rentree validate`
     /// lists them).
     #[arg(long, value_name = "NAME")]
@@ -76,6 +71,27 @@ pub struct RunArgs {
     /// Override a scenario field, e.g. `--set platforms.desk.pool.servers=60` (repeatable).
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
+}
+
+impl ScenarioArgs {
+    /// The scenario these arguments name, not yet built.
+    fn source(&self) -> anyhow::Result<Source> {
+        Ok(Source::file(self.scenario.as_deref())?.variant(self.variant.as_deref())?.set(&self.overrides)?.scaled(self.scale))
+    }
+}
+
+/// Arguments of `rentree run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The scenario.
+    #[command(flatten)]
+    pub source: ScenarioArgs,
+    /// Output directory.
+    #[arg(long, default_value = "results/run")]
+    pub out: PathBuf,
+    /// Master seed of the random streams.
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub seed: u64,
     /// Table format.
     #[arg(long, value_enum, default_value_t = FormatArg::Parquet)]
     pub format: FormatArg,
@@ -156,8 +172,9 @@ pub struct SlurmArgs {
 /// Arguments of `rentree size`.
 #[derive(Debug, clap::Args)]
 pub struct SizeArgs {
-    /// Scenario file; without one, the built-in 6 April 2021 replay.
-    pub scenario: Option<PathBuf>,
+    /// The scenario (its overrides apply at every point).
+    #[command(flatten)]
+    pub source: ScenarioArgs,
     /// The target, e.g. "served_share_by_0900>=0.95" or "p95_time_to_access_s<=600".
     #[arg(long)]
     pub target: String,
@@ -170,21 +187,12 @@ pub struct SizeArgs {
     /// Replications per point (at least 2: the answer is judged on a confidence interval).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(2..=100_000), allow_negative_numbers = true)]
     pub replications: u64,
-    /// Population and capacity scale.
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
-    pub scale: f64,
     /// Answer from a scale below the scenario's faithful scale anyway (to explore, not to decide).
     #[arg(long)]
     pub allow_biased_scale: bool,
     /// Master seed.
     #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     pub seed: u64,
-    /// Start from a variant the scenario file defines (e.g. `--variant no-attack`).
-    #[arg(long, value_name = "NAME")]
-    pub variant: Option<String>,
-    /// Other overrides applied at every point.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub overrides: Vec<String>,
     /// Limits of each run's size, checked at every point before it runs.
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -251,11 +259,9 @@ pub enum Outcome {
     ChecksFailed,
 }
 
-/// Loads a scenario from disk, or the built-in replay when `path` is `None`, starting from `variant` if
-/// given, then applying `overrides`; with the label a manifest gives it.
-fn load(path: Option<&Path>, variant: Option<&str>, overrides: &[String], scale: f64) -> anyhow::Result<(Scenario, String)> {
-    let source = Source::file(path)?.variant(variant)?.set(overrides)?.scaled(scale);
-    Ok((source.scenario()?, source.label().to_owned()))
+/// Loads the scenario file `path`, starting from `variant` if given.
+fn load(path: &Path, variant: Option<&str>) -> anyhow::Result<Scenario> {
+    Ok(Source::file(Some(path))?.variant(variant)?.scenario()?)
 }
 
 /// The budget of one run out of `jobs` running at once: `--max-memory` or the memory available now,
@@ -327,7 +333,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 );
                 return Ok(Outcome::Success);
             }
-            let (s, _) = load(Some(&file), None, &[], 1.0)?;
+            let s = load(&file, None)?;
             let fp = world::budget::estimate(&s, Rows::Disk);
             println!(
                 "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s; a run needs about {} events, {} of memory and {} of disk",
@@ -343,7 +349,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             );
             // Each variant must make a valid scenario too.
             for name in s.raw.variants.keys() {
-                load(Some(&file), Some(name), &[], 1.0)?;
+                load(&file, Some(name))?;
                 println!("  variant \"{name}\": valid");
             }
             Ok(Outcome::Success)

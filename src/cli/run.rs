@@ -1,6 +1,6 @@
 //! `rentree run`: one run of a scenario, its minute rows streamed to its results folder.
 
-use super::{budget_with_rows, load, Outcome, RunArgs};
+use super::{budget_with_rows, Outcome, RunArgs};
 use anyhow::Context;
 use rentree::output::{self, Manifest};
 use rentree::world;
@@ -9,7 +9,8 @@ use std::time::Instant;
 
 /// Runs the scenario once and writes its results folder.
 pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let (scenario, source) = load(args.scenario.as_deref(), args.variant.as_deref(), &args.overrides, args.scale)?;
+    let resolved = args.source.source()?;
+    let (scenario, source) = (resolved.scenario()?, resolved.label().to_owned());
     let disk_bytes = args.max_disk.map(|mib| mib as f64 * 1024.0 * 1024.0).or_else(|| output::disk_available_bytes(&args.out));
     let limits = budget_with_rows(&args.budget, 1, (Rows::Disk, disk_bytes))?
         .check(&scenario)
@@ -32,9 +33,9 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         scenario: scenario.name.clone(),
         scenario_source: source.clone(),
         scenario_sha256: scenario.hash_hex(),
-        overrides: args.overrides.clone(),
+        overrides: args.source.overrides.clone(),
         seed: args.seed,
-        scale: args.scale,
+        scale: args.source.scale,
         replication: 0,
         horizon_s: scenario.horizon.as_secs_f64(),
         warmup_s: scenario.warmup.as_secs_f64(),

@@ -1,7 +1,6 @@
 //! `rentree size`: the smallest value of a knob that meets a target with 95% confidence.
 
 use super::{budget_of, Outcome, SizeArgs};
-use rentree::scenario::Source;
 
 /// Bisects the knob over its range and prints each point tried and the answer (exit 1 if none meets it).
 pub(super) fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
@@ -14,7 +13,7 @@ pub(super) fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
     };
     let (lo, hi) = args.range.split_once("..").ok_or_else(err)?;
     let (lo, hi): (i64, i64) = (lo.trim().parse().map_err(|_| err())?, hi.trim().parse().map_err(|_| err())?);
-    let source = Source::file(args.scenario.as_deref())?.variant(args.variant.as_deref())?.set(&args.overrides)?.scaled(args.scale);
+    let source = args.source.source()?;
     let origin = source.origin();
     // A capacity is a decision: not from a scale whose bias may decide it, unless asked for.
     let first = source.scenario()?;
@@ -32,7 +31,7 @@ pub(super) fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
                     origin.display()
                 ),
             };
-            return Err(rentree::Error::Argument { flag: "--scale".into(), found: args.scale.to_string(), expected }.into());
+            return Err(rentree::Error::Argument { flag: "--scale".into(), found: args.source.scale.to_string(), expected }.into());
         }
         eprintln!("warning: {}: {w}", origin.display());
     }
