@@ -45,9 +45,9 @@ for lang in fr en; do
     "$bin" report "$tmp/sweep" --out "$tmp/brief-sweep" --lang "$lang" >/dev/null 2>"$tmp/sweep-$lang.txt"
 done
 check "run, French" "$tmp/brief-run/briefing-fr.html" "$tmp/run-fr.png" "À 9 h," "des utilisateurs s'étaient connectés" \
-    "Classes virtuelles :" "bloquées par la protection"
+    "Classes virtuelles :" "bloquées par la protection" "attendaient de réessayer ou de revenir"
 check "run, English" "$tmp/brief-run/briefing-en.html" "$tmp/run-en.png" "By 9:00," "of users had logged in" \
-    "Virtual classes:" "blocked by the protection"
+    "Virtual classes:" "blocked by the protection" "were waiting to retry or to come back"
 check "sweep, French" "$tmp/brief-sweep/briefing-fr.html" "$tmp/sweep-fr.png" "Meilleure stratégie à 9 h"
 check "sweep, English" "$tmp/brief-sweep/briefing-en.html" "$tmp/sweep-en.png" "Best strategy by 9:00"
 # Images for slides: every chart as a real PNG and SVG.

@@ -52,6 +52,9 @@ impl Lang {
             "server_hours" => ("serveurs-heures", "server-hours"),
             "goodput_bands" => ("Réponses à temps par minute, toutes plateformes", "Answered in time per minute, all platforms"),
             "source" => ("Résultats", "Results"),
+            "orbit" => ("Utilisateurs en attente de réessayer ou de revenir", "Users waiting to retry or to come back (the orbit)"),
+            "mean_orbit" => ("en attente (moyenne de la minute)", "waiting (minute average)"),
+            "users_axis" => ("utilisateurs", "users"),
             _ => ("?", "?"),
         };
         match self {

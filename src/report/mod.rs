@@ -200,6 +200,35 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     sessions.set_layout(layout(lang.t("sessions"), lang.t("minute_axis"), ""));
     charts.push(Chart { id: "sessions".into(), title: lang.t("sessions").into(), note: None, plot: sessions });
 
+    // The orbit: people who failed or were refused and wait to try again, whose retries can keep a platform
+    // saturated after the demand that tipped it has passed.
+    let mut orbit = Plot::new();
+    for (p, rows) in &platforms {
+        orbit.add_trace(
+            Scatter::new(x(rows), pick(num(&ts, M::mean_orbit)?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("mean_orbit"))),
+        );
+    }
+    orbit.set_layout(layout(lang.t("orbit"), lang.t("minute_axis"), lang.t("users_axis")));
+    charts.push(Chart { id: "orbit".into(), title: lang.t("orbit").into(), note: None, plot: orbit });
+    if users > 0.0 {
+        sentences.push(match lang {
+            Lang::Fr => format!(
+                "En moyenne, {} utilisateurs attendaient de réessayer ou de revenir ; {} des premières tentatives ont échoué, \
+                 et chaque première tentative a coûté {} requêtes.",
+                lang.count(row(S::mean_orbit)?),
+                lang.percent(row(S::first_attempt_failure_share)?),
+                lang.decimal(row(S::retry_amplification)?)
+            ),
+            Lang::En => format!(
+                "On average {} users were waiting to retry or to come back; {} of first attempts failed, and each first attempt \
+                 cost {} requests.",
+                lang.count(row(S::mean_orbit)?),
+                lang.percent(row(S::first_attempt_failure_share)?),
+                lang.decimal(row(S::retry_amplification)?)
+            ),
+        });
+    }
+
     let access_path = dir.join("access.parquet");
     if access_path.exists() {
         let a = output::read_table(&access_path)?;
