@@ -102,7 +102,7 @@ impl World<'_> {
             pool.observed = Window::opening(pool.totals(now));
         }
         for p in &mut self.platforms {
-            p.orbit_observed = Window::opening(p.orbit.area_at(now));
+            p.observed = Window::opening(p.totals(now));
         }
     }
 
@@ -169,7 +169,8 @@ impl World<'_> {
             pool.minute_waits.reset();
             if let Some(platform) = i.platform(n_platforms) {
                 let p = &mut self.platforms[platform];
-                let c = p.minute.close(p.counts);
+                let w = p.minute.close(p.totals(now));
+                let c = w.counts;
                 row.users_arrived = c.users_arrived;
                 row.attempts = c.attempts;
                 row.goodput = c.goodput;
@@ -183,7 +184,7 @@ impl World<'_> {
                 row.active_sessions = p.active_sessions;
                 row.waiting_room_len = p.admission.room_len();
                 row.orbit_end = p.orbit.value();
-                row.mean_orbit = time_average(p.orbit_minute.close(p.orbit.area_at(now)), span);
+                row.mean_orbit = time_average(w.orbit, span);
                 row.first_attempts = c.first_attempts;
                 row.first_attempts_failed = c.first_attempts_failed;
                 row.retry_amplification = ratio(c.attempts, c.first_attempts);
@@ -232,7 +233,6 @@ impl World<'_> {
     }
 
     /// One summary row over `groups` (stats) and `pools` (time averages).
-    #[allow(clippy::too_many_arguments)]
     fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[GroupId], pools: &[PoolId], events: u64) -> Summary {
         let now = self.horizon;
         let span = self.horizon - self.warmup;
@@ -261,7 +261,7 @@ impl World<'_> {
         let mut orbit_area = 0u128;
         for i in pools.iter().filter_map(|p| p.platform(self.platforms.len())) {
             let p = &self.platforms[i];
-            orbit_area += p.orbit_observed.since(p.orbit.area_at(now));
+            orbit_area += p.observed.since(p.totals(now)).orbit;
             if let Some(a) = &self.platforms[i].attack {
                 // The counters at the last minute closed (the horizon's).
                 let c = a.minute.opened();

@@ -5,7 +5,7 @@ use super::attack::PlatformAttack;
 use super::classes::Classes;
 use super::ids::{Id, PlatformId, PoolId};
 use super::request::Kind;
-use crate::engine::{SimDuration, StreamRng};
+use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::metrics::{DurationStats, TimeWeighted, Window};
 use crate::policy::AdaptiveThrottle;
 use crate::scenario::PlatformSpec;
@@ -42,6 +42,16 @@ crate::totals! {
     }
 }
 
+crate::totals! {
+    /// A reading of everything a platform accumulates, at one instant (see [`Platform::totals`]).
+    pub struct PlatformTotals {
+        /// The counters.
+        pub counts: PlatformCounts,
+        /// Users in the orbit, integrated (user × µs).
+        pub orbit: u128,
+    }
+}
+
 /// One platform.
 #[derive(Debug)]
 pub struct Platform {
@@ -68,14 +78,12 @@ pub struct Platform {
     pub active_sessions: u64,
     /// Users in the orbit (failed or refused, waiting to try again: see `UserStage::in_orbit`), over time.
     pub orbit: TimeWeighted,
-    /// The current minute of the orbit's integral.
-    pub orbit_minute: Window<u128>,
-    /// The observed span of the same (from the end of the warm-up).
-    pub orbit_observed: Window<u128>,
     /// The counters, running totals.
     pub counts: PlatformCounts,
     /// The current minute.
-    pub minute: Window<PlatformCounts>,
+    pub minute: Window<PlatformTotals>,
+    /// The observed span: from the end of the warm-up (or 0) to the horizon.
+    pub observed: Window<PlatformTotals>,
     /// Response times of requests answered in time this minute.
     pub minute_latencies: DurationStats,
     /// Attacks on the platform and its protection, if it is attacked.
@@ -105,15 +113,19 @@ impl Platform {
             rng,
             active_sessions: 0,
             orbit: TimeWeighted::default(),
-            orbit_minute: Window::default(),
-            orbit_observed: Window::default(),
             counts: PlatformCounts::default(),
             minute: Window::default(),
+            observed: Window::default(),
             minute_latencies: DurationStats::new(),
             attack: None,
             flag_rng: None,
             classes: None,
         }
+    }
+
+    /// A reading of the platform's totals at `now`.
+    pub fn totals(&self, now: SimTime) -> PlatformTotals {
+        PlatformTotals { counts: self.counts, orbit: self.orbit.area_at(now) }
     }
 
     /// The pools a request of `kind` visits, in order.
