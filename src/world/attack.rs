@@ -8,9 +8,11 @@
 //! or front door as real ones, which is the reference the aggregate is checked against (`tests/suite/attack.rs`).
 
 use super::fluid::AttackFluid;
-use super::ids::{AttackId, Id, PlatformId, PoolId};
-use super::request::{Kind, Origin, Request, Stage};
-use super::{Event, World};
+use super::ids::{AttackId, Id, IdVec, PlatformId, PoolId};
+use super::platform::Platform;
+use super::pool::Admission;
+use super::request::{Kind, Request, Stage};
+use super::{Event, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, SimTime, StreamRng};
 use crate::metrics::Window;
 use crate::scenario::{AttackModel, AttackSpec, AttackTier, MitigationSpec, PlatformSpec};
@@ -125,6 +127,11 @@ impl PlatformAttack {
     }
 
     /// Whether a real request finds a connection at a front door of `cap` with `real` connections open:
+    /// Requests: a bot's connection at the front door closes.
+    pub fn hangup(&mut self) {
+        self.door_connections -= 1.0;
+    }
+
     /// bots hold the rest, and a freed connection goes to the request only if no bot takes it first.
     pub fn door_admits(&mut self, real: u64, cap: u64) -> bool {
         if real >= cap {
@@ -144,21 +151,21 @@ impl PlatformAttack {
     }
 }
 
-impl World<'_> {
+impl Servers {
     /// Schedules every platform's attack events: rate changes (aggregate) or first arrivals (requests), and
     /// the moment protection engages.
-    pub(super) fn schedule_attacks(&mut self, sched: &mut Scheduler<Event>) {
-        for (platform, p) in self.platforms.iter_ids_mut() {
-            let Some(pa) = p.attack.as_mut().filter(|_| self.active_pools[platform.pool()]) else { continue };
+    pub(super) fn schedule_attacks(sh: &mut Shared, sched: &mut Scheduler<Event>) {
+        for (platform, p) in sh.platforms.iter_ids_mut() {
+            let Some(pa) = p.attack.as_mut().filter(|_| sh.active[platform.pool()]) else { continue };
             if let Some(t) = pa.mitigation_at {
-                if t <= self.horizon {
+                if t <= sh.horizon {
                     sched.schedule_at(t, Event::MitigationOn { platform });
                 }
             }
             match pa.model {
                 AttackModel::Aggregate => {
                     for t in pa.breakpoints() {
-                        if t <= self.horizon {
+                        if t <= sh.horizon {
                             sched.schedule_at(t, Event::AttackStep { platform });
                         }
                     }
@@ -167,7 +174,7 @@ impl World<'_> {
                     for k in 0..pa.attacks.len() {
                         let start = pa.attacks[k].start();
                         if let Some(t) = next_arrival(&pa.attacks[k], start, &mut pa.rng) {
-                            if t <= self.horizon {
+                            if t <= sh.horizon {
                                 sched.schedule_at(t, Event::AttackArrival { platform, attack: AttackId::from_index(k) });
                             }
                         }
@@ -178,11 +185,11 @@ impl World<'_> {
     }
 
     /// Aggregate: the attack's rates on `platform` change now (a step, or protection engaging).
-    pub(super) fn attack_step(&mut self, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_step(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &self.platforms[platform];
+        let p = &sh.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.platforms[platform].attack.as_mut().expect("attack events only for attacked platforms");
+        let pa = sh.platforms[platform].attack.as_mut().expect("attack events only for attacked platforms");
         pa.integrate(now, connections, cap);
         if pa.model != AttackModel::Aggregate {
             return;
@@ -209,7 +216,7 @@ impl World<'_> {
             pool.sync(now);
             let work = if pool_rate > 0.0 { pool_work / pool_rate } else { 0.0 };
             if pool.fluid.is_none() {
-                let rng = crate::engine::StreamKey::new(self.seed, self.replication, &format!("attack-admission/{}", pool.name)).rng();
+                let rng = crate::engine::StreamKey::new(sh.seed, sh.replication, &format!("attack-admission/{}", pool.name)).rng();
                 pool.fluid = Some((AttackFluid::default(), rng));
                 pool.sync(now);
             }
@@ -219,22 +226,22 @@ impl World<'_> {
     }
 
     /// Protection engages on `platform`.
-    pub(super) fn mitigation_on(&mut self, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn mitigation_on(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &self.platforms[platform];
+        let p = &sh.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.platforms[platform].attack.as_mut().expect("attacked platform");
+        let pa = sh.platforms[platform].attack.as_mut().expect("attacked platform");
         pa.integrate(now, connections, cap);
         pa.active = true;
         if pa.model == AttackModel::Aggregate {
-            self.attack_step(platform, sched);
+            self.attack_step(sh, platform, sched);
         }
     }
 
     /// Requests: attack `attack` on `platform` sends a request.
-    pub(super) fn attack_arrival(&mut self, platform: PlatformId, attack: AttackId, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_arrival(&mut self, sh: &mut Shared, platform: PlatformId, attack: AttackId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &mut self.platforms[platform];
+        let p = &mut sh.platforms[platform];
         let pa = p.attack.as_mut().expect("attacked platform");
         let spec = &pa.attacks[attack.index()];
         let tier = spec.tier;
@@ -248,7 +255,7 @@ impl World<'_> {
         let next = next_arrival(spec, now, &mut pa.rng);
         let work_seed = pa.rng.next_u64();
         if let Some(t) = next {
-            if t <= self.horizon {
+            if t <= sh.horizon {
                 sched.schedule_at(t, Event::AttackArrival { platform, attack });
             }
         }
@@ -288,15 +295,16 @@ impl World<'_> {
                     orphaned: false,
                     unarmed: false,
                 });
-                self.offer(r, platform.pool(), priority, Origin::Attack(attack), sched);
+                match self.admit(r, platform.pool(), priority, sched) {
+                    Admission::Started => self.start_service(sh, r, sched),
+                    Admission::Queued => {}
+                    Admission::Blocked => {
+                        self.requests.remove(r);
+                        sh.platforms[platform].attack.as_mut().expect("attacked platform").counts.blocked += 1.0;
+                    }
+                }
             }
         }
-    }
-
-    /// Requests: a bot's connection at `platform`'s front door closes.
-    pub(super) fn attack_hangup(&mut self, platform: PlatformId) {
-        let pa = self.platforms[platform].attack.as_mut().expect("attacked platform");
-        pa.door_connections -= 1.0;
     }
 
     /// Aggregate: schedules the moment the first real request waiting behind attack work in `pool` may
@@ -323,21 +331,26 @@ impl World<'_> {
     }
 
     /// Aggregate: the work ahead of `pool`'s first waiting request has drained: it takes a slot.
-    pub(super) fn fluid_head(&mut self, pool: PoolId, token: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn fluid_head(&mut self, sh: &mut Shared, pool: PoolId, token: u32, sched: &mut Scheduler<Event>) {
         let Some((f, _)) = self.pools[pool].fluid.as_mut() else { return };
         if f.token != token {
             return;
         }
         f.pending_at = None;
-        self.fill(pool, sched);
+        self.fill(sh, pool, sched);
     }
 
     /// The attack counters of `platform` up to `now` (those outside the pool plus the pool's fluid or
     /// per-request counts).
-    pub(super) fn attack_counts(&mut self, platform: PlatformId, now: SimTime) -> Option<AttackCounts> {
-        let p = &self.platforms[platform];
+    pub(super) fn attack_counts(
+        &self,
+        platforms: &mut IdVec<PlatformId, Platform>,
+        platform: PlatformId,
+        now: SimTime,
+    ) -> Option<AttackCounts> {
+        let p = &platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
-        let pa = self.platforms[platform].attack.as_mut()?;
+        let pa = platforms[platform].attack.as_mut()?;
         pa.integrate(now, connections, cap);
         let mut c = pa.counts;
         if let Some((f, _)) = &self.pools[platform.pool()].fluid {

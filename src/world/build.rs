@@ -11,7 +11,7 @@ use super::pool::Pool;
 use super::provision::PoolProvisioning;
 use super::slab::Slab;
 use super::stats::{GroupStats, CHECKPOINTS};
-use super::{attack, classes, Group, MinuteSink, World, CLASS_GROUP};
+use super::{attack, classes, Clients, Group, MinuteSink, Servers, Shared, World, CLASS_GROUP};
 use crate::engine::{ArrivalProcess, ArrivalStream, SimTime, StreamKey, StreamRng};
 use crate::policy::RetryBudget;
 use crate::scenario::Scenario;
@@ -157,22 +157,25 @@ impl<'s> World<'s> {
             .collect();
         let checkpoints = CHECKPOINTS.map(|(h, m)| SimTime::from_secs_f64(scenario.clock_offset_s(h, m).max(0.0)));
         World {
-            horizon: scenario.horizon,
-            warmup: scenario.warmup,
-            clock_start_s: scenario.clock_start_s,
-            checkpoints,
-            groups: IdVec::from_vec(groups),
-            platforms,
-            pools: IdVec::from_vec(pools),
-            requests: Slab::default(),
-            // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
-            users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
-            minutes: Minutes::new(sink),
-            active_pools: IdVec::from_vec(active_pools),
+            shared: Shared {
+                horizon: scenario.horizon,
+                warmup: scenario.warmup,
+                clock_start_s: scenario.clock_start_s,
+                checkpoints,
+                active: IdVec::from_vec(active_pools),
+                seed,
+                replication,
+                groups: IdVec::from_vec(groups),
+                platforms,
+            },
+            servers: Servers { pools: IdVec::from_vec(pools), requests: Slab::default() },
+            clients: Clients {
+                // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
+                users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
+                user_groups,
+            },
             provisioning,
-            user_groups,
-            seed,
-            replication,
+            minutes: Minutes::new(sink),
             max_records: u64::MAX,
         }
     }
@@ -227,24 +230,25 @@ impl World<'_> {
     /// Takes over the state of `other`, a world that simulated other pools of the same scenario: its
     /// groups, pools, provisioning, platforms (with their attacks and classes) and timeseries rows.
     pub(super) fn absorb(&mut self, other: World<'_>) {
-        let World { groups, platforms, pools, provisioning, minutes, active_pools, .. } = other;
+        let World { shared, servers, provisioning, minutes, .. } = other;
+        let Shared { groups, platforms, active, .. } = shared;
         for (g, group) in groups.into_iter().enumerate() {
-            if active_pools[group.platform.pool()] {
-                self.groups[GroupId::from_index(g)] = group;
+            if active[group.platform.pool()] {
+                self.shared.groups[GroupId::from_index(g)] = group;
             }
         }
         for (i, platform) in platforms.into_iter().enumerate() {
             let i = PlatformId::from_index(i);
-            if active_pools[i.pool()] {
-                self.platforms[i] = platform;
+            if active[i.pool()] {
+                self.shared.platforms[i] = platform;
             }
         }
-        for (i, (pool, prov)) in pools.into_iter().zip(provisioning).enumerate() {
+        for (i, (pool, prov)) in servers.pools.into_iter().zip(provisioning).enumerate() {
             let i = PoolId::from_index(i);
-            if active_pools[i] {
-                self.pools[i] = pool;
+            if active[i] {
+                self.servers.pools[i] = pool;
                 self.provisioning[i] = prov;
-                self.active_pools[i] = true;
+                self.shared.active[i] = true;
             }
         }
         self.minutes.absorb(minutes);

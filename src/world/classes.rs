@@ -8,10 +8,11 @@
 //! every pupil in), degraded (held, some pupils could not join) or lost (no teacher, or no room). Rooms and
 //! bandwidth are freed when the lesson ends.
 
-use super::ids::{ClassId, GroupId, Id, PlatformId, PoolId};
+use super::ids::{ClassId, GroupId, Id, IdVec, PlatformId, PoolId};
+use super::platform::Platform;
 use super::slab::Ref;
 use super::user::User;
-use super::{Event, World};
+use super::{Clients, Event, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, StreamRng};
 use crate::metrics::Window;
 use crate::scenario::ClassesSpec;
@@ -139,22 +140,11 @@ impl Classes {
     }
 }
 
-impl World<'_> {
-    /// Schedules every platform's bells.
-    pub(super) fn schedule_classes(&mut self, sched: &mut Scheduler<Event>) {
-        for (platform, p) in self.platforms.iter_ids() {
-            let Some(c) = p.classes.as_ref().filter(|_| self.active_pools[platform.pool()]) else { continue };
-            for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
-                if t <= self.horizon {
-                    sched.schedule_at(t, Event::ClassBell { platform, bell: b as u32 });
-                }
-            }
-        }
-    }
-
-    /// A bell rings: its classes are created and their participants will try to join.
-    pub(super) fn class_bell(&mut self, platform: PlatformId, bell: u32, sched: &mut Scheduler<Event>) {
-        let c = self.platforms[platform].classes.as_mut().expect("bells only for platforms with classes");
+impl Classes {
+    /// Bell `bell` of `platform` (whose classes these are) rings: its classes are created and their
+    /// participants will try to join.
+    pub(super) fn bell(&mut self, platform: PlatformId, bell: u32, sched: &mut Scheduler<Event>) {
+        let c = self;
         let (_, count) = c.spec.bells[bell as usize];
         let spread = c.spec.join_spread.as_secs_f64();
         let pupils = Poisson::new(c.spec.pupils_mean.max(1e-9)).expect("validated mean");
@@ -175,34 +165,14 @@ impl World<'_> {
         sched.schedule(duration.max(window), Event::ClassEnd { platform, bell });
     }
 
-    /// A participant makes their first try: a user of the platform's teacher or pupil group.
-    pub(super) fn class_join(&mut self, platform: PlatformId, class: ClassId, teacher: bool, sched: &mut Scheduler<Event>) {
-        let now = sched.now();
-        let c = self.platforms[platform].classes.as_ref().expect("classes");
-        let group = if teacher { c.teacher_group } else { c.pupil_group };
-        let g = &mut self.groups[group];
-        if now >= self.warmup {
-            g.stats.users += 1;
-        }
-        let mut user = User::new(now, group, 0);
-        user.class = class;
-        user.set(User::TEACHER, teacher);
-        self.flag(platform, &mut user);
-        let u = self.users.insert(user);
-        self.try_login(u, sched);
-    }
-
-    /// A participant logged in: the teacher opens the class, a pupil joins (or waits for the teacher).
-    pub(super) fn class_logged_in(&mut self, u: Ref) {
-        let user = *self.users.get(u).expect("alive");
-        let platform = self.groups[user.group].platform;
-        let c = self.platforms[platform].classes.as_mut().expect("class users belong to platforms with classes");
-        let k = user.class.index();
+    /// A participant logged in: the teacher opens class `k`, a pupil joins (or waits for the teacher).
+    fn logged_in(&mut self, k: usize, teacher: bool) {
+        let c = self;
         let class = c.classes[k];
         if class.judged || class.lost {
             return;
         }
-        if user.has(User::TEACHER) {
+        if teacher {
             match c.find_room() {
                 Some(m) => {
                     c.classes[k].media = Some(m);
@@ -222,9 +192,9 @@ impl World<'_> {
         }
     }
 
-    /// The join window of a bell's classes ends: each is held, degraded or lost.
-    pub(super) fn class_judge(&mut self, platform: PlatformId, bell: u32) {
-        let c = self.platforms[platform].classes.as_mut().expect("classes");
+    /// The join window of bell `bell`'s classes ends: each is held, degraded or lost.
+    pub(super) fn judge(&mut self, bell: u32) {
+        let c = self;
         let first = c.bell_first[bell as usize];
         let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
         for k in first..end {
@@ -242,9 +212,9 @@ impl World<'_> {
         }
     }
 
-    /// A bell's lessons end: their rooms and bandwidth are freed.
-    pub(super) fn class_end(&mut self, platform: PlatformId, bell: u32) {
-        let c = self.platforms[platform].classes.as_mut().expect("classes");
+    /// Bell `bell`'s lessons end: their rooms and bandwidth are freed.
+    pub(super) fn end(&mut self, bell: u32) {
+        let c = self;
         let first = c.bell_first[bell as usize];
         let end = c.bell_first.get(bell as usize + 1).copied().unwrap_or(c.classes.len());
         for k in first..end {
@@ -255,28 +225,75 @@ impl World<'_> {
             }
         }
     }
+}
 
-    /// Whether a class participant's class is over for them (judged), so they stop trying.
-    pub(super) fn class_over(&self, user: &User) -> bool {
-        if user.class == NO_CLASS {
-            return false;
-        }
-        let platform = self.groups[user.group].platform;
-        self.platforms[platform].classes.as_ref().is_some_and(|c| c.classes[user.class.index()].judged)
+/// Whether a class participant's class is over for them (judged), so they stop trying.
+pub(super) fn over(sh: &Shared, user: &User) -> bool {
+    if user.class == NO_CLASS {
+        return false;
     }
+    let platform = sh.groups[user.group].platform;
+    sh.platforms[platform].classes.as_ref().is_some_and(|c| c.classes[user.class.index()].judged)
+}
 
-    /// Class counters over the platforms among `pools`.
-    pub(super) fn class_totals(&self, pools: &[PoolId]) -> ClassCounts {
-        let mut t = ClassCounts::default();
-        for platform in pools.iter().filter_map(|p| p.platform(self.platforms.len())) {
-            if let Some(c) = &self.platforms[platform].classes {
-                t.planned += c.counts.planned;
-                t.held += c.counts.held;
-                t.degraded += c.counts.degraded;
-                t.lost += c.counts.lost;
-                t.participants += c.counts.participants;
+/// Class counters over the platforms among `pools`.
+pub(super) fn totals(platforms: &IdVec<PlatformId, Platform>, pools: &[PoolId]) -> ClassCounts {
+    let mut t = ClassCounts::default();
+    for platform in pools.iter().filter_map(|p| p.platform(platforms.len())) {
+        if let Some(c) = &platforms[platform].classes {
+            t.planned += c.counts.planned;
+            t.held += c.counts.held;
+            t.degraded += c.counts.degraded;
+            t.lost += c.counts.lost;
+            t.participants += c.counts.participants;
+        }
+    }
+    t
+}
+
+impl Clients {
+    /// Schedules every platform's bells.
+    pub(super) fn schedule_classes(sh: &mut Shared, sched: &mut Scheduler<Event>) {
+        for (platform, p) in sh.platforms.iter_ids() {
+            let Some(c) = p.classes.as_ref().filter(|_| sh.active[platform.pool()]) else { continue };
+            for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
+                if t <= sh.horizon {
+                    sched.schedule_at(t, Event::ClassBell { platform, bell: b as u32 });
+                }
             }
         }
-        t
+    }
+
+    /// A participant makes their first try: a user of the platform's teacher or pupil group.
+    pub(super) fn class_join(
+        &mut self,
+        sh: &mut Shared,
+        servers: &mut Servers,
+        platform: PlatformId,
+        class: ClassId,
+        teacher: bool,
+        sched: &mut Scheduler<Event>,
+    ) {
+        let now = sched.now();
+        let p = &mut sh.platforms[platform];
+        let c = p.classes.as_ref().expect("classes");
+        let group = if teacher { c.teacher_group } else { c.pupil_group };
+        if now >= sh.warmup {
+            sh.groups[group].stats.users += 1;
+        }
+        let mut user = User::new(now, group, 0);
+        user.class = class;
+        user.set(User::TEACHER, teacher);
+        p.flag(&mut user);
+        let u = self.users.insert(user);
+        self.try_login(sh, servers, u, sched);
+    }
+
+    /// Participant `u` logged in: their class learns it.
+    pub(super) fn class_logged_in(&self, sh: &mut Shared, u: Ref) {
+        let user = self.users.get(u).expect("alive");
+        let platform = sh.groups[user.group].platform;
+        let c = sh.platforms[platform].classes.as_mut().expect("class users belong to platforms with classes");
+        c.logged_in(user.class.index(), user.has(User::TEACHER));
     }
 }

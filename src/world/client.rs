@@ -9,115 +9,139 @@ use super::platform::Platform;
 use super::request::Kind;
 use super::slab::Ref;
 use super::user::{User, UserStage};
-use super::{classes, Event, Group, World};
+use super::{classes, Clients, Event, Group, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, SimTime};
 
-impl World<'_> {
+impl Clients {
     /// Schedules the next arrival of `group`, if it falls within the horizon.
     #[inline]
-    pub(super) fn schedule_next_arrival(&mut self, group: GroupId, sched: &mut Scheduler<Event>) {
-        let g = &mut self.groups[group];
+    pub(super) fn schedule_next_arrival(sh: &mut Shared, group: GroupId, sched: &mut Scheduler<Event>) {
+        let g = &mut sh.groups[group];
         if let Some(t) = g.arrivals.as_mut().and_then(|a| a.next_arrival(&mut g.arrival_rng)) {
-            if t <= self.horizon {
+            if t <= sh.horizon {
                 sched.schedule_at(t, Event::Arrival { group });
             }
         }
     }
 
+    /// The next member of `group` arrives: a textbook arrival sends its one request, a person tries to log
+    /// in.
     #[inline]
-    pub(super) fn arrival(&mut self, group: GroupId, sched: &mut Scheduler<Event>) {
+    pub(super) fn arrival(&mut self, sh: &mut Shared, servers: &mut Servers, group: GroupId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let g = &mut self.groups[group];
+        let g = &mut sh.groups[group];
         match &g.session {
             None => {
-                self.send(group, None, Kind::Single, sched);
+                servers.send(sh, self, group, None, Kind::Single, sched);
             }
             Some(session) => {
                 let pages = session.pages;
-                if now >= self.warmup {
+                if now >= sh.warmup {
                     g.stats.users += 1;
                 }
                 let platform = g.platform;
-                self.platforms[platform].counts.users_arrived += 1;
+                let p = &mut sh.platforms[platform];
+                p.counts.users_arrived += 1;
                 let mut user = User::new(now, group, pages);
-                self.flag(platform, &mut user);
+                p.flag(&mut user);
                 let u = self.users.insert(user);
-                self.try_login(u, sched);
+                self.try_login(sh, servers, u, sched);
             }
         }
-        self.schedule_next_arrival(group, sched);
+        Clients::schedule_next_arrival(sh, group, sched);
     }
 
-    /// Decides, on a user's arrival at `platform`, whether its protection will block them: a false
-    /// positive, or a user abroad under geo-filtering (drawn only where the platform has protection).
-    pub(super) fn flag(&mut self, platform: PlatformId, user: &mut User) {
-        let p = &mut self.platforms[platform];
-        if let (Some(rng), Some(m)) = (&mut p.flag_rng, p.attack.as_ref().and_then(|a| a.mitigation)) {
-            let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
-            let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
-            user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
+    /// Whether user `u`, if alive, is one the protection blocks.
+    #[inline]
+    pub(super) fn flagged(&self, u: Ref) -> bool {
+        self.users.get(u).is_some_and(|x| x.has(User::FLAGGED))
+    }
+
+    /// The protection dropped a request of user `u` (flagged): counted once per user.
+    pub(super) fn mitigated(&mut self, sh: &mut Shared, u: Ref) {
+        let user = self.users.get_mut(u).expect("a flagged user is alive");
+        if !user.has(User::MITIGATED) && user.arrived >= sh.warmup {
+            sh.groups[user.group].stats.mitigated_users += 1;
+        }
+        user.set(User::MITIGATED, true);
+    }
+
+    /// Clears `u`'s pending request if it is `r` (its answer came, or it failed).
+    pub(super) fn lost_request(&mut self, u: Ref, r: Ref) {
+        if let Some(user) = self.users.get_mut(u) {
+            if user.pending == Some(r) {
+                user.pending = None;
+            }
         }
     }
 
-    pub(super) fn wake_user(&mut self, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<Event>) {
+    fn wake_user(&mut self, sh: &mut Shared, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<Event>) {
         let user = self.users.get_mut(u).expect("a user being scheduled is alive");
-        restage(user, stage, &self.groups, &mut self.platforms, sched.now());
+        restage(user, stage, &sh.groups, &mut sh.platforms, sched.now());
         user.token = user.token.wrapping_add(1);
         sched.schedule(delay, Event::Wake { user: u, token: user.token });
     }
 
     /// Moves user `u` to `stage` at `now` (see [`restage`]).
     #[inline]
-    pub(super) fn set_stage(&mut self, u: Ref, stage: UserStage, now: SimTime) {
+    fn set_stage(&mut self, sh: &mut Shared, u: Ref, stage: UserStage, now: SimTime) {
         let user = self.users.get_mut(u).expect("a user changing stage is alive");
-        restage(user, stage, &self.groups, &mut self.platforms, now);
+        restage(user, stage, &sh.groups, &mut sh.platforms, now);
     }
 
     /// Removes user `u` at `now` (done, or given up), out of its platform's orbit if it was in it.
-    fn remove_user(&mut self, u: Ref, now: SimTime) -> User {
+    fn remove_user(&mut self, sh: &mut Shared, u: Ref, now: SimTime) -> User {
         let user = self.users.remove(u).expect("alive");
         if user.stage.in_orbit() {
-            self.platforms[self.groups[user.group].platform].orbit.decr(now);
+            sh.platforms[sh.groups[user.group].platform].orbit.decr(now);
         }
         user
     }
 
     /// Tries to log in: the admission pipeline of the user's platform answers, and the user acts on it.
-    pub(super) fn try_login(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn try_login(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let user = *self.users.get(u).expect("alive");
-        let g = &self.groups[user.group];
+        let g = &sh.groups[user.group];
         let (platform, priority) = (g.platform, g.priority);
         // The ticket the room would hold: a new token, which invalidates any timer of the user's.
         let ticket = (u, user.token.wrapping_add(1));
-        let verdict = self.platforms[platform].admission.login(now, g.slot_start, priority, ticket);
+        let verdict = sh.platforms[platform].admission.login(now, g.slot_start, priority, ticket);
         if !matches!(verdict, Verdict::Later(_)) {
-            self.count_return(u);
+            self.count_return(sh, u);
         }
-        self.follow(u, platform, verdict, sched);
+        self.follow(sh, servers, u, platform, verdict, sched);
     }
 
     /// The user acts on admission's verdict.
-    pub(super) fn follow(&mut self, u: Ref, platform: PlatformId, verdict: Verdict, sched: &mut Scheduler<Event>) {
+    fn follow(
+        &mut self,
+        sh: &mut Shared,
+        servers: &mut Servers,
+        u: Ref,
+        platform: PlatformId,
+        verdict: Verdict,
+        sched: &mut Scheduler<Event>,
+    ) {
         let now = sched.now();
         match verdict {
             // "Your class connects at 9:00": come back at the slot, with no return counted.
-            Verdict::Later(slot) => self.wake_user(u, slot - now, UserStage::Away, sched),
+            Verdict::Later(slot) => self.wake_user(sh, u, slot - now, UserStage::Away, sched),
             // "When the maximum number of users is reached, you must wait your turn… come back later."
             Verdict::Refused(_) => {
-                self.platforms[platform].counts.logins_rejected += 1;
-                self.count_rejection(u);
-                self.go_away(u, sched);
+                sh.platforms[platform].counts.logins_rejected += 1;
+                self.count_rejection(sh, u);
+                self.go_away(sh, u, sched);
             }
             Verdict::IntoRoom { release_at } => {
-                self.set_stage(u, UserStage::InRoom, now);
+                self.set_stage(sh, u, UserStage::InRoom, now);
                 let user = self.users.get_mut(u).expect("alive");
                 user.token = user.token.wrapping_add(1);
                 let token = user.token;
                 if let Some(t) = release_at {
                     sched.schedule_at(t, Event::RoomRelease { platform });
                 }
-                let g = &mut self.groups[user.group];
+                let g = &mut sh.groups[user.group];
                 if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
                     let d = patience.sample(&mut g.behaviour_rng);
                     sched.schedule(d, Event::Wake { user: u, token });
@@ -128,20 +152,20 @@ impl World<'_> {
                 user.in_quota = in_quota;
                 user.next = Kind::Login;
                 user.attempt = 1;
-                if let Some(b) = &mut self.groups[user.group].budget {
+                if let Some(b) = &mut sh.groups[user.group].budget {
                     b.record_first_attempt(now);
                 }
-                self.send_user_request(u, sched);
+                self.send_user_request(sh, servers, u, sched);
             }
         }
     }
 
-    pub(super) fn count_rejection(&mut self, u: Ref) {
+    fn count_rejection(&mut self, sh: &mut Shared, u: Ref) {
         let user = self.users.get_mut(u).expect("alive");
         let again = user.was_rejected;
         user.was_rejected = true;
-        if user.arrived >= self.warmup {
-            let s = &mut self.groups[user.group].stats;
+        if user.arrived >= sh.warmup {
+            let s = &mut sh.groups[user.group].stats;
             s.rejected += 1;
             if again {
                 s.rejected_again += 1;
@@ -150,38 +174,38 @@ impl World<'_> {
     }
 
     /// Counts a login attempt of a user refused before: the denominator of "still refused on coming back".
-    pub(super) fn count_return(&mut self, u: Ref) {
+    fn count_return(&self, sh: &mut Shared, u: Ref) {
         let user = self.users.get(u).expect("alive");
-        if user.was_rejected && user.arrived >= self.warmup {
-            self.groups[user.group].stats.returns_after_rejection += 1;
+        if user.was_rejected && user.arrived >= sh.warmup {
+            sh.groups[user.group].stats.returns_after_rejection += 1;
         }
     }
 
     /// Sends the user's current request (`next`, attempt `attempt`), unless client-side throttling drops it.
-    pub(super) fn send_user_request(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+    fn send_user_request(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let user = self.users.get_mut(u).expect("alive");
-        restage(user, UserStage::Requesting, &self.groups, &mut self.platforms, now);
+        restage(user, UserStage::Requesting, &sh.groups, &mut sh.platforms, now);
         let (group, kind, first) = (user.group, user.next, user.attempt == 1);
-        let platform = self.groups[group].platform;
-        let p = &mut self.platforms[platform];
+        let platform = sh.groups[group].platform;
+        let p = &mut sh.platforms[platform];
         if first {
             p.counts.first_attempts += 1;
-            if now >= self.warmup {
-                self.groups[group].stats.first_attempts += 1;
+            if now >= sh.warmup {
+                sh.groups[group].stats.first_attempts += 1;
             }
         }
         if let Some(t) = &mut p.throttle {
             if t.should_reject(now, &mut p.rng) {
                 p.counts.throttled += 1;
-                if now >= self.warmup {
-                    self.groups[group].stats.throttled += 1;
+                if now >= sh.warmup {
+                    sh.groups[group].stats.throttled += 1;
                 }
-                self.request_failed(u, sched);
+                self.request_failed(sh, u, sched);
                 return;
             }
         }
-        if let Some(r) = self.send(group, Some(u), kind, sched) {
+        if let Some(r) = servers.send(sh, self, group, Some(u), kind, sched) {
             if let Some(user) = self.users.get_mut(u) {
                 user.pending = Some(r);
             }
@@ -189,21 +213,21 @@ impl World<'_> {
     }
 
     /// The user's request failed (timeout, refused, abandoned): retry, or give up on this session for now.
-    pub(super) fn request_failed(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn request_failed(&mut self, sh: &mut Shared, u: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let Some(user) = self.users.get(u) else {
             return;
         };
         let user = *user;
-        let g = &mut self.groups[user.group];
+        let g = &mut sh.groups[user.group];
         let platform = g.platform;
         if user.attempt == 1 {
-            self.platforms[platform].counts.first_attempts_failed += 1;
-            if now >= self.warmup {
+            sh.platforms[platform].counts.first_attempts_failed += 1;
+            if now >= sh.warmup {
                 g.stats.first_attempts_failed += 1;
             }
         }
-        if let Some(t) = &mut self.platforms[platform].throttle {
+        if let Some(t) = &mut sh.platforms[platform].throttle {
             t.record(now, false);
         }
         let session = g.session.as_ref().expect("users belong to session cohorts");
@@ -212,31 +236,33 @@ impl World<'_> {
         let allowed = delay.is_some() && g.budget.as_mut().is_none_or(|b| b.try_retry(now));
         if let (Some(delay), true) = (delay, allowed) {
             self.users.get_mut(u).expect("alive").attempt = next_attempt;
-            self.wake_user(u, delay, UserStage::RetryWait, sched);
+            self.wake_user(sh, u, delay, UserStage::RetryWait, sched);
             return;
         }
         if user.next == Kind::Login {
-            self.platforms[platform].counts.logins_failed += 1;
+            sh.platforms[platform].counts.logins_failed += 1;
         }
-        self.end_session(u);
-        self.go_away(u, sched);
+        self.end_session(sh, u);
+        self.go_away(sh, u, sched);
     }
 
-    pub(super) fn request_succeeded(&mut self, u: Ref, latency: SimDuration, sched: &mut Scheduler<Event>) {
+    /// The user's request was answered, `latency` after it was sent: a session opens (login) or a page is
+    /// read, and the user thinks before the next, or is done.
+    pub(super) fn request_succeeded(&mut self, sh: &mut Shared, u: Ref, latency: SimDuration, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let Some(user) = self.users.get(u) else {
             return;
         };
         let user = *user;
-        let g = &mut self.groups[user.group];
+        let g = &mut sh.groups[user.group];
         let platform = g.platform;
-        let p = &mut self.platforms[platform];
+        let p = &mut sh.platforms[platform];
         if let Some(t) = &mut p.throttle {
             t.record(now, true);
         }
         p.counts.goodput += 1;
         p.minute_latencies.record(latency);
-        let observed = user.arrived >= self.warmup;
+        let observed = user.arrived >= sh.warmup;
         let session = g.session.as_ref().expect("users belong to session cohorts");
         let think = session.think.sample(&mut g.behaviour_rng);
         match user.next {
@@ -251,14 +277,14 @@ impl World<'_> {
                     g.stats.accessed += 1;
                     g.stats.access_times.record(now - user.arrived);
                     g.stats.lost_us += u128::from((now - user.arrived).as_micros());
-                    for (k, &c) in self.checkpoints.iter().enumerate() {
+                    for (k, &c) in sh.checkpoints.iter().enumerate() {
                         if now <= c {
                             g.stats.accessed_by[k] += 1;
                         }
                     }
                 }
                 if user.class != classes::NO_CLASS {
-                    self.class_logged_in(u);
+                    self.class_logged_in(sh, u);
                 }
                 let user = self.users.get_mut(u).expect("alive");
                 user.accessed = true;
@@ -268,28 +294,29 @@ impl World<'_> {
                     sched.schedule(limit, Event::SessionExpired { user: u, token: user.session_token });
                 }
                 if user.pages_left == 0 {
-                    self.finish_user(u, now);
+                    self.finish_user(sh, u, now);
                 } else {
                     user.next = Kind::Page;
                     user.attempt = 1;
-                    self.wake_user(u, think, UserStage::Thinking, sched);
+                    self.wake_user(sh, u, think, UserStage::Thinking, sched);
                 }
             }
             Kind::Page => {
                 let user = self.users.get_mut(u).expect("alive");
                 user.pages_left -= 1;
                 if user.pages_left == 0 {
-                    self.finish_user(u, now);
+                    self.finish_user(sh, u, now);
                 } else {
                     user.attempt = 1;
-                    self.wake_user(u, think, UserStage::Thinking, sched);
+                    self.wake_user(sh, u, think, UserStage::Thinking, sched);
                 }
             }
             Kind::Single | Kind::Attack => unreachable!("single and attack requests have no user"),
         }
     }
 
-    pub(super) fn wake(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
+    /// User `u` acts on the timer it set with `token` (ignored if its plan changed since).
+    pub(super) fn wake(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
         let Some(user) = self.users.get(u) else {
             return;
         };
@@ -297,26 +324,27 @@ impl World<'_> {
             return;
         }
         match user.stage {
-            UserStage::Away | UserStage::ComingBack => self.try_login(u, sched),
+            UserStage::Away | UserStage::ComingBack => self.try_login(sh, servers, u, sched),
             UserStage::RetryWait | UserStage::Thinking => {
                 if user.stage == UserStage::Thinking {
-                    if let Some(b) = &mut self.groups[user.group].budget {
+                    if let Some(b) = &mut sh.groups[user.group].budget {
                         b.record_first_attempt(sched.now());
                     }
                 }
-                self.send_user_request(u, sched)
+                self.send_user_request(sh, servers, u, sched)
             }
             UserStage::InRoom => {
                 // Room patience ran out: leave the room and come back later.
-                let g = &self.groups[user.group];
-                self.platforms[g.platform].admission.leave_room(g.priority);
-                self.go_away(u, sched);
+                let g = &sh.groups[user.group];
+                sh.platforms[g.platform].admission.leave_room(g.priority);
+                self.go_away(sh, u, sched);
             }
             UserStage::Requesting => {}
         }
     }
 
-    pub(super) fn session_expired(&mut self, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
+    /// User `u`'s session (the one of `token`) reaches the platform's time limit.
+    pub(super) fn session_expired(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
         let Some(user) = self.users.get(u) else {
             return;
         };
@@ -324,27 +352,22 @@ impl World<'_> {
             return;
         }
         let user = *user;
-        if user.arrived >= self.warmup {
-            self.groups[user.group].stats.kicked += 1;
+        if user.arrived >= sh.warmup {
+            sh.groups[user.group].stats.kicked += 1;
         }
         if let Some(r) = user.pending {
             // The page being loaded is lost with the session: its remaining work is wasted.
-            if let Some(req) = self.requests.get_mut(r) {
-                if !req.orphaned {
-                    req.orphaned = true;
-                    self.platforms[req.platform].connections -= 1;
-                }
-            }
+            servers.orphan(sh, r);
         }
-        self.end_session(u);
-        self.go_away(u, sched);
+        self.end_session(sh, u);
+        self.go_away(sh, u, sched);
     }
 
     /// Closes the user's session, if open, and frees their quota place.
-    pub(super) fn end_session(&mut self, u: Ref) {
+    fn end_session(&mut self, sh: &mut Shared, u: Ref) {
         let user = self.users.get_mut(u).expect("alive");
-        let platform = self.groups[user.group].platform;
-        let p = &mut self.platforms[platform];
+        let platform = sh.groups[user.group].platform;
+        let p = &mut sh.platforms[platform];
         if user.logged_in {
             user.logged_in = false;
             user.session_token = user.session_token.wrapping_add(1);
@@ -359,48 +382,45 @@ impl World<'_> {
     }
 
     /// "Come back in a few minutes": the user leaves and returns later, or gives up for the morning.
-    pub(super) fn go_away(&mut self, u: Ref, sched: &mut Scheduler<Event>) {
+    fn go_away(&mut self, sh: &mut Shared, u: Ref, sched: &mut Scheduler<Event>) {
         let user = self.users.get_mut(u).expect("alive");
         user.returns += 1;
         // A class participant whose class has been judged stops trying.
-        let class_over = {
-            let user = *user;
-            self.class_over(&user)
-        };
-        let group = self.users.get(u).expect("alive").group;
-        let g = &self.groups[group];
+        let class_over = classes::over(sh, user);
+        let (group, returns) = (user.group, user.returns);
+        let g = &sh.groups[group];
         let session = g.session.as_ref().expect("users belong to session cohorts");
-        if self.users.get(u).expect("alive").returns > session.max_returns || class_over {
+        if returns > session.max_returns || class_over {
             let platform = g.platform;
-            let user = self.remove_user(u, sched.now());
-            self.platforms[platform].counts.gave_up += 1;
-            if user.arrived >= self.warmup {
-                let g = &mut self.groups[group];
+            let user = self.remove_user(sh, u, sched.now());
+            sh.platforms[platform].counts.gave_up += 1;
+            if user.arrived >= sh.warmup {
+                let g = &mut sh.groups[group];
                 g.stats.gave_up += 1;
                 if !user.accessed {
-                    g.stats.lost_us += u128::from((self.horizon - user.arrived).as_micros());
+                    g.stats.lost_us += u128::from((sh.horizon - user.arrived).as_micros());
                 }
             }
             return;
         }
-        let g = &mut self.groups[group];
+        let g = &mut sh.groups[group];
         let session = g.session.as_ref().expect("users belong to session cohorts");
         let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
-        self.wake_user(u, delay, UserStage::ComingBack, sched);
+        self.wake_user(sh, u, delay, UserStage::ComingBack, sched);
     }
 
-    pub(super) fn finish_user(&mut self, u: Ref, now: SimTime) {
-        self.end_session(u);
-        let user = self.remove_user(u, now);
-        if user.arrived >= self.warmup {
-            self.groups[user.group].stats.completed += 1;
+    fn finish_user(&mut self, sh: &mut Shared, u: Ref, now: SimTime) {
+        self.end_session(sh, u);
+        let user = self.remove_user(sh, u, now);
+        if user.arrived >= sh.warmup {
+            sh.groups[user.group].stats.completed += 1;
         }
     }
 
     /// The waiting room of `platform` releases its next user, who goes on to the quota.
-    pub(super) fn room_release(&mut self, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn room_release(&mut self, sh: &mut Shared, servers: &mut Servers, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
-        let p = &mut self.platforms[platform];
+        let p = &mut sh.platforms[platform];
         let users = &self.users;
         let (admitted, next) = p
             .admission
@@ -413,8 +433,8 @@ impl World<'_> {
             // Invalidate the room-patience timer.
             user.token = user.token.wrapping_add(1);
             let verdict = p.admission.admit_session();
-            self.set_stage(u, UserStage::Requesting, now);
-            self.follow(u, platform, verdict, sched);
+            self.set_stage(sh, u, UserStage::Requesting, now);
+            self.follow(sh, servers, u, platform, verdict, sched);
         }
     }
 }

@@ -183,7 +183,7 @@ impl World<'_> {
             }
         }
         RunError::Stalled {
-            clock: clock_text(self.clock_start_s, at),
+            clock: clock_text(self.shared.clock_start_s, at),
             events: STALL_EVENTS,
             kinds: kinds_text(&counts),
             cause: zero_length_loops(scenario),
@@ -192,7 +192,8 @@ impl World<'_> {
 
     /// The diagnosis of a world that outgrew its records at `now`: where the requests pile up.
     pub(super) fn too_many_records(&self, now: SimTime) -> RunError {
-        let busiest = self.pools.iter_ids().filter(|(i, _)| self.active_pools[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
+        let busiest =
+            self.servers.pools.iter_ids().filter(|(i, _)| self.shared.active[*i]).max_by_key(|(_, p)| p.waiting_len()).map(|(_, p)| p);
         let cause = match busiest {
             Some(p) if p.waiting_len() > 0 => format!(
                 "the largest backlog is pool {:?} with {} requests waiting{}; bound it (max_in_system, patience), shorten the \
@@ -206,9 +207,9 @@ impl World<'_> {
                 .into(),
         };
         RunError::TooManyRecords {
-            clock: clock_text(self.clock_start_s, now),
-            users: self.users.live(),
-            requests: self.requests.live(),
+            clock: clock_text(self.shared.clock_start_s, now),
+            users: self.clients.users.live(),
+            requests: self.servers.requests.live(),
             limit: self.max_records,
             limit_mib: self.max_records * RECORD_BYTES / (1 << 20),
             cause,

@@ -6,13 +6,21 @@
 //! one request to one pool with no client behind it. The world never touches the file system, polars or
 //! plotly: a run is a pure function [`run`] from a validated [`Scenario`] and a seed to a [`RunReport`].
 //!
-//! This file holds the state of a run and the one `match` (`World`'s `Model::handle`) that hands each
-//! event to the room that owns it: the server side (`server.rs`: requests through front door, protection
-//! and pools), the client side (`client.rs`: users, logins, pages, retries, coming back), admission
-//! ([`admission`]: a platform's pipeline, answering a verdict), provisioning (`provision.rs`: servers over
-//! time, with the autoscaler's decision a policy), attacks ([`attack`], [`fluid`]), virtual classes
-//! ([`classes`]) and the observer (`observer.rs`: minute rows, summaries). `build.rs` makes a world from a
-//! scenario and merges the worlds of a run's components.
+//! This file holds the state of a run, in parts, and the one `match` (`World`'s `Model::handle`) that hands
+//! each event to the part that owns it, lending it the others it needs:
+//! - `Servers` (`server.rs`, and the attack's share in [`attack`] and [`fluid`]): pools and the requests
+//!   in them, through front door, protection and routes;
+//! - `Clients` (`client.rs`, and the class participants' share in [`classes`]): users, logins, pages,
+//!   retries, coming back;
+//! - `Shared`: what both sides read and write — the run's frame, the groups (counters and the behaviour
+//!   stream both sides draw from, in an order the results depend on, which is why the two sides call each
+//!   other directly rather than through a queue of outcomes) and the platforms, with their admission
+//!   ([`admission`]: a pipeline answering a verdict);
+//! - provisioning (`provision.rs`: each pool's timetable, autoscaler and incidents, acting on the pool it is
+//!   lent, the autoscaler's decision a policy);
+//! - the observer (`observer.rs`: minute rows, warm-up, summaries, read from every part).
+//!
+//! `build.rs` makes a world from a scenario and merges the worlds of a run's components.
 
 pub mod admission;
 pub mod attack;
@@ -222,31 +230,51 @@ struct Group {
 /// in the class figures, not in the cohorts' rows.
 const CLASS_GROUP: u32 = u32::MAX;
 
-/// The state of one run; `'s` is the borrow of the sink its minute rows stream to, if any.
-struct World<'s> {
+/// What every room reads and writes, lent to each by [`World`]'s `handle`: the frame of the run (horizon,
+/// warm-up, which pools this world simulates, the seed its late streams derive from), the groups (whose
+/// counters both sides write and whose behaviour stream both sides draw from, in an order a run's results
+/// depend on) and the platforms (admission, front door, counters, attacks and classes).
+struct Shared {
     horizon: SimTime,
     warmup: SimTime,
     clock_start_s: f64,
     /// Checkpoint instants of the "served by" metrics.
     checkpoints: [SimTime; 4],
-    groups: IdVec<GroupId, Group>,
-    platforms: IdVec<PlatformId, Platform>,
-    /// Application pools (platform `p`'s is pool `p`, see [`PlatformId::pool`]) then dependency pools.
-    pools: IdVec<PoolId, Pool>,
-    requests: Slab<Request>,
-    users: Slab<User>,
-    /// The minute rows, and the sink they stream to.
-    minutes: Minutes<'s>,
     /// The pools (platforms first, then dependencies) this world simulates: those of one component of
     /// platforms that share nothing with the others (see [`components`]).
-    active_pools: IdVec<PoolId, bool>,
-    /// Provisioning of each pool.
-    provisioning: IdVec<PoolId, PoolProvisioning>,
-    /// Groups of people from cohorts (the class participants' groups follow).
-    user_groups: usize,
+    active: IdVec<PoolId, bool>,
     /// Master seed and replication, for streams created during the run.
     seed: u64,
     replication: u64,
+    groups: IdVec<GroupId, Group>,
+    platforms: IdVec<PlatformId, Platform>,
+}
+
+/// The server side (`server.rs`, and the attacks' share of it in `attack.rs`): pools and the requests
+/// in them.
+struct Servers {
+    /// Application pools (platform `p`'s is pool `p`, see [`PlatformId::pool`]) then dependency pools.
+    pools: IdVec<PoolId, Pool>,
+    requests: Slab<Request>,
+}
+
+/// The client side (`client.rs`, and the class participants' share of it in `classes.rs`): the users.
+struct Clients {
+    users: Slab<User>,
+    /// Groups of people from cohorts (the class participants' groups follow).
+    user_groups: usize,
+}
+
+/// The state of one run, in parts that `handle` lends to each other; `'s` is the borrow of the sink its
+/// minute rows stream to, if any.
+struct World<'s> {
+    shared: Shared,
+    servers: Servers,
+    clients: Clients,
+    /// Provisioning of each pool (`provision.rs`), acting on the pool it is lent.
+    provisioning: IdVec<PoolId, PoolProvisioning>,
+    /// The minute rows, and the sink they stream to (`observer.rs`).
+    minutes: Minutes<'s>,
     /// Users and requests this world may hold at once (see [`Limits`]).
     max_records: u64,
 }
@@ -258,56 +286,59 @@ impl Model for World<'_> {
     fn prefetch(&self, next: &Event) {
         // Users and requests live in slabs of millions: their first touch is a cache miss.
         match *next {
-            Event::Wake { user, .. } | Event::SessionExpired { user, .. } => self.users.prefetch(user),
-            Event::ServiceDone(r) | Event::Timeout(r) | Event::PatienceExpired(r) => self.requests.prefetch(r),
+            Event::Wake { user, .. } | Event::SessionExpired { user, .. } => self.clients.users.prefetch(user),
+            Event::ServiceDone(r) | Event::Timeout(r) | Event::PatienceExpired(r) => self.servers.requests.prefetch(r),
             _ => {}
         }
     }
 
     #[inline]
     fn halted(&self) -> bool {
-        self.users.live() + self.requests.live() > self.max_records || self.minutes.failed()
+        self.clients.users.live() + self.servers.requests.live() > self.max_records || self.minutes.failed()
     }
 
     // Always inlined into the scheduler's loop, as it was before the loop gained its guards: left to the
     // inliner it became a call, 1.2% more instructions on the M/M/c bench (callgrind).
     #[inline(always)]
     fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+        let World { shared: sh, servers, clients, provisioning, .. } = self;
         match event {
-            Event::Arrival { group } => self.arrival(group, sched),
-            Event::ServiceDone(r) => self.service_done(r, sched),
-            Event::PatienceExpired(r) => self.patience_expired(r, sched),
-            Event::Timeout(r) => self.timeout(r, sched),
-            Event::Wake { user, token } => self.wake(user, token, sched),
-            Event::SessionExpired { user, token } => self.session_expired(user, token, sched),
-            Event::RoomRelease { platform } => self.room_release(platform, sched),
+            Event::Arrival { group } => clients.arrival(sh, servers, group, sched),
+            Event::ServiceDone(r) => servers.service_done(sh, clients, r, sched),
+            Event::PatienceExpired(r) => servers.patience_expired(sh, clients, r, sched),
+            Event::Timeout(r) => servers.timeout(sh, clients, r, sched),
+            Event::Wake { user, token } => clients.wake(sh, servers, user, token, sched),
+            Event::SessionExpired { user, token } => clients.session_expired(sh, servers, user, token, sched),
+            Event::RoomRelease { platform } => clients.room_release(sh, servers, platform, sched),
             Event::TimetableStep { pool, step } => {
-                let then = self.provisioning[pool].timetable_step(step, &mut self.pools[pool], sched.now());
-                self.then(then, pool, sched);
+                let then = provisioning[pool].timetable_step(step, &mut servers.pools[pool], sched.now());
+                servers.then(sh, then, pool, sched);
             }
-            Event::Autoscale { pool } => self.provisioning[pool].autoscale(pool, &mut self.pools[pool], sched),
+            Event::Autoscale { pool } => provisioning[pool].autoscale(pool, &mut servers.pools[pool], sched),
             Event::BootDone { pool, ok } => {
-                let then = PoolProvisioning::boot_done(&mut self.pools[pool], ok, sched.now());
-                self.then(then, pool, sched);
+                let then = PoolProvisioning::boot_done(&mut servers.pools[pool], ok, sched.now());
+                servers.then(sh, then, pool, sched);
             }
             Event::Incident { pool, index, restore } => {
-                let then = self.provisioning[pool].incident(pool, index, restore, &mut self.pools[pool], sched);
-                self.then(then, pool, sched);
+                let then = provisioning[pool].incident(pool, index, restore, &mut servers.pools[pool], sched);
+                servers.then(sh, then, pool, sched);
             }
-            Event::AttackStep { platform } => self.attack_step(platform, sched),
-            Event::MitigationOn { platform } => self.mitigation_on(platform, sched),
-            Event::AttackArrival { platform, attack } => self.attack_arrival(platform, attack, sched),
-            Event::AttackHangup { platform } => self.attack_hangup(platform),
-            Event::FluidHead { pool, token } => self.fluid_head(pool, token, sched),
-            Event::ClassBell { platform, bell } => self.class_bell(platform, bell, sched),
-            Event::ClassJoin { platform, class, teacher } => self.class_join(platform, class, teacher, sched),
-            Event::ClassJudge { platform, bell } => self.class_judge(platform, bell),
-            Event::ClassEnd { platform, bell } => self.class_end(platform, bell),
+            Event::AttackStep { platform } => servers.attack_step(sh, platform, sched),
+            Event::MitigationOn { platform } => servers.mitigation_on(sh, platform, sched),
+            Event::AttackArrival { platform, attack } => servers.attack_arrival(sh, platform, attack, sched),
+            Event::AttackHangup { platform } => sh.platforms[platform].attack.as_mut().expect("attacked platform").hangup(),
+            Event::FluidHead { pool, token } => servers.fluid_head(sh, pool, token, sched),
+            Event::ClassBell { platform, bell } => {
+                sh.platforms[platform].classes.as_mut().expect("bells only for platforms with classes").bell(platform, bell, sched)
+            }
+            Event::ClassJoin { platform, class, teacher } => clients.class_join(sh, servers, platform, class, teacher, sched),
+            Event::ClassJudge { platform, bell } => sh.platforms[platform].classes.as_mut().expect("classes").judge(bell),
+            Event::ClassEnd { platform, bell } => sh.platforms[platform].classes.as_mut().expect("classes").end(bell),
             Event::WarmupEnd => self.warmup_end(sched.now()),
             Event::MinuteTick => {
                 let now = sched.now();
                 self.close_minute(now);
-                if now + MINUTE < self.horizon {
+                if now + MINUTE < self.shared.horizon {
                     sched.schedule(MINUTE, Event::MinuteTick);
                 }
             }
@@ -395,21 +426,24 @@ fn run_component<'s>(
     let mut world = World::new(scenario, seed, replication, active, sink);
     world.max_records = max_records;
     let mut sched = Scheduler::new();
-    for group in world.groups.ids() {
-        if world.active_pools[world.groups[group].platform.pool()] {
-            world.schedule_next_arrival(group, &mut sched);
+    let sh = &mut world.shared;
+    for group in sh.groups.ids() {
+        if sh.active[sh.groups[group].platform.pool()] {
+            Clients::schedule_next_arrival(sh, group, &mut sched);
         }
     }
-    world.schedule_provisioning(&mut sched);
-    world.schedule_attacks(&mut sched);
-    world.schedule_classes(&mut sched);
-    if world.warmup > SimTime::ZERO {
-        sched.schedule_at(world.warmup, Event::WarmupEnd);
+    for (pool, prov) in world.provisioning.iter_ids().filter(|(pool, _)| sh.active[*pool]) {
+        prov.schedule(pool, &mut sched);
     }
-    if MINUTE < SimDuration(world.horizon.as_micros()) {
+    Servers::schedule_attacks(sh, &mut sched);
+    Clients::schedule_classes(sh, &mut sched);
+    if sh.warmup > SimTime::ZERO {
+        sched.schedule_at(sh.warmup, Event::WarmupEnd);
+    }
+    if MINUTE < SimDuration(sh.horizon.as_micros()) {
         sched.schedule_at(SimTime::ZERO + MINUTE, Event::MinuteTick);
     }
-    let horizon = world.horizon;
+    let horizon = sh.horizon;
     match sched.run_until(&mut world, horizon) {
         Stop::Reached => {}
         Stop::Stalled { at } => return Err(world.stalled(scenario, at, &mut sched)),

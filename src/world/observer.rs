@@ -11,7 +11,7 @@ use super::ids::{GroupId, Id, IdVec, PlatformId, PoolId};
 use super::request::Kind;
 use super::sink::{MinuteSink, SinkError, FLUSH_ROWS};
 use super::stats::GroupStats;
-use super::{attack, World, MINUTE};
+use super::{attack, classes, World, MINUTE};
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::{time_average, AccessPoint, MinuteRow, Summary, Window};
 use crate::scenario::Scenario;
@@ -97,18 +97,18 @@ fn ratio(a: u64, b: u64) -> f64 {
 impl World<'_> {
     /// The warm-up ends at `now`: time averages restart.
     pub(super) fn warmup_end(&mut self, now: SimTime) {
-        for pool in &mut self.pools {
+        for pool in &mut self.servers.pools {
             pool.sync(now);
             pool.observed = Window::opening(pool.totals(now));
         }
-        for p in &mut self.platforms {
+        for p in &mut self.shared.platforms {
             p.observed = Window::opening(p.totals(now));
         }
     }
 
     /// The wall clock of `t`, "hh:mm".
     fn clock_label(&self, t: SimTime) -> String {
-        let s = (self.clock_start_s + t.as_secs_f64()).round() as u64;
+        let s = (self.shared.clock_start_s + t.as_secs_f64()).round() as u64;
         format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60)
     }
 
@@ -120,19 +120,19 @@ impl World<'_> {
         }
         let minute = self.minutes.opened_at().as_micros() / MINUTE.as_micros();
         let clock = self.clock_label(self.minutes.opened_at());
-        let n_platforms = self.platforms.len();
+        let n_platforms = self.shared.platforms.len();
         let attack_minutes: IdVec<PlatformId, Option<attack::AttackCounts>> = (0..n_platforms)
             .map(|i| {
                 let i = PlatformId::from_index(i);
-                if !self.active_pools[i.pool()] {
+                if !self.shared.active[i.pool()] {
                     return None;
                 }
-                let c = self.attack_counts(i, now)?;
-                Some(self.platforms[i].attack.as_mut().expect("counted").minute.close(c))
+                let c = self.servers.attack_counts(&mut self.shared.platforms, i, now)?;
+                Some(self.shared.platforms[i].attack.as_mut().expect("counted").minute.close(c))
             })
             .collect();
-        for (i, pool) in self.pools.iter_ids_mut() {
-            if !self.active_pools[i] {
+        for (i, pool) in self.servers.pools.iter_ids_mut() {
+            if !self.shared.active[i] {
                 continue;
             }
             pool.sync(now);
@@ -168,7 +168,7 @@ impl World<'_> {
             };
             pool.minute_waits.reset();
             if let Some(platform) = i.platform(n_platforms) {
-                let p = &mut self.platforms[platform];
+                let p = &mut self.shared.platforms[platform];
                 let w = p.minute.close(p.totals(now));
                 let c = w.counts;
                 row.users_arrived = c.users_arrived;
@@ -218,15 +218,15 @@ impl World<'_> {
 
     /// Users still around at the horizon who never got in lost the whole rest of the morning.
     pub(super) fn close_users(&mut self) {
-        for r in self.requests.iter().filter(|r| r.observed && r.kind != Kind::Attack) {
-            self.groups[r.group()].stats.in_system_end += 1;
+        for r in self.servers.requests.iter().filter(|r| r.observed && r.kind != Kind::Attack) {
+            self.shared.groups[r.group()].stats.in_system_end += 1;
         }
-        for user in self.users.iter() {
-            if user.arrived >= self.warmup {
-                let s = &mut self.groups[user.group].stats;
+        for user in self.clients.users.iter() {
+            if user.arrived >= self.shared.warmup {
+                let s = &mut self.shared.groups[user.group].stats;
                 s.active_end += 1;
                 if !user.accessed {
-                    s.lost_us += u128::from((self.horizon - user.arrived).as_micros());
+                    s.lost_us += u128::from((self.shared.horizon - user.arrived).as_micros());
                 }
             }
         }
@@ -234,15 +234,15 @@ impl World<'_> {
 
     /// One summary row over `groups` (stats) and `pools` (time averages).
     fn summary_row(&self, scenario: &Scenario, platform: &str, cohort: &str, groups: &[GroupId], pools: &[PoolId], events: u64) -> Summary {
-        let now = self.horizon;
-        let span = self.horizon - self.warmup;
+        let now = self.shared.horizon;
+        let span = self.shared.horizon - self.shared.warmup;
         let mut s = GroupStats::default();
         for &g in groups {
-            s.merge(&self.groups[g].stats);
+            s.merge(&self.shared.groups[g].stats);
         }
         let (mut busy_area, mut wait_area, mut slots_area, mut provisioned_area) = (0u128, 0u128, 0u128, 0u128);
         for &i in pools {
-            let pool = &self.pools[i];
+            let pool = &self.servers.pools[i];
             let observed = pool.observed.since(pool.totals(now));
             busy_area += observed.busy;
             wait_area += observed.waiting;
@@ -259,10 +259,10 @@ impl World<'_> {
         let mut attack = attack::AttackCounts::default();
         let mut mitigated_requests = 0;
         let mut orbit_area = 0u128;
-        for i in pools.iter().filter_map(|p| p.platform(self.platforms.len())) {
-            let p = &self.platforms[i];
+        for i in pools.iter().filter_map(|p| p.platform(self.shared.platforms.len())) {
+            let p = &self.shared.platforms[i];
             orbit_area += p.observed.since(p.totals(now)).orbit;
-            if let Some(a) = &self.platforms[i].attack {
+            if let Some(a) = &self.shared.platforms[i].attack {
                 // The counters at the last minute closed (the horizon's).
                 let c = a.minute.opened();
                 attack.sent += c.sent;
@@ -270,9 +270,9 @@ impl World<'_> {
                 attack.blocked += c.blocked;
                 attack.served += c.served;
             }
-            mitigated_requests += self.platforms[i].counts.mitigated_real;
+            mitigated_requests += self.shared.platforms[i].counts.mitigated_real;
         }
-        let classes = self.class_totals(pools);
+        let classes = classes::totals(&self.shared.platforms, pools);
         Summary {
             scenario: scenario.name.clone(),
             platform: platform.into(),
@@ -344,7 +344,7 @@ impl World<'_> {
         let mut curve = |name: &str, groups: Vec<GroupId>| {
             let mut s = GroupStats::default();
             for g in groups {
-                s.merge(&self.groups[g].stats);
+                s.merge(&self.shared.groups[g].stats);
             }
             if s.users == 0 || s.accessed == 0 {
                 return;
@@ -355,10 +355,10 @@ impl World<'_> {
                 out.push(AccessPoint { cohort: name.to_owned(), share: q * got_in, time_to_access_s: s.access_times.quantile_s(q) });
             }
         };
-        let user_groups = || (0..self.user_groups).map(GroupId::from_index);
+        let user_groups = || (0..self.clients.user_groups).map(GroupId::from_index);
         curve("all", user_groups().collect());
         for (ci, c) in scenario.cohorts.iter().enumerate() {
-            curve(&c.name, user_groups().filter(|&g| self.groups[g].cohort as usize == ci).collect());
+            curve(&c.name, user_groups().filter(|&g| self.shared.groups[g].cohort as usize == ci).collect());
         }
         out
     }
@@ -367,19 +367,19 @@ impl World<'_> {
     /// (likewise).
     pub(super) fn summaries(&self, scenario: &Scenario, events: u64) -> Vec<Summary> {
         // People from cohorts; class participants are counted in the class figures instead.
-        let all_groups: Vec<GroupId> = (0..self.user_groups).map(GroupId::from_index).collect();
+        let all_groups: Vec<GroupId> = (0..self.clients.user_groups).map(GroupId::from_index).collect();
         // The whole system includes the shared dependencies: their servers are part of its cost.
-        let all_pools: Vec<PoolId> = self.pools.ids().collect();
+        let all_pools: Vec<PoolId> = self.servers.pools.ids().collect();
         let mut rows = vec![self.summary_row(scenario, "all", "all", &all_groups, &all_pools, events)];
-        if self.platforms.len() > 1 {
-            for (pi, p) in self.platforms.ids().zip(&scenario.platforms) {
-                let groups: Vec<GroupId> = all_groups.iter().copied().filter(|&g| self.groups[g].platform == pi).collect();
+        if self.shared.platforms.len() > 1 {
+            for (pi, p) in self.shared.platforms.ids().zip(&scenario.platforms) {
+                let groups: Vec<GroupId> = all_groups.iter().copied().filter(|&g| self.shared.groups[g].platform == pi).collect();
                 rows.push(self.summary_row(scenario, &p.name, "all", &groups, &[pi.pool()], events));
             }
         }
         if scenario.cohorts.len() > 1 {
             for (ci, c) in scenario.cohorts.iter().enumerate() {
-                let groups: Vec<GroupId> = all_groups.iter().copied().filter(|&g| self.groups[g].cohort as usize == ci).collect();
+                let groups: Vec<GroupId> = all_groups.iter().copied().filter(|&g| self.shared.groups[g].cohort as usize == ci).collect();
                 rows.push(self.summary_row(scenario, "all", &c.name, &groups, &[], events));
             }
         }

@@ -5,6 +5,7 @@ use super::attack::PlatformAttack;
 use super::classes::Classes;
 use super::ids::{Id, PlatformId, PoolId};
 use super::request::Kind;
+use super::user::User;
 use crate::engine::{SimDuration, SimTime, StreamRng};
 use crate::metrics::{DurationStats, TimeWeighted, Window};
 use crate::policy::AdaptiveThrottle;
@@ -126,6 +127,16 @@ impl Platform {
     /// A reading of the platform's totals at `now`.
     pub fn totals(&self, now: SimTime) -> PlatformTotals {
         PlatformTotals { counts: self.counts, orbit: self.orbit.area_at(now) }
+    }
+
+    /// Decides, on a user's arrival, whether the platform's protection will block them: a false positive,
+    /// or a user abroad under geo-filtering (drawn only where the platform has protection).
+    pub fn flag(&mut self, user: &mut User) {
+        if let (Some(rng), Some(m)) = (&mut self.flag_rng, self.attack.as_ref().and_then(|a| a.mitigation)) {
+            let wrongly = rand::Rng::random::<f64>(rng) < m.false_positive_share;
+            let abroad = rand::Rng::random::<f64>(rng) < m.real_abroad_share;
+            user.set(User::FLAGGED, wrongly || (m.geo_filter && abroad));
+        }
     }
 
     /// The pools a request of `kind` visits, in order.

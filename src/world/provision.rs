@@ -9,7 +9,7 @@
 
 use super::ids::PoolId;
 use super::pool::Pool;
-use super::{Event, World};
+use super::Event;
 use crate::engine::{DurationDist, Scheduler, SimDuration, SimTime, StreamRng};
 use crate::policy::autoscale::{Autoscaler, Decision, Reading};
 use crate::scenario::{Incident, PoolSpec, Provisioning, ScaleMetric};
@@ -170,22 +170,6 @@ fn read_window(metric: ScaleMetric, window: SimDuration, p: &mut Pool, now: SimT
             } else {
                 w.counts.start_wait_us as f64 / w.counts.timed_starts as f64 / 1e6
             }
-        }
-    }
-}
-
-impl World<'_> {
-    /// Schedules the timetable, autoscaler and incidents of every pool this world simulates.
-    pub(super) fn schedule_provisioning(&mut self, sched: &mut Scheduler<Event>) {
-        for (pool, prov) in self.provisioning.iter_ids().filter(|(pool, _)| self.active_pools[*pool]) {
-            prov.schedule(pool, sched);
-        }
-    }
-
-    /// Fills the slots of `pool` if provisioning just added some.
-    pub(super) fn then(&mut self, then: Then, pool: PoolId, sched: &mut Scheduler<Event>) {
-        if then == Then::Fill {
-            self.fill(pool, sched);
         }
     }
 }

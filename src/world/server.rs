@@ -5,46 +5,50 @@
 
 use super::ids::{GroupId, Id, PoolId};
 use super::pool::Admission;
-use super::request::{Kind, Origin, Request, Stage};
+use super::provision::Then;
+use super::request::{Kind, Request, Stage};
 use super::slab::Ref;
-use super::user::User;
-use super::{Event, World};
+use super::{Clients, Event, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, SimTime};
 use rand::RngCore;
 
-impl World<'_> {
+impl Servers {
     /// Sends a request from `group` (for `user`, if any) into its platform. Returns the request, or `None`
     /// if it was refused at once (the user's failure is already handled).
     #[inline]
-    pub(super) fn send(&mut self, group: GroupId, user: Option<Ref>, kind: Kind, sched: &mut Scheduler<Event>) -> Option<Ref> {
+    pub(super) fn send(
+        &mut self,
+        sh: &mut Shared,
+        clients: &mut Clients,
+        group: GroupId,
+        user: Option<Ref>,
+        kind: Kind,
+        sched: &mut Scheduler<Event>,
+    ) -> Option<Ref> {
         let now = sched.now();
-        let observed = now >= self.warmup;
-        let g = &mut self.groups[group];
+        let observed = now >= sh.warmup;
+        let g = &mut sh.groups[group];
         let platform = g.platform;
         let priority = g.priority;
         let work_seed = g.work_rng.next_u64();
         if observed {
             g.stats.arrivals += 1;
         }
-        let p = &mut self.platforms[platform];
+        let p = &mut sh.platforms[platform];
         if kind != Kind::Single {
             p.counts.attempts += 1;
         }
         if let Some(u) = user {
             let active = p.attack.as_ref().is_some_and(|a| a.active);
-            if active && self.users.get(u).is_some_and(|x| x.has(User::FLAGGED)) {
+            if active && clients.flagged(u) {
                 // The protection drops the request before the front door, as if it came from a bot.
                 p.counts.mitigated_real += 1;
                 if observed {
                     // Turned away before reaching the platform: a blocked request, counted as such.
-                    self.groups[group].stats.blocked += 1;
+                    sh.groups[group].stats.blocked += 1;
                 }
-                let user = self.users.get_mut(u).expect("checked");
-                if !user.has(User::MITIGATED) && user.arrived >= self.warmup {
-                    self.groups[group].stats.mitigated_users += 1;
-                }
-                user.set(User::MITIGATED, true);
-                self.request_failed(u, sched);
+                clients.mitigated(sh, u);
+                clients.request_failed(sh, u, sched);
                 return None;
             }
         }
@@ -57,10 +61,10 @@ impl World<'_> {
             // Connection refused at the front door: nothing reaches the servers.
             p.counts.refused += 1;
             if observed {
-                self.groups[group].stats.blocked += 1;
+                sh.groups[group].stats.blocked += 1;
             }
             if let Some(u) = user {
-                self.request_failed(u, sched);
+                clients.request_failed(sh, u, sched);
             }
             return None;
         }
@@ -86,52 +90,45 @@ impl World<'_> {
             // Users' requests have a client timeout, armed lazily.
             unarmed: user.is_some(),
         });
-        self.offer(r, first_pool, priority, Origin::Group(group), sched);
+        self.offer(sh, clients, r, first_pool, group, sched);
         // The request may already be gone (blocked); the caller only keeps it as the user's pending one.
         self.requests.get(r).map(|_| r)
     }
 
-    /// Offers request `r` to `pool`.
+    /// Offers request `r` of a group to `pool`, the next of its route.
     #[inline]
-    pub(super) fn enter_pool(&mut self, r: Ref, pool: PoolId, sched: &mut Scheduler<Event>) {
+    fn enter_pool(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request entering a pool is live");
         req.pool = pool;
         req.since = now;
         req.stage = Stage::Waiting;
-        let (priority, origin) = (req.priority, req.origin());
-        self.offer(r, pool, priority, origin, sched);
+        let group = req.group();
+        self.offer(sh, clients, r, pool, group, sched);
     }
 
-    /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool.
+    /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool: it starts, waits
+    /// or is turned away. The pool's answer, for the side that sent it to act on.
     #[inline]
-    pub(super) fn offer(&mut self, r: Ref, pool: PoolId, priority: u8, origin: Origin, sched: &mut Scheduler<Event>) {
-        let now = sched.now();
-        let admission = self.pools[pool].offer(now, r, usize::from(priority));
+    pub(super) fn admit(&mut self, r: Ref, pool: PoolId, priority: u8, sched: &mut Scheduler<Event>) -> Admission {
+        let admission = self.pools[pool].offer(sched.now(), r, usize::from(priority));
         if self.pools[pool].fluid.is_some() {
             // The free slots (hence the attack's drain) or the head of the backlog may have changed.
             self.reschedule_head(pool, sched);
         }
-        let group = match origin {
-            Origin::Group(group) => group,
-            Origin::Attack(_) => {
-                match admission {
-                    Admission::Started => self.start_service(r, sched),
-                    Admission::Queued => {}
-                    Admission::Blocked => {
-                        let req = self.requests.remove(r).expect("live");
-                        let pa = self.platforms[req.platform].attack.as_mut().expect("attack requests hit attacked platforms");
-                        pa.counts.blocked += 1.0;
-                    }
-                }
-                return;
-            }
-        };
-        match admission {
-            Admission::Started => self.start_service(r, sched),
+        admission
+    }
+
+    /// Offers `r`, a request of `group` already placed at `pool` and stamped with its entry time, to that
+    /// pool, and carries out its answer.
+    #[inline]
+    fn offer(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, group: GroupId, sched: &mut Scheduler<Event>) {
+        let priority = self.requests.get(r).expect("a request offered is live").priority;
+        match self.admit(r, pool, priority, sched) {
+            Admission::Started => self.start_service(sh, r, sched),
             Admission::Queued => {
-                self.arm_timeout(r, None, sched);
-                let g = &mut self.groups[group];
+                self.arm_timeout(sh, r, None, sched);
+                let g = &mut sh.groups[group];
                 let req = self.requests.get(r).expect("a queued request is live");
                 if req.observed && req.hop == 0 {
                     g.stats.waited += 1;
@@ -143,16 +140,16 @@ impl World<'_> {
             }
             Admission::Blocked => {
                 let req = self.requests.remove(r).expect("live");
-                let p = &mut self.platforms[req.platform];
+                let p = &mut sh.platforms[req.platform];
                 p.counts.refused += 1;
                 if req.observed {
-                    self.groups[group].stats.blocked += 1;
+                    sh.groups[group].stats.blocked += 1;
                 }
                 if !req.orphaned {
                     p.connections -= 1;
                     if let Some(u) = req.user {
-                        self.user_lost_request(u, r);
-                        self.request_failed(u, sched);
+                        clients.lost_request(u, r);
+                        clients.request_failed(sh, u, sched);
                     }
                 }
             }
@@ -161,7 +158,7 @@ impl World<'_> {
 
     /// Starts service of `r`, which has just been given a slot.
     #[inline]
-    pub(super) fn start_service(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn start_service(&mut self, sh: &mut Shared, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request given a slot is live");
         req.stage = Stage::InService;
@@ -175,7 +172,7 @@ impl World<'_> {
         pool.counts.timed_starts += 1;
         if last_hop && req.observed {
             let total = SimDuration(req.waited_us);
-            let s = &mut self.groups[req.group()].stats;
+            let s = &mut sh.groups[req.group()].stats;
             s.started += 1;
             s.waits.record(total);
             s.served_wait_us += u128::from(total.as_micros());
@@ -183,13 +180,13 @@ impl World<'_> {
         // Each hop of a route gets its own requirement from the request's seed.
         let mut service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         if req.kind == Kind::Attack {
-            let pa = self.platforms[req.platform].attack.as_ref().expect("attacked platform");
+            let pa = sh.platforms[req.platform].attack.as_ref().expect("attacked platform");
             if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.attack().index()].tier {
                 service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
             }
         } else if req.unarmed {
             let done = if last_hop { Some(now + service) } else { None };
-            self.arm_timeout(r, done, sched);
+            self.arm_timeout(sh, r, done, sched);
         }
         sched.schedule(service, Event::ServiceDone(r));
     }
@@ -197,12 +194,12 @@ impl World<'_> {
     /// Schedules the client timeout of `r` if it is not armed yet and may be needed: always while it
     /// waits or has hops to go (`done` is `None`), or if its last service ends (`done`) after the deadline.
     #[inline]
-    pub(super) fn arm_timeout(&mut self, r: Ref, done: Option<SimTime>, sched: &mut Scheduler<Event>) {
+    fn arm_timeout(&mut self, sh: &Shared, r: Ref, done: Option<SimTime>, sched: &mut Scheduler<Event>) {
         let req = self.requests.get_mut(r).expect("live");
         if !req.unarmed {
             return;
         }
-        let timeout = self.groups[req.group()].session.as_ref().expect("user requests have a session").timeout;
+        let timeout = sh.groups[req.group()].session.as_ref().expect("user requests have a session").timeout;
         let deadline = req.arrived + timeout;
         if done.is_none_or(|d| d > deadline) {
             req.unarmed = false;
@@ -210,7 +207,9 @@ impl World<'_> {
         }
     }
 
-    pub(super) fn service_done(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+    /// Request `r` finishes its service in its current pool: it goes on to the next pool of its route, or
+    /// its answer reaches its client (if the client still waits); the freed slot goes to the next waiting.
+    pub(super) fn service_done(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         let req = *self.requests.get(r).expect("a request in service is live until it completes");
         let pool = &mut self.pools[req.pool];
@@ -219,7 +218,7 @@ impl World<'_> {
             let wasted = (now - req.since).as_micros();
             pool.counts.wasted_us += wasted;
             if req.observed {
-                self.groups[req.group()].stats.wasted_us += u128::from(wasted);
+                sh.groups[req.group()].stats.wasted_us += u128::from(wasted);
             }
         }
         let requests = &self.requests;
@@ -231,9 +230,9 @@ impl World<'_> {
         }
         if req.kind == Kind::Attack {
             self.requests.remove(r);
-            self.platforms[req.platform].attack.as_mut().expect("attacked platform").counts.served += 1.0;
+            sh.platforms[req.platform].attack.as_mut().expect("attacked platform").counts.served += 1.0;
             if let Some(next) = next {
-                self.start_service(next, sched);
+                self.start_service(sh, next, sched);
             }
             return;
         }
@@ -241,31 +240,33 @@ impl World<'_> {
             self.reschedule_head(req.pool, sched);
         }
         if req.hop + 1 < req.hops {
-            let next_pool = self.platforms[req.platform].route(req.kind)[usize::from(req.hop) + 1];
+            let next_pool = sh.platforms[req.platform].route(req.kind)[usize::from(req.hop) + 1];
             self.requests.get_mut(r).expect("live").hop += 1;
-            self.enter_pool(r, next_pool, sched);
+            self.enter_pool(sh, clients, r, next_pool, sched);
         } else {
             self.requests.remove(r);
             if req.observed {
-                let s = &mut self.groups[req.group()].stats;
+                let s = &mut sh.groups[req.group()].stats;
                 s.served += 1;
                 s.sojourn_us += u128::from((now - req.arrived).as_micros());
                 s.answered_in_time += u64::from(!req.orphaned);
             }
             if !req.orphaned {
-                self.platforms[req.platform].connections -= 1;
+                sh.platforms[req.platform].connections -= 1;
                 if let Some(u) = req.user {
-                    self.user_lost_request(u, r);
-                    self.request_succeeded(u, now - req.arrived, sched);
+                    clients.lost_request(u, r);
+                    clients.request_succeeded(sh, u, now - req.arrived, sched);
                 }
             }
         }
         if let Some(next) = next {
-            self.start_service(next, sched);
+            self.start_service(sh, next, sched);
         }
     }
 
-    pub(super) fn patience_expired(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+    /// A waiting request's patience runs out: it leaves the backlog, and its client (if it still waits)
+    /// sees a failure.
+    pub(super) fn patience_expired(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         // Stale if the request was served (and its slot perhaps reused) before its patience ran out.
         let Some(req) = self.requests.get(r) else {
@@ -284,20 +285,21 @@ impl World<'_> {
         let wait = now - req.since;
         pool.minute_waits.record(wait);
         if req.observed {
-            let s = &mut self.groups[req.group()].stats;
+            let s = &mut sh.groups[req.group()].stats;
             s.abandoned += 1;
             s.waits.record(SimDuration(req.waited_us + wait.as_micros()));
         }
         if !req.orphaned {
-            self.platforms[req.platform].connections -= 1;
+            sh.platforms[req.platform].connections -= 1;
             if let Some(u) = req.user {
-                self.user_lost_request(u, r);
-                self.request_failed(u, sched);
+                clients.lost_request(u, r);
+                clients.request_failed(sh, u, sched);
             }
         }
     }
 
-    pub(super) fn timeout(&mut self, r: Ref, sched: &mut Scheduler<Event>) {
+    /// The client of `r` stops waiting for it.
+    pub(super) fn timeout(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<Event>) {
         let Some(req) = self.requests.get_mut(r) else {
             return;
         };
@@ -307,40 +309,49 @@ impl World<'_> {
         // The client closes the connection and moves on; the servers keep working on the request.
         req.orphaned = true;
         let (platform, group, observed, user) = (req.platform, req.group(), req.observed, req.user);
-        let p = &mut self.platforms[platform];
+        let p = &mut sh.platforms[platform];
         p.connections -= 1;
         p.counts.timeouts += 1;
         if observed {
-            self.groups[group].stats.timeouts += 1;
+            sh.groups[group].stats.timeouts += 1;
         }
         if let Some(u) = user {
-            self.user_lost_request(u, r);
-            self.request_failed(u, sched);
+            clients.lost_request(u, r);
+            clients.request_failed(sh, u, sched);
         }
     }
 
-    /// Clears `u`'s pending request if it is `r`.
-    pub(super) fn user_lost_request(&mut self, u: Ref, r: Ref) {
-        if let Some(user) = self.users.get_mut(u) {
-            if user.pending == Some(r) {
-                user.pending = None;
+    /// The client of `r` (live or not) gave it up with its session: the servers go on with it, as wasted
+    /// work, and its connection closes.
+    pub(super) fn orphan(&mut self, sh: &mut Shared, r: Ref) {
+        if let Some(req) = self.requests.get_mut(r) {
+            if !req.orphaned {
+                req.orphaned = true;
+                sh.platforms[req.platform].connections -= 1;
             }
         }
     }
 
     /// Puts waiting requests into slots that capacity just freed.
-    pub(super) fn fill(&mut self, pool: PoolId, sched: &mut Scheduler<Event>) {
+    pub(super) fn fill(&mut self, sh: &mut Shared, pool: PoolId, sched: &mut Scheduler<Event>) {
         let now = sched.now();
         loop {
             let requests = &self.requests;
             let next = self.pools[pool].take_waiting(now, |w| requests.get(w).is_some_and(|q| q.stage == Stage::Waiting));
             match next {
-                Some(r) => self.start_service(r, sched),
+                Some(r) => self.start_service(sh, r, sched),
                 None => break,
             }
         }
         if self.pools[pool].fluid.is_some() {
             self.reschedule_head(pool, sched);
+        }
+    }
+
+    /// Fills the slots of `pool` if provisioning just added some.
+    pub(super) fn then(&mut self, sh: &mut Shared, then: Then, pool: PoolId, sched: &mut Scheduler<Event>) {
+        if then == Then::Fill {
+            self.fill(sh, pool, sched);
         }
     }
 }
