@@ -10,12 +10,15 @@
 //!   machine asking for replications stage by stage and eliminating systems as it goes;
 //! - [`rinott`]: the constant and the sample sizes of Rinott's two-stage procedure, the fixed-sample baseline
 //!   with the same guarantee;
+//! - [`feasibility`]: the sequential check of constraints on secondary outputs (Andradóttir & Kim; Batur &
+//!   Kim), deciding for each system whether it meets thresholds on other metrics, before or beside KN;
 //! - [`sobol`]: first-order and total Sobol indices from a Saltelli design, with bootstrap intervals;
 //! - [`morris`]: Morris elementary effects (μ, μ*, σ), the cheap screening before a variance-based study.
 //!
 //! Randomness (design points, bootstrap resamples) comes from [`crate::engine::random`] streams keyed by the
 //! caller's seed, so a study is reproduced exactly from its seed whatever the number of threads.
 
+pub mod feasibility;
 pub mod kn;
 pub mod morris;
 pub mod rinott;
