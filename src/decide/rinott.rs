@@ -233,6 +233,29 @@ mod tests {
     }
 
     #[test]
+    fn the_constant_agrees_with_the_gauss_laguerre_rule_of_the_published_tables() {
+        // Bechhofer, Santner & Goldsman (1995) compute their tables of h with a 32-point Gauss–Laguerre rule
+        // on both integrals. These values come from a separate implementation of that rule (nodes by Newton
+        // on the Laguerre polynomial, erfc for Φ, 60 bisection steps), not from the printed tables, which
+        // were not at hand: they check the double-exponential rule against a different quadrature, to the
+        // 6 decimals printed. (k, n0, 1 − α, h).
+        let cases = [
+            (2, 10, 0.95, 2.614119),
+            (2, 20, 0.95, 2.452473),
+            (5, 10, 0.95, 3.692624),
+            (5, 20, 0.95, 3.385419),
+            (10, 10, 0.95, 4.289547),
+            (10, 20, 0.95, 3.875277),
+            (4, 20, 0.90, 2.720150),
+            (10, 30, 0.99, 4.616367),
+        ];
+        for (k, n0, confidence, expected) in cases {
+            let h = rinott_h(k, n0, confidence).unwrap();
+            assert!((h - expected).abs() < 1e-5, "k = {k}, n0 = {n0}, 1 − α = {confidence}: h = {h}, expected {expected}");
+        }
+    }
+
+    #[test]
     fn sample_sizes_follow_the_first_stage_variance() {
         assert_eq!(rinott_n(3.0, 1.0, 1.0, 10), 10);
         assert_eq!(rinott_n(3.0, 4.0, 1.0, 10), 36);
