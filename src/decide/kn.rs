@@ -8,7 +8,7 @@
 //! distributed outputs with unknown and unequal variances. It is valid under common random numbers: the
 //! variances it uses are those of pairwise *differences* `X_i − X_l`, which common random numbers shrink.
 //!
-//! The procedure, with `c = 1` (the choice the paper recommends and studies):
+//! The procedure, with the paper's parameter `c` set to 1 (its continuation region is then a triangle):
 //! - **setup**: `η = ½[(2α/(k−1))^(−2/(n0−1)) − 1]` and `h² = 2cη(n0−1)`;
 //! - **first stage**: `n0` replications of every system; for every pair, `S²_il`, the sample variance of
 //!   the `n0` differences `X_ij − X_lj`;
@@ -100,8 +100,9 @@ pub struct Elimination {
     pub system: usize,
     /// The stage `r` of the screening that eliminated it: the replications it had then.
     pub stage: usize,
-    /// The survivor that eliminated it: among those it fell below, the one it fell furthest below (the
-    /// lowest-numbered on equal margins).
+    /// The system that eliminated it: among the previous screening's survivors it fell below, the one it
+    /// fell furthest below (the lowest-numbered on equal margins). That system may be eliminated at the
+    /// same stage, since a stage judges everyone against the same set.
     pub by: usize,
     /// Which rule eliminated it.
     pub rule: Rule,
