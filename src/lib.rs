@@ -35,6 +35,7 @@
 
 pub mod analytic;
 pub mod builtin;
+pub mod decide;
 pub mod engine;
 pub mod error;
 pub mod metrics;
