@@ -202,7 +202,9 @@ impl Pool {
 
     /// Offers a request of priority `priority` to the pool at `now`; on `Started` the caller schedules the
     /// service completion.
-    #[inline]
+    // Always inlined: with two callers (a group's request, an attack's) the inliner outlined it, 1.2% more
+    // instructions on the M/M/c bench (callgrind).
+    #[inline(always)]
     pub fn offer(&mut self, now: SimTime, request: Ref, priority: usize) -> Admission {
         self.counts.arrivals += 1;
         if self.fluid.is_some() {

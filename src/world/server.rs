@@ -109,7 +109,9 @@ impl Servers {
 
     /// Offers `r`, already placed at `pool` and stamped with its entry time, to that pool: it starts, waits
     /// or is turned away. The pool's answer, for the side that sent it to act on.
-    #[inline]
+    // Always inlined: outlined, this step of every request costs 1.2% more instructions on the M/M/c
+    // bench (callgrind).
+    #[inline(always)]
     pub(super) fn admit(&mut self, r: Ref, pool: PoolId, priority: u8, sched: &mut Scheduler<Event>) -> Admission {
         let admission = self.pools[pool].offer(sched.now(), r, usize::from(priority));
         if self.pools[pool].fluid.is_some() {
