@@ -2,9 +2,10 @@
 //!
 //! This file holds the definitions, what the commands share (loading a scenario, a run's budget) and the
 //! short commands; a command of more than a screen has a file of its own (`run.rs`, `sweep.rs` with
-//! `slurm`, `size.rs`).
+//! `slurm`, `select.rs`, `size.rs`).
 
 mod run;
+mod select;
 mod size;
 mod sweep;
 
@@ -40,6 +41,9 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Write an sbatch job-array script that runs an experiment's sweep as N shards, then merges them.
     Slurm(SlurmArgs),
+    /// The best configuration of an experiment on one metric, with a stated probability of being right
+    /// (Kim and Nelson's fully sequential selection on common random numbers).
+    Select(SelectArgs),
     /// The smallest value of a knob that meets a target with 95% confidence.
     Size(SizeArgs),
     /// Write the briefing page of a run or a sweep (and its charts as PNG/SVG for slides).
@@ -167,6 +171,52 @@ pub struct SlurmArgs {
     /// Extra `#SBATCH` lines, e.g. `--sbatch "--partition=debug"` (repeatable).
     #[arg(long = "sbatch")]
     pub sbatch: Vec<String>,
+}
+
+/// Arguments of `rentree select`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("goal").required(true).args(["maximize", "minimize"])))]
+pub struct SelectArgs {
+    /// Experiment file (TOML): its configurations are the candidates (its replication count is not used:
+    /// the procedure decides how many each needs).
+    pub experiment: PathBuf,
+    /// The summary metric the best is judged on, e.g. served_share_by_0900.
+    #[arg(long)]
+    pub metric: String,
+    /// The best has the largest mean.
+    #[arg(long)]
+    pub maximize: bool,
+    /// The best has the smallest mean.
+    #[arg(long)]
+    pub minimize: bool,
+    /// Indifference zone, in the metric's unit: a lead smaller than this is not worth telling apart.
+    #[arg(long, allow_negative_numbers = true)]
+    pub delta: f64,
+    /// Least probability of selecting the best when it leads by at least --delta.
+    #[arg(long, default_value_t = 0.95, allow_negative_numbers = true)]
+    pub confidence: f64,
+    /// Replications of every configuration before the first screening (n0).
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
+    pub first_stage: u64,
+    /// No configuration gets more replications than this; reaching it ends the selection undecided.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    pub max_replications: u64,
+    /// A constraint on another metric, METRIC<=THRESHOLD+-TOLERANCE (or >=), e.g. "timeouts<=1000+-50":
+    /// only configurations meeting every constraint can be selected. Repeatable.
+    #[arg(long, value_name = "CONSTRAINT", allow_hyphen_values = true)]
+    pub constraint: Vec<String>,
+    /// Output directory.
+    #[arg(long, default_value = "results/select")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024), allow_negative_numbers = true)]
+    pub jobs: Option<u64>,
+    /// Continue an interrupted selection: skip the runs already written.
+    #[arg(long)]
+    pub resume: bool,
+    /// Limits of each run's size, checked before the selection starts.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// Arguments of `rentree size`.
@@ -318,6 +368,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Slurm(args) => sweep::slurm(args),
+        Command::Select(args) => select::select(args),
         Command::Size(args) => size::size(args),
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;

@@ -19,6 +19,7 @@
 //! a local sweep, a resumed one and a Slurm array's merge write the same id and the same bytes.
 
 pub mod experiment;
+pub mod select;
 pub mod size;
 pub mod slurm;
 
@@ -212,6 +213,9 @@ pub struct SweepManifest {
     /// How the sweep ran, when `rentree sweep` built the tables (absent after `--merge`).
     #[serde(flatten)]
     pub invocation: Option<SweepInvocation>,
+    /// The selection made on these runs, when `rentree select` built the tables (`selection.parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<select::SelectionNote>,
     /// The tables and `plan.json`, with their SHA-256.
     pub files: Vec<output::FileEntry>,
 }
@@ -346,11 +350,21 @@ fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
     }
 }
 
-/// Runs a sweep.
-pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOutcome> {
-    let started = std::time::Instant::now();
-    let limits = check_budget(experiment, &options.budget)?;
-    let out = &options.out;
+/// What a sweep (or a procedure driving one) knows once its folder is ready for runs.
+struct Prepared {
+    /// The run budget of each configuration.
+    limits: Vec<world::Limits>,
+    /// SHA-256 of the experiment file's text.
+    sha: String,
+    /// Temporary files of an interrupted sweep removed.
+    stale_temps_removed: usize,
+}
+
+/// Checks every configuration's budget and readies `out` for the runs of `experiment`: refuses a folder
+/// of another experiment, or (unless `resume` or a shard) one that already holds runs, clears an interrupted
+/// sweep's temporary files, and withdraws the manifest before the plan is rewritten.
+fn prepare(experiment: &Experiment, out: &Path, resume: bool, shard: bool, budget: &world::budget::Budget) -> Result<Prepared> {
+    let limits = check_budget(experiment, budget)?;
     output::ensure_dir(&out.join("runs"))?;
     let text = std::fs::read(&experiment.path).map_err(|source| Error::Read { path: experiment.path.clone(), source })?;
     let sha = output::sha256_hex(&text);
@@ -360,25 +374,31 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
         let old: Plan = read_json(&plan_path)?;
         if old.experiment_sha256 != sha {
             return Err(Error::Write {
-                path: out.clone(),
+                path: out.to_owned(),
                 message: format!("holds results of another experiment (\"{}\"): use another --out", old.experiment),
             });
         }
-        if !options.resume && options.shard.is_none() {
+        if !resume && !shard {
             return Err(Error::Write {
-                path: out.clone(),
+                path: out.to_owned(),
                 message: "already holds runs of this experiment: pass --resume to continue it, or use another --out".into(),
             });
         }
     }
     // Another shard may be writing into the folder right now, and its temporary files look stale.
-    let stale_temps_removed = if options.resume && options.shard.is_none() {
-        output::remove_stale_temps(&out.join("runs"))? + output::remove_stale_temps(out)?
-    } else {
-        0
-    };
+    let stale_temps_removed =
+        if resume && !shard { output::remove_stale_temps(&out.join("runs"))? + output::remove_stale_temps(out)? } else { 0 };
     // The plan is about to be rewritten: the old manifest no longer vouches for this folder.
     output::begin_results(out, SWEEP_TABLES, &[])?;
+    Ok(Prepared { limits, sha, stale_temps_removed })
+}
+
+/// Runs a sweep.
+pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOutcome> {
+    let started = std::time::Instant::now();
+    let out = &options.out;
+    let Prepared { limits, sha, stale_temps_removed } = prepare(experiment, out, options.resume, options.shard.is_some(), &options.budget)?;
+    let plan_path = out.join("plan.json");
     let mut reps = vec![experiment.replications(); experiment.configs.len()];
     let (mut executed, mut skipped) = (0, 0);
     let mut precision = Vec::new();
@@ -434,7 +454,7 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
             wall_s,
             runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
         };
-        merge_with(out, Some(invocation))?
+        merge_with(out, Some(invocation), None)?
     };
     Ok(SweepOutcome { executed, skipped, wall_s: started.elapsed().as_secs_f64(), precision, files, stale_temps_removed })
 }
@@ -471,10 +491,19 @@ pub fn load_records(out: &Path, plan: &Plan) -> Result<Vec<Vec<RunRecord>>> {
 /// Builds `runs`, `configs` and `timeseries` tables (Parquet, and `configs.csv`) from the part files in
 /// `out`, then its `manifest.json`; returns the paths written, the manifest last.
 pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
-    merge_with(out, None)
+    merge_with(out, None, None)
 }
 
-fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<PathBuf>> {
+/// A table, and its note in the manifest, that a procedure driving a sweep (a selection) adds to the
+/// folder's tables.
+struct Addition {
+    /// File name (`….parquet`).
+    name: &'static str,
+    rows: Vec<Vec<(String, Field)>>,
+    selection: select::SelectionNote,
+}
+
+fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<Addition>) -> Result<Vec<PathBuf>> {
     let plan: Plan = read_json(&out.join("plan.json"))?;
     let records = load_records(out, &plan)?;
     let plan_json = serde_json::to_string(&plan).map_err(|e| Error::Write { path: out.join("plan.json"), message: e.to_string() })?;
@@ -529,23 +558,31 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<Pat
         }
     }
     let mut frames = Vec::new();
-    for (name, rows) in [("runs", runs), ("configs", configs), ("timeseries", series)] {
+    let mut tables: Vec<&str> = SWEEP_TABLES.to_vec();
+    let mut selection = None;
+    let mut named = vec![("runs.parquet", runs), ("configs.parquet", configs), ("timeseries.parquet", series)];
+    if let Some(a) = addition {
+        named.push((a.name, a.rows));
+        tables.push(a.name);
+        selection = Some(a.selection);
+    }
+    for (name, rows) in named {
         frames.push((name, output::frame(&rows).map_err(|e| Error::Write { path: out.to_owned(), message: e.to_string() })?));
     }
-    output::begin_results(out, SWEEP_TABLES, &[])?;
+    output::begin_results(out, &tables, &[])?;
     let mut files = Vec::new();
     for (name, mut df) in frames {
-        let p = out.join(format!("{name}.parquet"));
+        let p = out.join(name);
         output::write_parquet(&p, &mut df, &run_id)?;
         files.push(p);
-        if name == "configs" {
+        if name == "configs.parquet" {
             // The configurations table is small: a CSV beside it is what a study folder commits.
             let p = out.join("configs.csv");
             output::write_csv(&p, &mut df)?;
             files.push(p);
         }
     }
-    let mut listed: Vec<&str> = SWEEP_TABLES.to_vec();
+    let mut listed = tables;
     listed.push("plan.json");
     let manifest = SweepManifest {
         rentree_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -558,6 +595,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>) -> Result<Vec<Pat
         faithful_scale: plan.faithful_scale,
         scale_warning: plan.scale.and_then(|s| crate::scenario::fidelity::classify(s, plan.faithful_scale).warning()),
         invocation,
+        selection,
         files: output::file_entries(out, &listed)?,
     };
     files.push(output::finish_results(out, &manifest)?);

@@ -24,6 +24,8 @@ mod robustness;
 #[cfg(feature = "files")]
 mod run_files;
 #[cfg(feature = "files")]
+mod select;
+#[cfg(feature = "files")]
 mod slurm;
 #[cfg(feature = "files")]
 mod sweep;

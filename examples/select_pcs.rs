@@ -1,0 +1,102 @@
+//! The probability of correct selection of `rentree select` on simulated queues, and the runs it spends
+//! against Rinott's fixed-sample procedure with the same guarantee: a measurement, not a test.
+//!
+//! `cargo run --release --example select_pcs -- [REPS]` (default 400; about half a second per repetition).
+//!
+//! Four M/M/5 configurations (μ = 1/s) in the slippage configuration: the first at λ = 3.8/s, three at
+//! λ = 4/s, judged on the mean wait, with the indifference zone set to the Erlang C difference of mean
+//! waits (0.1545 s), so the best leads by exactly δ, the least favourable case of the guarantee. Each run is
+//! warmed up for 600 s (about seven relaxation times) and observed for 600 s. Each repetition is the whole
+//! command on its own seed, its runs written and read back as part files. Rows: independent streams (the
+//! textbook setting) and common random numbers (rentree's default). The PCS interval is Wilson's at 95%.
+
+use rentree::analytic::erlang_c;
+use rentree::decide::kn::Goal;
+use rentree::metrics::SummaryColumn;
+use rentree::sweep::experiment::Experiment;
+use rentree::sweep::select::{select, SelectOptions};
+use std::path::Path;
+
+fn experiment(dir: &Path, seed: u64, crn: bool) -> std::path::PathBuf {
+    let text = format!(
+        r#"[experiment]
+name = "slippage"
+scenario = "{}"
+replications = 2
+seed = {seed}
+crn = {crn}
+design = "zip"
+[grid]
+"platforms.server.pool.servers" = [5, 5, 5, 5]
+"scenario.description" = ["best", "b", "c", "d"]
+"cohorts.customers.arrivals.rate_per_s" = [3.8, 4.0, 4.0, 4.0]
+"scenario.horizon_s" = [1200.0, 1200.0, 1200.0, 1200.0]
+"scenario.warmup_s" = [600.0, 600.0, 600.0, 600.0]
+"#,
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/textbook/mmc.toml").display()
+    );
+    let p = dir.join("experiment.toml");
+    std::fs::write(&p, text).expect("scratch folder is writable");
+    p
+}
+
+/// Wilson's score interval at 95% for `k` successes in `n`.
+fn wilson(k: u64, n: u64) -> (f64, f64) {
+    let (z, n) = (1.959_964, n as f64);
+    let p = k as f64 / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    (centre - half, centre + half)
+}
+
+fn main() {
+    let reps: u64 = match std::env::args().nth(1) {
+        None => 400,
+        Some(text) => text.parse().unwrap_or_else(|_| {
+            eprintln!("select_pcs: REPS must be a whole number, found {text:?}");
+            std::process::exit(2)
+        }),
+    };
+    let delta = erlang_c(5, 4.0, 1.0).expect("stable").mean_wait_s - erlang_c(5, 3.8, 1.0).expect("stable").mean_wait_s;
+    println!("rentree select, M/M/5 slippage: delta = {delta:.4} s on mean_wait_s, n0 = 10, 1 - alpha = 0.95, {reps} repetitions per row");
+    println!("{:<14} {:>7} {:>20} {:>9} {:>9} {:>9}", "sampling", "PCS", "95% interval", "KN runs", "Rinott", "KN/Rinott");
+    let scratch = std::env::temp_dir().join(format!("rentree-select-pcs-{}", std::process::id()));
+    for crn in [false, true] {
+        let (mut correct, mut kn, mut rinott) = (0u64, 0u64, 0u64);
+        for seed in 1..=reps {
+            let dir = scratch.join(format!("{crn}-{seed}"));
+            std::fs::create_dir_all(&dir).expect("scratch folder");
+            let e = Experiment::load(&experiment(&dir, seed, crn)).expect("valid experiment");
+            let options = SelectOptions {
+                out: dir.join("out"),
+                jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                resume: false,
+                progress: false,
+                budget: Default::default(),
+                metric: SummaryColumn::mean_wait_s,
+                goal: Goal::Minimize,
+                delta,
+                confidence: 0.95,
+                first_stage: 10,
+                max_replications: 100_000,
+                constraints: Vec::new(),
+            };
+            let o = select(&e, &options).expect("selection runs");
+            correct += u64::from(o.best == Some(0));
+            kn += o.runs_spent;
+            rinott += o.fixed_sample_runs;
+            std::fs::remove_dir_all(&dir).expect("scratch folder");
+        }
+        let (lo, hi) = wilson(correct, reps);
+        println!(
+            "{:<14} {:>7.4} {:>20} {:>9.1} {:>9.1} {:>9.3}",
+            if crn { "common (CRN)" } else { "independent" },
+            correct as f64 / reps as f64,
+            format!("[{lo:.4}, {hi:.4}]"),
+            kn as f64 / reps as f64,
+            rinott as f64 / reps as f64,
+            kn as f64 / rinott as f64
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+}
