@@ -2,10 +2,11 @@
 //!
 //! This file holds the definitions, what the commands share (loading a scenario, a run's budget) and the
 //! short commands; a command of more than a screen has a file of its own (`run.rs`, `sweep.rs` with
-//! `slurm`, `select.rs`, `size.rs`).
+//! `slurm`, `select.rs`, `sensitivity.rs`, `size.rs`).
 
 mod run;
 mod select;
+mod sensitivity;
 mod size;
 mod sweep;
 
@@ -44,6 +45,8 @@ pub enum Command {
     /// The best configuration of an experiment on one metric, with a stated probability of being right
     /// (Kim and Nelson's fully sequential selection on common random numbers).
     Select(SelectArgs),
+    /// Which uncertain inputs (an experiment's [lhs] ranges) drive a metric: Morris screening or Sobol indices.
+    Sensitivity(SensitivityArgs),
     /// The smallest value of a knob that meets a target with 95% confidence.
     Size(SizeArgs),
     /// Write the briefing page of a run or a sweep (and its charts as PNG/SVG for slides).
@@ -219,6 +222,53 @@ pub struct SelectArgs {
     pub budget: BudgetArgs,
 }
 
+/// A sensitivity method.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SensitivityMethod {
+    /// Morris elementary effects (μ*, σ): a screening, r·(d + 1) points.
+    Morris,
+    /// Sobol first-order and total indices with bootstrap intervals: N·(d + 2) points.
+    Sobol,
+}
+
+/// Arguments of `rentree sensitivity`.
+#[derive(Debug, clap::Args)]
+pub struct SensitivityArgs {
+    /// Experiment file (TOML) with design = "lhs": its [lhs] ranges are the inputs (its samples are not
+    /// used: the method draws its own design), its replications are run at every point.
+    pub experiment: PathBuf,
+    /// The summary metric studied, e.g. served_share_by_0900.
+    #[arg(long)]
+    pub metric: String,
+    /// The method.
+    #[arg(long, value_enum)]
+    pub method: SensitivityMethod,
+    /// Morris: trajectories (r).
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
+    pub trajectories: usize,
+    /// Morris: grid levels (p, even).
+    #[arg(long, default_value_t = 4, allow_negative_numbers = true)]
+    pub levels: usize,
+    /// Sobol: base rows (N).
+    #[arg(long, default_value_t = 64, allow_negative_numbers = true)]
+    pub samples: usize,
+    /// Sobol: bootstrap resamples behind the 95% intervals.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    pub bootstrap: usize,
+    /// Output directory.
+    #[arg(long, default_value = "results/sensitivity")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024), allow_negative_numbers = true)]
+    pub jobs: Option<u64>,
+    /// Continue an interrupted analysis: skip the runs already written.
+    #[arg(long)]
+    pub resume: bool,
+    /// Limits of each run's size, checked before the analysis starts.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
 /// Arguments of `rentree size`.
 #[derive(Debug, clap::Args)]
 pub struct SizeArgs {
@@ -369,6 +419,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Slurm(args) => sweep::slurm(args),
         Command::Select(args) => select::select(args),
+        Command::Sensitivity(args) => sensitivity::sensitivity(args),
         Command::Size(args) => size::size(args),
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;

@@ -20,6 +20,7 @@
 
 pub mod experiment;
 pub mod select;
+pub mod sensitivity;
 pub mod size;
 pub mod slurm;
 
@@ -216,6 +217,10 @@ pub struct SweepManifest {
     /// The selection made on these runs, when `rentree select` built the tables (`selection.parquet`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selection: Option<select::SelectionNote>,
+    /// The sensitivity analysis made on these runs, when `rentree sensitivity` built the tables
+    /// (`sensitivity.parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<sensitivity::SensitivityNote>,
     /// The tables and `plan.json`, with their SHA-256.
     pub files: Vec<output::FileEntry>,
 }
@@ -363,11 +368,22 @@ struct Prepared {
 /// Checks every configuration's budget and readies `out` for the runs of `experiment`: refuses a folder
 /// of another experiment, or (unless `resume` or a shard) one that already holds runs, clears an interrupted
 /// sweep's temporary files, and withdraws the manifest before the plan is rewritten.
-fn prepare(experiment: &Experiment, out: &Path, resume: bool, shard: bool, budget: &world::budget::Budget) -> Result<Prepared> {
+///
+/// `design` names a design other than the file's own (a sensitivity analysis's): it is hashed with the file's
+/// text, so that a folder's runs are never those of another design of the same file.
+fn prepare(
+    experiment: &Experiment,
+    out: &Path,
+    resume: bool,
+    shard: bool,
+    budget: &world::budget::Budget,
+    design: &str,
+) -> Result<Prepared> {
     let limits = check_budget(experiment, budget)?;
     output::ensure_dir(&out.join("runs"))?;
     let text = std::fs::read(&experiment.path).map_err(|source| Error::Read { path: experiment.path.clone(), source })?;
-    let sha = output::sha256_hex(&text);
+    let sha =
+        if design.is_empty() { output::sha256_hex(&text) } else { output::sha256_hex(&[text.as_slice(), design.as_bytes()].concat()) };
     // A results folder belongs to one experiment: mixing two would build tables from foreign runs.
     let plan_path = out.join("plan.json");
     if plan_path.exists() {
@@ -397,7 +413,8 @@ fn prepare(experiment: &Experiment, out: &Path, resume: bool, shard: bool, budge
 pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOutcome> {
     let started = std::time::Instant::now();
     let out = &options.out;
-    let Prepared { limits, sha, stale_temps_removed } = prepare(experiment, out, options.resume, options.shard.is_some(), &options.budget)?;
+    let Prepared { limits, sha, stale_temps_removed } =
+        prepare(experiment, out, options.resume, options.shard.is_some(), &options.budget, "")?;
     let plan_path = out.join("plan.json");
     let mut reps = vec![experiment.replications(); experiment.configs.len()];
     let (mut executed, mut skipped) = (0, 0);
@@ -500,7 +517,13 @@ struct Addition {
     /// File name (`….parquet`).
     name: &'static str,
     rows: Vec<Vec<(String, Field)>>,
-    selection: select::SelectionNote,
+    note: Note,
+}
+
+/// The manifest's note of a procedure driving a sweep.
+enum Note {
+    Selection(select::SelectionNote),
+    Sensitivity(sensitivity::SensitivityNote),
 }
 
 fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<Addition>) -> Result<Vec<PathBuf>> {
@@ -559,12 +582,15 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
     }
     let mut frames = Vec::new();
     let mut tables: Vec<&str> = SWEEP_TABLES.to_vec();
-    let mut selection = None;
+    let (mut selection, mut sensitivity) = (None, None);
     let mut named = vec![("runs.parquet", runs), ("configs.parquet", configs), ("timeseries.parquet", series)];
     if let Some(a) = addition {
         named.push((a.name, a.rows));
         tables.push(a.name);
-        selection = Some(a.selection);
+        match a.note {
+            Note::Selection(n) => selection = Some(n),
+            Note::Sensitivity(n) => sensitivity = Some(n),
+        }
     }
     for (name, rows) in named {
         frames.push((name, output::frame(&rows).map_err(|e| Error::Write { path: out.to_owned(), message: e.to_string() })?));
@@ -596,6 +622,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
         scale_warning: plan.scale.and_then(|s| crate::scenario::fidelity::classify(s, plan.faithful_scale).warning()),
         invocation,
         selection,
+        sensitivity,
         files: output::file_entries(out, &listed)?,
     };
     files.push(output::finish_results(out, &manifest)?);

@@ -23,7 +23,7 @@
 //! tables, manifest) with `selection.parquet` beside them and the selection in the manifest.
 
 use super::experiment::Experiment;
-use super::{execute, merge_with, plan_of, prepare, read_json, run_file, Addition, Prepared, RunRecord, SweepInvocation};
+use super::{execute, merge_with, plan_of, prepare, read_json, run_file, Addition, Note, Prepared, RunRecord, SweepInvocation};
 use crate::decide::feasibility::{Bound, Constraint, FeasibilityCheck, FeasibilitySpec, Verdict};
 use crate::decide::kn::{Elimination, Goal, Kn, KnSpec, Rule, Status};
 use crate::decide::rinott;
@@ -311,7 +311,7 @@ pub fn select(experiment: &Experiment, options: &SelectOptions) -> Result<Select
     let started = std::time::Instant::now();
     check(experiment, options)?;
     let out = &options.out;
-    let Prepared { limits, sha, stale_temps_removed } = prepare(experiment, out, options.resume, false, &options.budget)?;
+    let Prepared { limits, sha, stale_temps_removed } = prepare(experiment, out, options.resume, false, &options.budget, "")?;
     let k = experiment.configs.len();
     let mut runner = Runner { experiment, options, out, sha, limits, reps: vec![0; k], executed: 0, skipped: 0 };
     // Each procedure gets half the error when there are two: their statements hold together at 1 − α.
@@ -475,7 +475,7 @@ pub fn select(experiment: &Experiment, options: &SelectOptions) -> Result<Select
         wall_s,
         runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
     };
-    let files = merge_with(out, Some(invocation), Some(Addition { name: SELECTION_TABLE, rows, selection: note }))?;
+    let files = merge_with(out, Some(invocation), Some(Addition { name: SELECTION_TABLE, rows, note: Note::Selection(note) }))?;
     Ok(SelectOutcome {
         best,
         survivors,

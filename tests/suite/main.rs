@@ -26,6 +26,8 @@ mod run_files;
 #[cfg(feature = "files")]
 mod select;
 #[cfg(feature = "files")]
+mod sensitivity;
+#[cfg(feature = "files")]
 mod slurm;
 #[cfg(feature = "files")]
 mod sweep;
