@@ -12,6 +12,7 @@
 
 use rentree::analytic::erlang_c;
 use rentree::decide::kn::Goal;
+use rentree::metrics::ci::wilson;
 use rentree::metrics::SummaryColumn;
 use rentree::sweep::experiment::Experiment;
 use rentree::sweep::select::{select, SelectOptions};
@@ -38,15 +39,6 @@ design = "zip"
     let p = dir.join("experiment.toml");
     std::fs::write(&p, text).expect("scratch folder is writable");
     p
-}
-
-/// Wilson's score interval at 95% for `k` successes in `n`.
-fn wilson(k: u64, n: u64) -> (f64, f64) {
-    let (z, n) = (1.959_964, n as f64);
-    let p = k as f64 / n;
-    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
-    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
-    (centre - half, centre + half)
 }
 
 fn main() {

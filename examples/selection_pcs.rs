@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use rentree::decide::kn::{Goal, Kn, KnSpec, Status};
 use rentree::decide::rinott::{rinott_expected_n, rinott_h};
 use rentree::engine::random::stream;
+use rentree::metrics::ci::wilson;
 
 const FIRST_STAGE: usize = 10;
 const INDIFFERENCE: f64 = 0.5;
@@ -52,7 +53,7 @@ fn main() {
             let sd = (runs.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (reps as f64 - 1.0)).sqrt();
             let max = runs.iter().cloned().fold(0.0, f64::max);
             let pcs = correct as f64 / reps as f64;
-            let (low, high) = wilson(correct, reps);
+            let (low, high) = wilson(correct as u64, reps as u64);
             println!(
                 "{k:>3}  {label:<12} {pcs:>6.4}  [{low:.4}, {high:.4}] {mean:>9.1} {sd:>9.1} {max:>9.0}  {h:>8.4} {rinott_runs:>11.1} {:>9.3}",
                 mean / rinott_runs
@@ -87,14 +88,4 @@ fn standard_normal(rng: &mut impl Rng) -> f64 {
     let u1: f64 = 1.0 - rng.random::<f64>();
     let u2: f64 = rng.random::<f64>();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// Wilson's 95% score interval for a binomial share of `successes` in `trials`.
-fn wilson(successes: usize, trials: usize) -> (f64, f64) {
-    let z = 1.959_963_984_540_054;
-    let n = trials as f64;
-    let p = successes as f64 / n;
-    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
-    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
-    (centre - half, centre + half)
 }

@@ -2,8 +2,9 @@
 //!
 //! This file holds the definitions, what the commands share (loading a scenario, a run's budget) and the
 //! short commands; a command of more than a screen has a file of its own (`run.rs`, `sweep.rs` with
-//! `slurm`, `select.rs`, `sensitivity.rs`, `size.rs`).
+//! `slurm`, `select.rs`, `optimize.rs`, `sensitivity.rs`, `size.rs`).
 
+mod optimize;
 mod run;
 mod select;
 mod sensitivity;
@@ -45,6 +46,10 @@ pub enum Command {
     /// The best configuration of an experiment on one metric, with a stated probability of being right
     /// (Kim and Nelson's fully sequential selection on common random numbers).
     Select(SelectArgs),
+    /// The cheapest configuration of an experiment's [optimize] knobs that meets its constraints with a
+    /// stated confidence (COMPASS with a penalty function with memory, then a clean-up), and the frontier of
+    /// cost against service.
+    Optimize(OptimizeArgs),
     /// Which uncertain inputs (an experiment's [lhs] ranges) drive a metric: Morris screening or Sobol indices.
     Sensitivity(SensitivityArgs),
     /// The smallest value of a knob that meets a target with 95% confidence.
@@ -218,6 +223,38 @@ pub struct SelectArgs {
     #[arg(long)]
     pub resume: bool,
     /// Limits of each run's size, checked before the selection starts.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// Arguments of `rentree optimize`.
+#[derive(Debug, clap::Args)]
+pub struct OptimizeArgs {
+    /// Experiment file (TOML) with design = "optimize" and an [optimize] table: knobs, cost, constraints
+    /// (its replication count is not used: the procedure decides how many each point needs).
+    pub experiment: PathBuf,
+    /// Least probability that the answer meets every constraint (to within its tolerance).
+    #[arg(long, default_value_t = 0.95, allow_negative_numbers = true)]
+    pub confidence: f64,
+    /// Replications of each point when the search first visits it (n0).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    pub first_stage: u64,
+    /// The most runs the search may spend before the clean-up.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    pub max_runs: u64,
+    /// The most replications the clean-up gives one candidate.
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    pub max_replications: u64,
+    /// Output directory.
+    #[arg(long, default_value = "results/optimize")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024), allow_negative_numbers = true)]
+    pub jobs: Option<u64>,
+    /// Continue an interrupted optimisation: skip the runs already written.
+    #[arg(long)]
+    pub resume: bool,
+    /// Limits of each run's size, checked at every point before it runs.
     #[command(flatten)]
     pub budget: BudgetArgs,
 }
@@ -419,12 +456,24 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Slurm(args) => sweep::slurm(args),
         Command::Select(args) => select::select(args),
+        Command::Optimize(args) => optimize::optimize(args),
         Command::Sensitivity(args) => sensitivity::sensitivity(args),
         Command::Size(args) => size::size(args),
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;
             if Experiment::is_experiment_text(&text) {
                 let e = Experiment::load(&file)?;
+                if let Some(p) = &e.problem {
+                    let points: f64 = p.knobs.iter().map(|k| k.values.len() as f64).product();
+                    println!(
+                        "{}: valid optimisation \"{}\": {} knob(s) over a lattice of {points} points, {} constraint(s); run it with `rentree optimize`",
+                        file.display(),
+                        e.raw.experiment.name,
+                        p.knobs.len(),
+                        p.constraints.len()
+                    );
+                    return Ok(Outcome::Success);
+                }
                 println!(
                     "{}: valid experiment \"{}\": {} configuration(s) × {} replication(s), design {}",
                     file.display(),

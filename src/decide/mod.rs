@@ -12,12 +12,15 @@
 //!   with the same guarantee;
 //! - [`feasibility`]: the sequential check of constraints on secondary outputs (Andradóttir & Kim; Batur &
 //!   Kim), deciding for each system whether it meets thresholds on other metrics, before or beside KN;
+//! - [`compass`]: COMPASS (Hong & Nelson) with Park & Kim's penalty function with memory, the search of a
+//!   simulation optimisation over integer-ordered knobs with noisy constraints;
 //! - [`sobol`]: first-order and total Sobol indices from a Saltelli design, with bootstrap intervals;
 //! - [`morris`]: Morris elementary effects (μ, μ*, σ), the cheap screening before a variance-based study.
 //!
 //! Randomness (design points, bootstrap resamples) comes from [`crate::engine::random`] streams keyed by the
 //! caller's seed, so a study is reproduced exactly from its seed whatever the number of threads.
 
+pub mod compass;
 pub mod feasibility;
 pub mod kn;
 pub mod morris;

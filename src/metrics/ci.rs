@@ -87,6 +87,18 @@ pub fn t_quantile(df: usize, p: f64) -> f64 {
     StudentsT::new(0.0, 1.0, df as f64).expect("df >= 1 is a valid t distribution").inverse_cdf(p)
 }
 
+/// Wilson's 95% score interval for a binomial share of `successes` in `trials` (Wilson 1927): the interval
+/// the benchmarks of a procedure's guarantee (a probability of correct selection, a success rate) quote,
+/// sound near 0 and 1 where the normal interval is not.
+pub fn wilson(successes: u64, trials: u64) -> (f64, f64) {
+    let z = 1.959_963_984_540_054;
+    let n = trials as f64;
+    let p = successes as f64 / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    (centre - half, centre + half)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,9 @@ impl Lang {
         let (fr, en) = match key {
             "title_run" => ("Matinée simulée", "Simulated morning"),
             "title_sweep" => ("Comparaison de stratégies", "Strategies compared"),
+            "title_selection" => ("Choix de la meilleure stratégie", "Choosing the best strategy"),
+            "title_optimization" => ("La configuration la moins chère", "The cheapest set-up"),
+            "title_sensitivity" => ("Les hypothèses qui comptent", "The assumptions that matter"),
             "summary" => ("En bref", "In brief"),
             "demand" => ("Demande et capacité par minute", "Demand against capacity per minute"),
             "attempts" => ("requêtes envoyées", "requests sent"),

@@ -4,6 +4,7 @@
 //! This is the only module that knows plotly. It reads results through [`crate::output::read_table`]
 //! (polars stays in `output`) and renders with headless Chromium only for image export.
 
+mod decisions;
 pub mod labels;
 
 use crate::error::{Error, Result};
@@ -367,6 +368,14 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     let s12 = stat(&configs, S::served_share_by_1200, Stat::Mean)?;
     let h12 = stat(&configs, S::served_share_by_1200, Stat::Hw95)?;
     let cost = stat(&configs, S::server_hours, Stat::Mean)?;
+    // A sweep of queues without users (a textbook model's optimisation) has no share of users to compare.
+    if !stat(&configs, S::users, Stat::Mean)?.iter().any(|&u| u > 0.0) {
+        let sentence = match lang {
+            Lang::Fr => format!("{} configurations simulées.", labels.len()),
+            Lang::En => format!("{} configurations simulated.", labels.len()),
+        };
+        return Ok((name, vec![sentence], Vec::new()));
+    }
     let best = (0..labels.len()).max_by(|&a, &b| s9[a].total_cmp(&s9[b])).unwrap_or(0);
     let worst = (0..labels.len()).min_by(|&a, &b| s9[a].total_cmp(&s9[b])).unwrap_or(0);
     let sentences = vec![
@@ -485,9 +494,25 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
             ),
         });
     }
-    let (name, sentences, charts) = if is_sweep { sweep_report(dir, lang)? } else { run_report(dir, lang)? };
+    let (name, mut sentences, mut charts) = if is_sweep { sweep_report(dir, lang)? } else { run_report(dir, lang)? };
+    // A decision made on the sweep (a selection, an optimisation, a sensitivity analysis) comes first.
+    let mut kind = if is_sweep { "title_sweep" } else { "title_run" };
+    if is_sweep {
+        let (said, drawn) = decisions::decisions(dir, &checked, lang)?;
+        for (table, title) in [
+            ("selection.parquet", "title_selection"),
+            ("optimization.parquet", "title_optimization"),
+            ("sensitivity.parquet", "title_sensitivity"),
+        ] {
+            if checked.has(table) {
+                kind = title;
+            }
+        }
+        sentences.splice(0..0, said);
+        charts.splice(0..0, drawn);
+    }
     output::ensure_dir(&options.out)?;
-    let title = format!("{} — {}", lang.t(if is_sweep { "title_sweep" } else { "title_run" }), name);
+    let title = format!("{} — {}", lang.t(kind), name);
     let mut body = String::new();
     body.push_str(&format!("<h1>{}</h1>\n", escape(&title)));
     // The scale the figures come from, and a warning when it is below the scenario's faithful scale: a

@@ -57,6 +57,68 @@ pub struct RawExperiment {
     /// A Latin hypercube design.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lhs: Option<RawLhs>,
+    /// The problem of `rentree optimize` (`design = "optimize"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimize: Option<RawOptimize>,
+}
+
+/// `[optimize]`: knobs, a cost to minimise, and constraints on summary metrics.
+///
+/// ```toml
+/// [optimize]
+/// constraints = ["served_share_by_0900>=0.9+-0.01"]   # METRIC<=Q+-EPS or METRIC>=Q+-EPS, on run means
+/// [optimize.knobs]
+/// "platforms.pronote.pool.servers" = { min = 100, max = 2000, step = 50, integer = true }
+/// [optimize.cost]
+/// linear = { "platforms.pronote.pool.servers" = 1.0 }   # price per unit of each knob; or
+/// # server_hours = { pronote = 1.0 }                   # price per server-hour of each platform; or
+/// # metric = "server_hours", delta = 5.0               # any summary metric, told apart to within delta
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOptimize {
+    /// The knobs: dotted path → the lattice of its values.
+    pub knobs: BTreeMap<String, RawKnob>,
+    /// What a configuration costs.
+    pub cost: RawCost,
+    /// Constraints on summary metrics' means, `METRIC<=THRESHOLD+-TOLERANCE` or `>=`.
+    #[serde(default)]
+    pub constraints: Vec<String>,
+}
+
+/// A knob's values: `min, min + step, …` up to `max`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKnob {
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value (reached when `max − min` is a multiple of `step`).
+    pub max: f64,
+    /// The spacing of values.
+    #[serde(default = "one")]
+    pub step: f64,
+    /// Values are written as integers (servers, quotas).
+    #[serde(default)]
+    pub integer: bool,
+}
+
+/// `[optimize.cost]`: exactly one of its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    /// Price per unit of each knob's value (dotted path → price): a known, deterministic cost.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub linear: BTreeMap<String, f64>,
+    /// Price per server-hour paid by each platform's pool (platform → price), from the run's minutes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub server_hours: BTreeMap<String, f64>,
+    /// A summary metric's mean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// For a noisy cost (`server_hours`, `metric`): differences in cost smaller than this are not worth
+    /// telling apart (the indifference zone of the final selection), in the cost's unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<f64>,
 }
 
 /// `[experiment]`.
@@ -145,6 +207,9 @@ pub struct Config {
     pub overrides: Vec<Override>,
     /// The validated scenario.
     pub scenario: Scenario,
+    /// Where its replications' random streams start: replication `r` uses stream `stream_offset + r`. Zero
+    /// but for an optimisation's clean-up, which needs replications fresh from those the search saw.
+    pub stream_offset: u64,
 }
 
 /// A validated experiment.
@@ -158,6 +223,170 @@ pub struct Experiment {
     pub configs: Vec<Config>,
     /// Names of the parameter columns, in order.
     pub param_names: Vec<String>,
+    /// The base scenario, scaled: what every configuration's overrides apply to.
+    pub base: Source,
+    /// The validated `[optimize]` problem (`design = "optimize"`, whose configurations are drawn by the
+    /// search: `configs` is empty until then).
+    pub problem: Option<Problem>,
+}
+
+/// A validated `[optimize]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The knobs, in the table's (sorted) order.
+    pub knobs: Vec<Knob>,
+    /// The cost.
+    pub cost: Cost,
+    /// The constraints.
+    pub constraints: Vec<super::select::MetricConstraint>,
+}
+
+/// One knob of an optimisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knob {
+    /// Its dotted path.
+    pub path: String,
+    /// Its values, increasing.
+    pub values: Vec<f64>,
+    /// Written as integers.
+    pub integer: bool,
+}
+
+impl Knob {
+    /// Value `i` as the TOML value the override writes.
+    pub fn value(&self, i: usize) -> toml::Value {
+        if self.integer {
+            toml::Value::Integer(self.values[i].round() as i64)
+        } else {
+            toml::Value::Float(self.values[i])
+        }
+    }
+}
+
+/// What a configuration of an optimisation costs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cost {
+    /// Σ price × value over the knobs (a price per knob, 0 for knobs without one): known without running.
+    Linear(Vec<f64>),
+    /// Σ price × server-hours over platforms, from each run's minutes; told apart to within `delta`.
+    ServerHours {
+        /// Platform → price per server-hour.
+        prices: BTreeMap<String, f64>,
+        /// The indifference zone, in the cost's unit.
+        delta: f64,
+    },
+    /// A summary metric's mean; told apart to within `delta`.
+    Metric {
+        /// The metric.
+        metric: crate::metrics::SummaryColumn,
+        /// The indifference zone, in the metric's unit.
+        delta: f64,
+    },
+}
+
+/// The most values a knob may have, and the most points a knob lattice may have.
+const MAX_KNOB_VALUES: usize = 1_000_000;
+
+impl Problem {
+    fn from_raw(raw: &RawOptimize, path: &Path) -> Result<Problem> {
+        if raw.knobs.is_empty() {
+            return Err(invalid(path, "optimize.knobs", "{}", "at least one \"dotted.path\" = { min = …, max = …, step = … }"));
+        }
+        let mut knobs = Vec::new();
+        for (p, k) in &raw.knobs {
+            let field = format!("optimize.knobs.\"{p}\"");
+            if !(k.min.is_finite() && k.max.is_finite() && k.min <= k.max) {
+                return Err(invalid(path, &field, format!("min {} max {}", k.min, k.max), "finite bounds with min <= max"));
+            }
+            if !(k.step.is_finite() && k.step > 0.0) {
+                return Err(invalid(path, &field, format!("step {}", k.step), "a step > 0"));
+            }
+            let count = ((k.max - k.min) / k.step + 1e-9).floor() + 1.0;
+            if count > MAX_KNOB_VALUES as f64 {
+                return Err(invalid(path, &field, format!("{count} values"), &format!("at most {MAX_KNOB_VALUES} values: a larger step")));
+            }
+            if k.integer
+                && (k.min.fract() != 0.0 || k.step.fract() != 0.0 || k.min.abs() > MAX_EXACT_INTEGER || k.max.abs() > MAX_EXACT_INTEGER)
+            {
+                return Err(invalid(
+                    path,
+                    &field,
+                    format!("min {} step {}", k.min, k.step),
+                    "whole numbers within ±2^53 for an integer knob",
+                ));
+            }
+            let values = (0..count as usize).map(|i| k.min + k.step * i as f64).collect();
+            knobs.push(Knob { path: p.clone(), values, integer: k.integer });
+        }
+        let c = &raw.cost;
+        let delta = |what: &str| -> Result<f64> {
+            match c.delta {
+                Some(d) if d.is_finite() && d > 0.0 => Ok(d),
+                other => Err(invalid(
+                    path,
+                    "optimize.cost.delta",
+                    other.map_or("nothing".into(), |d| d.to_string()),
+                    &format!("a number > 0 with a {what} cost: the cost difference not worth telling apart"),
+                )),
+            }
+        };
+        let given = usize::from(!c.linear.is_empty()) + usize::from(!c.server_hours.is_empty()) + usize::from(c.metric.is_some());
+        if given != 1 {
+            return Err(invalid(path, "optimize.cost", format!("{given} kinds of cost"), "exactly one of linear, server_hours or metric"));
+        }
+        let price = |field: String, v: f64| -> Result<f64> {
+            if v.is_finite() && v >= 0.0 {
+                Ok(v)
+            } else {
+                Err(invalid(path, &field, v, "a price >= 0"))
+            }
+        };
+        let cost = if !c.linear.is_empty() {
+            if c.delta.is_some() {
+                return Err(invalid(path, "optimize.cost.delta", "a delta with a linear cost", "no delta: a linear cost is known exactly"));
+            }
+            for p in c.linear.keys() {
+                if !raw.knobs.contains_key(p) {
+                    return Err(invalid(path, &format!("optimize.cost.linear.\"{p}\""), p, "one of the knobs of [optimize.knobs]"));
+                }
+            }
+            let prices = knobs
+                .iter()
+                .map(|k| c.linear.get(&k.path).map_or(Ok(0.0), |&v| price(format!("optimize.cost.linear.\"{}\"", k.path), v)))
+                .collect::<Result<Vec<f64>>>()?;
+            Cost::Linear(prices)
+        } else if !c.server_hours.is_empty() {
+            for (p, &v) in &c.server_hours {
+                price(format!("optimize.cost.server_hours.{p}"), v)?;
+            }
+            Cost::ServerHours { prices: c.server_hours.clone(), delta: delta("server_hours")? }
+        } else {
+            let name = c.metric.as_deref().unwrap_or_default();
+            let metric = crate::metrics::columns::parse_metric::<crate::metrics::SummaryColumn>(name)
+                .map_err(|e| invalid(path, "optimize.cost.metric", name, &e.expected()))?;
+            Cost::Metric { metric, delta: delta("metric")? }
+        };
+        let constraints = raw
+            .constraints
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                super::select::parse_constraint(t).map_err(|e| match e {
+                    Error::Argument { found, expected, .. } => invalid(path, &format!("optimize.constraints[{i}]"), found, &expected),
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if constraints.is_empty() && matches!(cost, Cost::Linear(_)) {
+            return Err(invalid(
+                path,
+                "optimize.constraints",
+                "[]",
+                "at least one constraint with a linear cost (without one, the cheapest is every knob at its minimum)",
+            ));
+        }
+        Ok(Problem { knobs, cost, constraints })
+    }
 }
 
 fn invalid(path: &Path, field: &str, found: impl ToString, expected: &str) -> Error {
@@ -213,6 +442,7 @@ impl Experiment {
         // (label, params, overrides) per configuration.
         let mut designs: Vec<Design> = Vec::new();
         let param_names: Vec<String>;
+        let mut problem = None;
         match s.design.as_str() {
             "grid" | "zip" => {
                 if raw.grid.is_empty() {
@@ -348,9 +578,38 @@ impl Experiment {
                     designs.push((label, params, overrides));
                 }
             }
-            other => {
-                return Err(invalid(path, "experiment.design", format!("{other:?}"), "one of \"grid\", \"zip\", \"strategies\", \"lhs\""))
+            "optimize" => {
+                let Some(raw_problem) = &raw.optimize else {
+                    return Err(invalid(path, "optimize", "no [optimize] table", "knobs, a cost and constraints for `rentree optimize`"));
+                };
+                if !raw.grid.is_empty() || !raw.strategy.is_empty() || raw.lhs.is_some() {
+                    return Err(invalid(
+                        path,
+                        "experiment.design",
+                        "\"optimize\" with a [grid], [[strategy]] or [lhs] table",
+                        "one design: an optimisation draws its configurations from [optimize.knobs] alone",
+                    ));
+                }
+                let p = Problem::from_raw(raw_problem, path)?;
+                param_names = p.knobs.iter().map(|k| k.path.clone()).collect();
+                problem = Some(p);
             }
+            other => {
+                return Err(invalid(
+                    path,
+                    "experiment.design",
+                    format!("{other:?}"),
+                    "one of \"grid\", \"zip\", \"strategies\", \"lhs\", \"optimize\"",
+                ))
+            }
+        }
+        if raw.optimize.is_some() && s.design != "optimize" {
+            return Err(invalid(
+                path,
+                "optimize",
+                format!("an [optimize] table with design = {:?}", s.design),
+                "design = \"optimize\" (run with `rentree optimize`), or no [optimize] table",
+            ));
         }
         let mut configs = Vec::new();
         for (index, (label, params, overrides)) in designs.into_iter().enumerate() {
@@ -360,9 +619,9 @@ impl Experiment {
                 found: e.to_string(),
                 expected: "a valid scenario once its overrides are applied".into(),
             })?;
-            configs.push(Config { index, label, params, overrides, scenario });
+            configs.push(Config { index, label, params, overrides, scenario, stream_offset: 0 });
         }
-        Ok(Experiment { raw, path: path.to_owned(), configs, param_names })
+        Ok(Experiment { raw, path: path.to_owned(), configs, param_names, base, problem })
     }
 
     /// Replications per configuration.
@@ -374,10 +633,11 @@ impl Experiment {
     /// every configuration shares the streams of replication r; without, each configuration gets its own.
     pub fn stream_of(&self, config: usize, replication: u64) -> (u64, u64) {
         let seed = self.raw.experiment.seed;
+        let stream = self.configs[config].stream_offset + replication;
         if self.raw.experiment.crn {
-            (seed, replication)
+            (seed, stream)
         } else {
-            (seed ^ (config as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), replication)
+            (seed ^ (config as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), stream)
         }
     }
 }

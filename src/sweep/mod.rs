@@ -19,6 +19,7 @@
 //! a local sweep, a resumed one and a Slurm array's merge write the same id and the same bytes.
 
 pub mod experiment;
+pub mod optimize;
 pub mod select;
 pub mod sensitivity;
 pub mod size;
@@ -221,6 +222,10 @@ pub struct SweepManifest {
     /// (`sensitivity.parquet`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sensitivity: Option<sensitivity::SensitivityNote>,
+    /// The optimisation made on these runs, when `rentree optimize` built the tables
+    /// (`optimization.parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimization: Option<optimize::OptimizationNote>,
     /// The tables and `plan.json`, with their SHA-256.
     pub files: Vec<output::FileEntry>,
 }
@@ -412,6 +417,15 @@ fn prepare(
 /// Runs a sweep.
 pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOutcome> {
     let started = std::time::Instant::now();
+    if experiment.problem.is_some() {
+        return Err(Error::Invalid {
+            path: experiment.path.clone(),
+            field: "experiment.design".into(),
+            found: "\"optimize\"".into(),
+            expected: "a design with configurations to sweep (grid, zip, strategies, lhs): run an optimisation with `rentree optimize`"
+                .into(),
+        });
+    }
     let out = &options.out;
     let Prepared { limits, sha, stale_temps_removed } =
         prepare(experiment, out, options.resume, options.shard.is_some(), &options.budget, "")?;
@@ -524,6 +538,7 @@ struct Addition {
 enum Note {
     Selection(select::SelectionNote),
     Sensitivity(sensitivity::SensitivityNote),
+    Optimization(optimize::OptimizationNote),
 }
 
 fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<Addition>) -> Result<Vec<PathBuf>> {
@@ -582,7 +597,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
     }
     let mut frames = Vec::new();
     let mut tables: Vec<&str> = SWEEP_TABLES.to_vec();
-    let (mut selection, mut sensitivity) = (None, None);
+    let (mut selection, mut sensitivity, mut optimization) = (None, None, None);
     let mut named = vec![("runs.parquet", runs), ("configs.parquet", configs), ("timeseries.parquet", series)];
     if let Some(a) = addition {
         named.push((a.name, a.rows));
@@ -590,6 +605,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
         match a.note {
             Note::Selection(n) => selection = Some(n),
             Note::Sensitivity(n) => sensitivity = Some(n),
+            Note::Optimization(n) => optimization = Some(n),
         }
     }
     for (name, rows) in named {
@@ -623,6 +639,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
         invocation,
         selection,
         sensitivity,
+        optimization,
         files: output::file_entries(out, &listed)?,
     };
     files.push(output::finish_results(out, &manifest)?);

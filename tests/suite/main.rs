@@ -18,6 +18,8 @@ mod theory;
 #[cfg(feature = "files")]
 mod bad_input;
 #[cfg(feature = "files")]
+mod optimize;
+#[cfg(feature = "files")]
 mod results_folder;
 #[cfg(feature = "files")]
 mod robustness;

@@ -87,6 +87,18 @@ fn the_best_by_erlang_c_is_selected_in_fewer_runs_than_the_fixed_sample_baseline
     assert_eq!(manifest["selection"]["runs_spent"], o.runs_spent);
     assert!(manifest["files"].as_array().unwrap().iter().any(|f| f["name"] == "selection.parquet"));
     rentree::output::check_results(&d.join("out")).unwrap();
+    // The briefing says the choice as a sentence and draws each configuration's interval at its elimination.
+    let (code, stdout, stderr) = common::rentree(&["report", d.join("out").to_str().unwrap(), "--lang", "en"]);
+    assert_eq!(code, 0, "{stderr}");
+    let words = format!(
+        "\"{}\" is the best of 4 configurations on mean_wait_s, with 95.0% confidence within {}; {} runs.",
+        table.text("label").unwrap()[0],
+        (delta() * 1e4).round() / 1e4,
+        o.runs_spent
+    );
+    assert!(stderr.contains(&words), "{stderr}");
+    let page = std::fs::read_to_string(stdout.trim()).unwrap();
+    assert!(page.contains("id=\"selection\"") && page.contains("Choosing the best strategy"), "{page:.300}");
 }
 
 #[test]

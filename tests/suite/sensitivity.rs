@@ -84,6 +84,13 @@ fn morris_ranks_the_inputs_of_an_m_m_c_queue_as_erlang_c_does() {
     let table = rentree::output::read_table(&d.join("out/sensitivity.parquet")).unwrap();
     assert_eq!(table.num("mu_star").unwrap(), simulated.as_slice());
     rentree::output::check_results(&d.join("out")).unwrap();
+    // The briefing names the input that weighs most and draws the tornado of μ*.
+    let top = (0..3).max_by(|&a, &b| simulated[a].total_cmp(&simulated[b])).unwrap();
+    let (code, stdout, stderr) = common::rentree(&["report", d.join("out").to_str().unwrap(), "--lang", "en"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains(&format!("The assumption that weighs most on mean_wait_s: {}", outcome.inputs[top].input)), "{stderr}");
+    let page = std::fs::read_to_string(stdout.trim()).unwrap();
+    assert!(page.contains("id=\"sensitivity\"") && page.contains("The assumptions that matter"), "{page:.300}");
 }
 
 #[test]
