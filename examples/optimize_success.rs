@@ -40,9 +40,10 @@ fn main() {
     for seed in 1..=reps {
         let dir = scratch.join(seed.to_string());
         std::fs::create_dir_all(&dir).expect("scratch folder");
-        let text = source
-            .replace("seed = 1\n", &format!("seed = {seed}\n"))
-            .replace("../../models/textbook/two-pools.toml", &root.join("models/textbook/two-pools.toml").display().to_string());
+        let text = source.replace("seed = 1\n", &format!("seed = {seed}\n")).replace(
+            "scenario = \"two-pools.toml\"",
+            &format!("scenario = \"{}\"", root.join("experiments/two-pools/two-pools.toml").display()),
+        );
         let path = dir.join("experiment.toml");
         std::fs::write(&path, text).expect("scratch folder is writable");
         let options = OptimizeOptions {
@@ -55,6 +56,7 @@ fn main() {
             first_stage: 5,
             max_runs: 2000,
             max_replications: 1000,
+            cluster: None,
         };
         let o = optimize(&Experiment::load(&path).expect("valid experiment"), &options).expect("optimisation runs");
         let knobs: Vec<u32> = o.note.optimum_knobs.iter().map(|(_, v)| v.parse().expect("integer knob")).collect();

@@ -72,6 +72,7 @@ fn main() {
                 first_stage: 10,
                 max_replications: 100_000,
                 constraints: Vec::new(),
+                cluster: None,
             };
             let o = select(&e, &options).expect("selection runs");
             correct += u64::from(o.best == Some(0));

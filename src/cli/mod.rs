@@ -54,6 +54,18 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// The smallest value of a knob that meets a target with 95% confidence.
     Size(SizeArgs),
+    /// Run task I of N of a procedure's stage (what `--slurm` submits as a job array).
+    #[command(hide = true)]
+    Stage {
+        /// The stage's batch file (`OUT/stages/stage-HASH.json`).
+        batch: PathBuf,
+        /// This task and the array's size, `$SLURM_ARRAY_TASK_ID/N`.
+        #[arg(long)]
+        task: String,
+        /// Worker threads (default: the task's CPUs, `SLURM_CPUS_PER_TASK`, or 1).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        jobs: Option<u64>,
+    },
     /// Write the briefing page of a run or a sweep (and its charts as PNG/SVG for slides).
     Report(ReportArgs),
     /// Run the textbook queues against queueing theory and print the table (exit 1 if any check fails).
@@ -117,7 +129,7 @@ pub struct RunArgs {
 }
 
 /// The limits a run's estimated size is checked against before it starts (see `rentree::world::budget`).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct BudgetArgs {
     /// Refuse a run estimated to need more memory than this many MiB (default: the memory available now).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..), allow_negative_numbers = true)]
@@ -222,6 +234,9 @@ pub struct SelectArgs {
     /// Continue an interrupted selection: skip the runs already written.
     #[arg(long)]
     pub resume: bool,
+    /// Where the stages run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Limits of each run's size, checked before the selection starts.
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -254,9 +269,39 @@ pub struct OptimizeArgs {
     /// Continue an interrupted optimisation: skip the runs already written.
     #[arg(long)]
     pub resume: bool,
+    /// Where the stages run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Limits of each run's size, checked at every point before it runs.
     #[command(flatten)]
     pub budget: BudgetArgs,
+}
+
+/// Where a procedure's stages run: local threads, or a Slurm job array per stage.
+#[derive(Debug, clap::Args)]
+pub struct ClusterArgs {
+    /// Run each stage as a Slurm job array of at most TASKS tasks, waited for (`sbatch --wait`); the results
+    /// folder and the experiment must be visible from every node.
+    #[arg(long, value_name = "TASKS", value_parser = clap::value_parser!(u64).range(1..=100_000), allow_negative_numbers = true)]
+    pub slurm: Option<u64>,
+    /// An extra sbatch flag for the stages' arrays, e.g. --sbatch=--partition=debug (repeatable; with --slurm).
+    #[arg(long = "sbatch", requires = "slurm", allow_hyphen_values = true)]
+    pub sbatch: Vec<String>,
+}
+
+impl ClusterArgs {
+    /// The cluster the stages go to, if any: the tasks run this very binary.
+    fn cluster(&self) -> anyhow::Result<Option<rentree::sweep::slurm::StageCluster>> {
+        let Some(tasks) = self.slurm else {
+            return Ok(None);
+        };
+        let bin = std::env::current_exe().map_err(|e| rentree::Error::Argument {
+            flag: "--slurm".into(),
+            found: tasks.to_string(),
+            expected: format!("a rentree binary the tasks can run: {e}"),
+        })?;
+        Ok(Some(rentree::sweep::slurm::StageCluster { tasks: tasks as usize, sbatch: self.sbatch.clone(), bin }))
+    }
 }
 
 /// A sensitivity method.
@@ -301,6 +346,9 @@ pub struct SensitivityArgs {
     /// Continue an interrupted analysis: skip the runs already written.
     #[arg(long)]
     pub resume: bool,
+    /// Where the stages run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Limits of each run's size, checked before the analysis starts.
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -459,6 +507,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Optimize(args) => optimize::optimize(args),
         Command::Sensitivity(args) => sensitivity::sensitivity(args),
         Command::Size(args) => size::size(args),
+        Command::Stage { batch, task, jobs } => {
+            let task = sweep::parse_part("--task", &task)?;
+            let jobs = jobs
+                .map(|j| j as usize)
+                .unwrap_or_else(|| std::env::var("SLURM_CPUS_PER_TASK").ok().and_then(|v| v.parse().ok()).unwrap_or(1));
+            let executed = rentree::sweep::slurm::run_task(&batch, task, jobs, &budget_of(&BudgetArgs::default(), jobs)?)?;
+            eprintln!("{}: task {}/{}: {executed} run(s) executed", batch.display(), task.0, task.1);
+            Ok(Outcome::Success)
+        }
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;
             if Experiment::is_experiment_text(&text) {

@@ -18,6 +18,7 @@ pub(super) fn optimize(args: OptimizeArgs) -> anyhow::Result<Outcome> {
         resume: args.resume,
         progress: std::io::stderr().is_terminal(),
         budget: budget_of(&args.budget, jobs)?,
+        cluster: args.cluster.cluster()?,
         confidence: args.confidence,
         first_stage: args.first_stage,
         max_runs: args.max_runs,

@@ -32,6 +32,7 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
         resume: args.resume,
         progress: std::io::stderr().is_terminal(),
         budget: budget_of(&args.budget, jobs)?,
+        cluster: args.cluster.cluster()?,
         metric,
         goal: if args.maximize { Goal::Maximize } else { Goal::Minimize },
         delta: args.delta,

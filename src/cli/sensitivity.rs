@@ -26,6 +26,7 @@ pub(super) fn sensitivity(args: SensitivityArgs) -> anyhow::Result<Outcome> {
         resume: args.resume,
         progress: std::io::stderr().is_terminal(),
         budget: budget_of(&args.budget, jobs)?,
+        cluster: args.cluster.cluster()?,
         metric,
         method,
     };

@@ -8,9 +8,9 @@ use rentree::sweep::{self as sweeps, SweepOptions};
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// Reads `--shard I/N`: shard I of N, with 0 <= I < N.
-fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
-    let err = || rentree::Error::Argument { flag: "--shard".into(), found: text.into(), expected: "I/N with integers 0 <= I < N".into() };
+/// Reads `--shard I/N` (or `--task I/N`, named by `flag`): part I of N, with 0 <= I < N.
+pub(super) fn parse_part(flag: &str, text: &str) -> anyhow::Result<(usize, usize)> {
+    let err = || rentree::Error::Argument { flag: flag.into(), found: text.into(), expected: "I/N with integers 0 <= I < N".into() };
     let (i, n) = text.split_once('/').ok_or_else(err)?;
     let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
     if n == 0 || i >= n {
@@ -41,7 +41,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         }
     }
     let until_ci = args.until_ci.as_deref().map(rentree::sweep::parse_until_ci).transpose()?;
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let shard = args.shard.as_deref().map(|t| parse_part("--shard", t)).transpose()?;
     if shard.is_some() && until_ci.is_some() {
         return Err(rentree::Error::Argument {
             flag: "--until-ci".into(),

@@ -299,7 +299,8 @@ fn check_budget(experiment: &Experiment, budget: &world::budget::Budget) -> Resu
         .collect()
 }
 
-/// Executes `todo` runs of `experiment`, writing each part file as it completes.
+/// Executes `todo` runs of `experiment`, writing each part file as it completes: on `jobs` threads here,
+/// or, with a `cluster`, as one Slurm job array waited for (see [`slurm::run_stage`]).
 fn execute(
     experiment: &Experiment,
     out: &Path,
@@ -307,7 +308,14 @@ fn execute(
     jobs: usize,
     progress: bool,
     limits: &[world::Limits],
+    cluster: Option<&slurm::StageCluster>,
 ) -> Result<u64> {
+    if todo.is_empty() {
+        return Ok(0);
+    }
+    if let Some(cluster) = cluster {
+        return slurm::run_stage(experiment, out, todo, cluster);
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.max(1))
         .build()
@@ -325,11 +333,8 @@ fn execute(
     let result: Result<()> = pool.install(|| {
         todo.par_iter().try_for_each(|&(c, r)| {
             let (seed, stream_rep) = experiment.stream_of(c, r);
-            let report = world::run_with(&experiment.configs[c].scenario, seed, stream_rep, &limits[c]).map_err(|e| {
-                e.into_error(experiment.path.clone(), &format!("configuration {c} ({}), replication {r}: ", experiment.configs[c].label))
-            })?;
-            let record = RunRecord::new(c, r, seed, stream_rep, &report);
-            output::write_json(&run_file(out, c, r), &record)?;
+            let config = &experiment.configs[c];
+            run_one(&experiment.path, out, &config.scenario, &config.label, (c, r), (seed, stream_rep), &limits[c])?;
             done.fetch_add(1, Ordering::Relaxed);
             bar.inc(1);
             Ok(())
@@ -338,6 +343,22 @@ fn execute(
     bar.finish_and_clear();
     result?;
     Ok(done.load(Ordering::Relaxed))
+}
+
+/// Runs replication `r` of configuration `c` on streams `(seed, stream)` and writes its part file: the one
+/// place a part file is made, here or in a Slurm task, so both write the same bytes.
+fn run_one(
+    experiment_path: &Path,
+    out: &Path,
+    scenario: &crate::scenario::Scenario,
+    label: &str,
+    (c, r): (usize, u64),
+    (seed, stream): (u64, u64),
+    limits: &world::Limits,
+) -> Result<()> {
+    let report = world::run_with(scenario, seed, stream, limits)
+        .map_err(|e| e.into_error(experiment_path.to_owned(), &format!("configuration {c} ({label}), replication {r}: ")))?;
+    output::write_json(&run_file(out, c, r), &RunRecord::new(c, r, seed, stream, &report))
 }
 
 fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
@@ -442,7 +463,7 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
         };
         let todo: Vec<(usize, u64)> = mine.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
         skipped += (mine.len() - todo.len()) as u64;
-        executed += execute(experiment, out, &todo, options.jobs, options.progress, &limits)?;
+        executed += execute(experiment, out, &todo, options.jobs, options.progress, &limits, None)?;
         let Some((metric, bound)) = &options.until_ci else {
             break;
         };

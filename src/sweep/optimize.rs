@@ -84,6 +84,8 @@ pub struct OptimizeOptions {
     pub max_runs: u64,
     /// The most replications the clean-up gives one candidate.
     pub max_replications: u64,
+    /// Run each stage as a Slurm job array instead of on local threads.
+    pub cluster: Option<super::slurm::StageCluster>,
 }
 
 /// What an optimisation adds to its folder's manifest.
@@ -222,7 +224,7 @@ impl Runner<'_> {
         output::write_json(&out.join("plan.json"), &plan_of(&self.design, &self.sha, &self.reps))?;
         let todo: Vec<(usize, u64)> = batch.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
         self.skipped += (batch.len() - todo.len()) as u64;
-        self.executed += execute(&self.design, out, &todo, self.options.jobs, false, &self.limits)?;
+        self.executed += execute(&self.design, out, &todo, self.options.jobs, false, &self.limits, self.options.cluster.as_ref())?;
         batch.iter().map(|&(c, r)| read_json(&run_file(out, c, r))).collect()
     }
 

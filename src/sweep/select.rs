@@ -65,6 +65,8 @@ pub struct SelectOptions {
     pub max_replications: u64,
     /// Constraints on other metrics that a configuration must meet to be selected.
     pub constraints: Vec<MetricConstraint>,
+    /// Run each stage as a Slurm job array instead of on local threads.
+    pub cluster: Option<super::slurm::StageCluster>,
 }
 
 /// A constraint on a summary metric's mean: at most (or at least) a threshold, with a tolerance within
@@ -250,7 +252,15 @@ impl Runner<'_> {
         output::write_json(&self.out.join("plan.json"), &plan_of(self.experiment, &self.sha, &self.reps))?;
         let todo: Vec<(usize, u64)> = batch.iter().copied().filter(|&(c, r)| !run_file(self.out, c, r).exists()).collect();
         self.skipped += (batch.len() - todo.len()) as u64;
-        self.executed += execute(self.experiment, self.out, &todo, self.options.jobs, self.options.progress, &self.limits)?;
+        self.executed += execute(
+            self.experiment,
+            self.out,
+            &todo,
+            self.options.jobs,
+            self.options.progress,
+            &self.limits,
+            self.options.cluster.as_ref(),
+        )?;
         batch.iter().map(|&(c, r)| read_json(&run_file(self.out, c, r))).collect()
     }
 
@@ -299,7 +309,16 @@ fn feasibility(runner: &mut Runner, confidence: f64) -> Result<(Vec<usize>, Vec<
                 .record(record.config, record.replication as usize, &outputs)
                 .map_err(|e| Error::Write { path: run_file(runner.out, record.config, record.replication), message: e.to_string() })?;
         }
-        if check.advance().map_err(|e| Error::Write { path: runner.out.to_owned(), message: e.to_string() })? {
+        let done = check.advance().map_err(|e| Error::Write { path: runner.out.to_owned(), message: e.to_string() })?;
+        if runner.options.progress {
+            let undecided = check.verdicts().iter().filter(|v| **v == Verdict::Undecided).count();
+            eprintln!(
+                "feasibility: {} declared feasible, {undecided} undecided, {} runs spent",
+                check.feasible().len(),
+                runner.reps.iter().sum::<u64>()
+            );
+        }
+        if done {
             break;
         }
     }
@@ -361,6 +380,14 @@ pub fn select(experiment: &Experiment, options: &SelectOptions) -> Result<Select
                 }
                 let status = kn.advance().map_err(|e| Error::Write { path: out.clone(), message: e.to_string() })?;
                 stages += 1;
+                if options.progress {
+                    eprintln!(
+                        "stage {}: {} of {n} configuration(s) in contention, {} runs spent",
+                        kn.stage(),
+                        kn.survivors().len(),
+                        runner.reps.iter().sum::<u64>()
+                    );
+                }
                 if matches!(status, Status::Selected { .. }) {
                     break;
                 }

@@ -78,6 +78,8 @@ pub struct SensitivityOptions {
     pub metric: SummaryColumn,
     /// The method.
     pub method: Method,
+    /// Run each stage as a Slurm job array instead of on local threads.
+    pub cluster: Option<super::slurm::StageCluster>,
 }
 
 /// One input's sensitivity: Morris's effects or Sobol's indices (the other's fields `NaN`).
@@ -196,7 +198,7 @@ pub fn sensitivity(experiment: &Experiment, options: &SensitivityOptions) -> Res
     let all: Vec<(usize, u64)> = (0..design.configs.len()).flat_map(|c| (0..reps[c]).map(move |r| (c, r))).collect();
     let todo: Vec<(usize, u64)> = all.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
     let skipped = (all.len() - todo.len()) as u64;
-    let executed = execute(&design, out, &todo, options.jobs, options.progress, &limits)?;
+    let executed = execute(&design, out, &todo, options.jobs, options.progress, &limits, options.cluster.as_ref())?;
     // The output at each point: the metric's mean over the point's replications.
     let mut outputs = Vec::with_capacity(design.configs.len());
     for (c, &n) in reps.iter().enumerate() {

@@ -1,8 +1,174 @@
-//! A sweep on a Slurm cluster: the sbatch script that runs an experiment as a job array of shards
-//! (`rentree sweep --shard I/N`, each writing its part files), then a merge job that waits for all of them
-//! and builds the tables (`rentree sweep --merge`), byte-identical to a local sweep.
+//! Runs on a Slurm cluster, two ways.
+//!
+//! - A sweep: the sbatch script that runs an experiment as a job array of shards (`rentree sweep --shard
+//!   I/N`, each writing its part files), then a merge job that waits for all of them and builds the tables
+//!   (`rentree sweep --merge`), byte-identical to a local sweep ([`script`]).
+//! - The stages of a procedure (`select`, `optimize`, `sensitivity` with `--slurm TASKS`): each stage's runs
+//!   are written to a batch file, submitted as a job array with `sbatch --wait`, and run by the hidden
+//!   command `rentree stage BATCH --task I/N`; the procedure waits for the array, reads the part files and
+//!   decides the next stage ([`run_stage`], [`run_task`]). The batch names each configuration by its
+//!   overrides of the experiment's base scenario, so a task rebuilds exactly the scenario the driver holds,
+//!   whatever made it (a design, a sensitivity analysis's points, an optimisation's search), and
+//!   [`super::run_one`] writes the same part file a local run would.
 
-use std::path::Path;
+use super::experiment::Experiment;
+use super::{read_json, run_file, run_one};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::scenario::Override;
+use crate::world;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// How a procedure's stages go to a Slurm cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageCluster {
+    /// The most array tasks per stage (a stage of fewer runs has one task per run).
+    pub tasks: usize,
+    /// Extra sbatch flags, e.g. `--partition=debug`.
+    pub sbatch: Vec<String>,
+    /// The `rentree` binary the tasks run (visible from every node).
+    pub bin: PathBuf,
+}
+
+/// One stage's runs, as the array's tasks read them (`OUT/stages/stage-HASH.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The experiment file (absolute): its base scenario and scale.
+    pub experiment: PathBuf,
+    /// The results folder (absolute).
+    pub out: PathBuf,
+    /// The configurations the runs need, each by its overrides of the base scenario.
+    pub configs: Vec<BatchConfig>,
+    /// The runs: (configuration, replication, seed, stream replication).
+    pub runs: Vec<(usize, u64, u64, u64)>,
+}
+
+/// A configuration of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchConfig {
+    /// Its index in the procedure.
+    pub index: usize,
+    /// Its label, for messages.
+    pub label: String,
+    /// Its overrides of the base scenario: dotted path and value, in order.
+    pub set: Vec<(String, toml::Value)>,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|source| Error::Read { path: p.to_owned(), source })
+}
+
+/// Runs `todo` as one job array on the cluster and waits for it; returns the runs executed. A task that
+/// fails, or a run missing once the array has ended, is an error naming the batch and the logs.
+pub(super) fn run_stage(experiment: &Experiment, out: &Path, todo: &[(usize, u64)], cluster: &StageCluster) -> Result<u64> {
+    let mut configs: Vec<BatchConfig> = Vec::new();
+    for &(c, _) in todo {
+        if !configs.iter().any(|b| b.index == c) {
+            let config = &experiment.configs[c];
+            configs.push(BatchConfig {
+                index: c,
+                label: config.label.clone(),
+                set: config.overrides.iter().map(|o| (o.path.join("."), o.value.clone())).collect(),
+            });
+        }
+    }
+    let runs = todo
+        .iter()
+        .map(|&(c, r)| {
+            let (seed, stream) = experiment.stream_of(c, r);
+            (c, r, seed, stream)
+        })
+        .collect();
+    let batch = Batch { experiment: absolute(&experiment.path)?, out: absolute(out)?, configs, runs };
+    let text = serde_json::to_vec(&batch).map_err(|e| Error::Write { path: out.to_owned(), message: e.to_string() })?;
+    // Named by its content: a resumed procedure resubmits the same stage under the same name.
+    let stages = out.join("stages");
+    output::ensure_dir(&stages)?;
+    let file = stages.join(format!("stage-{}.json", &output::sha256_hex(&text)[..16]));
+    output::write_json(&file, &batch)?;
+    let tasks = cluster.tasks.clamp(1, todo.len());
+    let command = format!("{} stage {} --task ${{SLURM_ARRAY_TASK_ID}}/{tasks}", cluster.bin.display(), file.display());
+    let logs = stages.join("slurm-%A_%a.out");
+    let status = Command::new("sbatch")
+        .arg("--wait")
+        .arg("--parsable")
+        .arg("--job-name=rentree-stage")
+        .arg(format!("--array=0-{}", tasks - 1))
+        .arg(format!("--output={}", logs.display()))
+        .args(&cluster.sbatch)
+        .arg("--wrap")
+        .arg(&command)
+        .output()
+        .map_err(|e| Error::Write {
+            path: file.clone(),
+            message: format!("cannot run sbatch: {e} (is Slurm installed and on the PATH?)"),
+        })?;
+    if !status.status.success() {
+        return Err(Error::Write {
+            path: file.clone(),
+            message: format!(
+                "the stage's job array failed ({}): {} — see the task logs in {}",
+                status.status,
+                String::from_utf8_lossy(&status.stderr).trim(),
+                stages.display()
+            ),
+        });
+    }
+    let missing: Vec<PathBuf> = todo.iter().map(|&(c, r)| run_file(out, c, r)).filter(|p| !p.exists()).collect();
+    if let Some(first) = missing.first() {
+        return Err(Error::Write {
+            path: file.clone(),
+            message: format!(
+                "{} run(s) of the stage missing after its job array ended (first: {}); see {}",
+                missing.len(),
+                first.display(),
+                stages.display()
+            ),
+        });
+    }
+    Ok(todo.len() as u64)
+}
+
+/// Runs task `i` of `n` of a batch (`rentree stage BATCH --task I/N`): every run whose position in the
+/// batch is `i` modulo `n`, on `jobs` threads, skipping those already written; returns the runs executed.
+pub fn run_task(batch_path: &Path, (i, n): (usize, usize), jobs: usize, budget: &world::budget::Budget) -> Result<u64> {
+    let batch: Batch = read_json(batch_path)?;
+    let experiment = Experiment::load(&batch.experiment)?;
+    let origin = format!("{}", batch_path.display());
+    let mut scenarios = Vec::new();
+    for b in &batch.configs {
+        let overrides: Vec<Override> = b.set.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
+        let scenario = experiment.base.scenario_with(&overrides)?;
+        let limits = budget
+            .check(&scenario)
+            .map_err(|message| Error::TooLarge { path: batch_path.to_owned(), message: format!("{}: {message}", b.label) })?;
+        scenarios.push((b.index, b.label.clone(), scenario, limits));
+    }
+    let mine: Vec<(usize, u64, u64, u64)> = batch
+        .runs
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(k, _)| k % n == i)
+        .map(|(_, x)| x)
+        .filter(|&(c, r, _, _)| !run_file(&batch.out, c, r).exists())
+        .collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| Error::Write { path: batch.out.clone(), message: format!("cannot start {jobs} worker threads: {e}") })?;
+    pool.install(|| {
+        mine.par_iter().try_for_each(|&(c, r, seed, stream)| {
+            let (_, label, scenario, limits) =
+                scenarios.iter().find(|s| s.0 == c).expect("the batch lists every configuration of its runs");
+            run_one(&batch.experiment, &batch.out, scenario, label, (c, r), (seed, stream), limits)
+        })
+    })?;
+    Ok(mine.len() as u64)
+}
 
 /// What the script runs: absolute paths, since the jobs start wherever Slurm puts them.
 #[derive(Debug, Clone)]

@@ -62,6 +62,7 @@ fn options(out: PathBuf) -> SelectOptions {
         first_stage: 10,
         max_replications: 10_000,
         constraints: Vec::new(),
+        cluster: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn options(out: PathBuf, method: Method) -> SensitivityOptions {
         budget: Default::default(),
         metric: SummaryColumn::mean_wait_s,
         method,
+        cluster: None,
     }
 }
 

@@ -73,3 +73,75 @@ design = "grid"
         assert_eq!(a, b, "{t}.parquet differs between the local sweep and the Slurm array");
     }
 }
+
+/// Runs `rentree args…` and returns its stdout, asserting success.
+fn rentree_out(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rentree")).args(args).output().unwrap();
+    assert!(out.status.success(), "rentree {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_selection_and_a_sensitivity_analysis_staged_on_slurm_write_the_local_bytes() {
+    // Each stage of the procedure is a job array waited for (`--slurm TASKS`); an optimisation's stages go
+    // through the same path (`sweep::execute`), one array per iteration of its search.
+    if std::env::var_os("RENTREE_SLURM").is_none() {
+        eprintln!("not run: start a cluster with scripts/slurm-cluster.sh start and set RENTREE_SLURM=1");
+        return;
+    }
+    let d = scratch("stages");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/textbook/mmc.toml");
+    let exp = d.join("select.toml");
+    std::fs::write(
+        &exp,
+        format!(
+            "[experiment]\nname = \"servers\"\nscenario = \"{}\"\nreplications = 2\nseed = 7\ndesign = \"grid\"\n[grid]\n\
+             \"platforms.server.pool.servers\" = [48, 50, 52, 55]\n\"scenario.horizon_s\" = [1500.0]\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let select = |out: &Path, extra: &[&str]| {
+        // δ = 0.0015 s takes KN four screening stages after the feasibility check's first (measured locally).
+        let mut args = vec!["select", exp.to_str().unwrap(), "--metric", "mean_wait_s", "--minimize", "--delta", "0.0015"];
+        args.extend_from_slice(&["--constraint", "utilization>=0.85+-0.01", "--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        rentree_out(&args)
+    };
+    let (local, cluster) = (d.join("select-local"), d.join("select-cluster"));
+    let said = select(&local, &["--jobs", "2"]);
+    assert_eq!(select(&cluster, &["--slurm", "3"]), said.replace(&local.display().to_string(), &cluster.display().to_string()));
+    let stages = std::fs::read_dir(cluster.join("stages"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
+    assert!(stages >= 4, "a feasibility check then screening stages: {stages} stage(s)");
+    for t in ["selection", "runs", "configs", "timeseries"] {
+        let (a, b) =
+            (std::fs::read(local.join(format!("{t}.parquet"))).unwrap(), std::fs::read(cluster.join(format!("{t}.parquet"))).unwrap());
+        assert_eq!(a, b, "{t}.parquet differs between the local selection and the staged one");
+    }
+    let exp = d.join("sensitivity.toml");
+    std::fs::write(
+        &exp,
+        format!(
+            "[experiment]\nname = \"mmc sensitivity\"\nscenario = \"{}\"\nreplications = 2\nseed = 9\ndesign = \"lhs\"\n[lhs]\nsamples = 2\n\
+             ranges = {{ \"cohorts.customers.arrivals.rate_per_s\" = {{ min = 40.0, max = 42.0 }}, \"platforms.server.pool.servers\" = {{ min = 48, max = 54, integer = true }} }}\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let (local, cluster) = (d.join("sens-local"), d.join("sens-cluster"));
+    for (out, extra) in [(&local, ["--jobs", "2"]), (&cluster, ["--slurm", "4"])] {
+        let mut args = vec!["sensitivity", exp.to_str().unwrap(), "--metric", "mean_wait_s", "--method", "morris", "--trajectories", "3"];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(&extra);
+        rentree_out(&args);
+    }
+    for t in ["sensitivity", "runs", "configs"] {
+        let (a, b) =
+            (std::fs::read(local.join(format!("{t}.parquet"))).unwrap(), std::fs::read(cluster.join(format!("{t}.parquet"))).unwrap());
+        assert_eq!(a, b, "{t}.parquet differs between the local analysis and the staged one");
+    }
+}
