@@ -275,6 +275,46 @@ pub struct SweepInvocation {
     pub runs_per_min: f64,
 }
 
+impl SweepInvocation {
+    /// The invocation of a sweep (or a procedure) on `experiment_file` that started at `started`.
+    fn since(experiment_file: &Path, executed: u64, skipped: u64, jobs: usize, started: std::time::Instant) -> SweepInvocation {
+        let wall_s = started.elapsed().as_secs_f64();
+        SweepInvocation {
+            experiment_file: experiment_file.display().to_string(),
+            runs_executed: executed,
+            runs_skipped: skipped,
+            jobs,
+            wall_s,
+            runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
+        }
+    }
+}
+
+/// Runs a procedure's batch: raises each configuration's replications in `reps` to cover it, rewrites the
+/// plan (the runs the tables will hold, so far), executes the runs not already written, and returns every
+/// run's record in batch order with the runs executed and skipped.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    experiment: &Experiment,
+    out: &Path,
+    sha: &str,
+    reps: &mut [u64],
+    batch: &[(usize, u64)],
+    (jobs, progress): (usize, bool),
+    limits: &[world::Limits],
+    cluster: Option<&slurm::StageCluster>,
+) -> Result<(Vec<RunRecord>, u64, u64)> {
+    for &(c, r) in batch {
+        reps[c] = reps[c].max(r + 1);
+    }
+    output::write_json(&out.join("plan.json"), &plan_of(experiment, sha, reps))?;
+    let todo: Vec<(usize, u64)> = batch.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
+    let skipped = (batch.len() - todo.len()) as u64;
+    let executed = execute(experiment, out, &todo, jobs, progress, limits, cluster)?;
+    let records = batch.iter().map(|&(c, r)| read_json(&run_file(out, c, r))).collect::<Result<Vec<RunRecord>>>()?;
+    Ok((records, executed, skipped))
+}
+
 fn run_file(out: &Path, config: usize, replication: u64) -> PathBuf {
     out.join("runs").join(format!("c{config:04}-r{replication:04}.json"))
 }
@@ -497,16 +537,7 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
     let files = if options.shard.is_some() {
         Vec::new()
     } else {
-        let wall_s = started.elapsed().as_secs_f64();
-        let invocation = SweepInvocation {
-            experiment_file: experiment.path.display().to_string(),
-            runs_executed: executed,
-            runs_skipped: skipped,
-            jobs: options.jobs,
-            wall_s,
-            runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
-        };
-        merge_with(out, Some(invocation), None)?
+        merge_with(out, Some(SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started)), None)?
     };
     Ok(SweepOutcome { executed, skipped, wall_s: started.elapsed().as_secs_f64(), precision, files, stale_temps_removed })
 }

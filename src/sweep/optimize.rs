@@ -40,7 +40,7 @@
 
 use super::experiment::{Config, Cost, Experiment, Problem};
 use super::select::MetricConstraint;
-use super::{execute, merge_with, plan_of, prepare, read_json, run_file, Addition, Note, Prepared, RunRecord, SweepInvocation};
+use super::{merge_with, plan_of, prepare, read_json, run_batch, run_file, Addition, Note, Prepared, RunRecord, SweepInvocation};
 use crate::decide::compass::{Compass, CompassSpec, Status};
 use crate::decide::feasibility::{Bound, FeasibilityCheck, FeasibilitySpec, Verdict};
 use crate::decide::kn::{Goal, Kn, KnSpec, Status as KnStatus};
@@ -217,15 +217,12 @@ impl Runner<'_> {
 
     /// Runs `batch` (those not already written) and returns each run's record, in batch order.
     fn run(&mut self, batch: &[(usize, u64)]) -> Result<Vec<RunRecord>> {
-        let out = &self.options.out;
-        for &(c, r) in batch {
-            self.reps[c] = self.reps[c].max(r + 1);
-        }
-        output::write_json(&out.join("plan.json"), &plan_of(&self.design, &self.sha, &self.reps))?;
-        let todo: Vec<(usize, u64)> = batch.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
-        self.skipped += (batch.len() - todo.len()) as u64;
-        self.executed += execute(&self.design, out, &todo, self.options.jobs, false, &self.limits, self.options.cluster.as_ref())?;
-        batch.iter().map(|&(c, r)| read_json(&run_file(out, c, r))).collect()
+        let o = self.options;
+        let (records, executed, skipped) =
+            run_batch(&self.design, &o.out, &self.sha, &mut self.reps, batch, (o.jobs, false), &self.limits, o.cluster.as_ref())?;
+        self.executed += executed;
+        self.skipped += skipped;
+        Ok(records)
     }
 
     /// The cost of a run of configuration `c`.
@@ -581,15 +578,7 @@ pub fn optimize(experiment: &Experiment, options: &OptimizeOptions) -> Result<Op
         })
         .collect();
     let (executed, skipped) = (runner.executed, runner.skipped);
-    let wall_s = started.elapsed().as_secs_f64();
-    let invocation = SweepInvocation {
-        experiment_file: experiment.path.display().to_string(),
-        runs_executed: executed,
-        runs_skipped: skipped,
-        jobs: options.jobs,
-        wall_s,
-        runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
-    };
+    let invocation = SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started);
     // The plan lists exactly the runs made (the last iteration's unrun draws are gone).
     output::write_json(&out.join("plan.json"), &plan_of(&runner.design, &runner.sha, &runner.reps))?;
     let files =

@@ -23,14 +23,13 @@
 //! tables, manifest) with `selection.parquet` beside them and the selection in the manifest.
 
 use super::experiment::Experiment;
-use super::{execute, merge_with, plan_of, prepare, read_json, run_file, Addition, Note, Prepared, RunRecord, SweepInvocation};
+use super::{merge_with, prepare, read_json, run_batch, run_file, Addition, Note, Prepared, RunRecord, SweepInvocation};
 use crate::decide::feasibility::{Bound, Constraint, FeasibilityCheck, FeasibilitySpec, Verdict};
 use crate::decide::kn::{Elimination, Goal, Kn, KnSpec, Rule, Status};
 use crate::decide::rinott;
 use crate::error::{Error, Result};
 use crate::metrics::ci::Estimate;
 use crate::metrics::{Field, SummaryColumn};
-use crate::output;
 use crate::world;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -245,23 +244,12 @@ struct Runner<'a> {
 impl Runner<'_> {
     /// Runs `batch` (those not already written), then returns each run's record in batch order.
     fn run(&mut self, batch: &[(usize, u64)]) -> Result<Vec<RunRecord>> {
-        for &(c, r) in batch {
-            self.reps[c] = self.reps[c].max(r + 1);
-        }
-        // The plan says which runs the tables will hold: those the selection asked for, so far.
-        output::write_json(&self.out.join("plan.json"), &plan_of(self.experiment, &self.sha, &self.reps))?;
-        let todo: Vec<(usize, u64)> = batch.iter().copied().filter(|&(c, r)| !run_file(self.out, c, r).exists()).collect();
-        self.skipped += (batch.len() - todo.len()) as u64;
-        self.executed += execute(
-            self.experiment,
-            self.out,
-            &todo,
-            self.options.jobs,
-            self.options.progress,
-            &self.limits,
-            self.options.cluster.as_ref(),
-        )?;
-        batch.iter().map(|&(c, r)| read_json(&run_file(self.out, c, r))).collect()
+        let o = self.options;
+        let (records, executed, skipped) =
+            run_batch(self.experiment, self.out, &self.sha, &mut self.reps, batch, (o.jobs, o.progress), &self.limits, o.cluster.as_ref())?;
+        self.executed += executed;
+        self.skipped += skipped;
+        Ok(records)
     }
 
     /// `metric` in `record`, which every run must define.
@@ -493,15 +481,7 @@ pub fn select(experiment: &Experiment, options: &SelectOptions) -> Result<Select
         })
         .collect();
     let (executed, skipped) = (runner.executed, runner.skipped);
-    let wall_s = started.elapsed().as_secs_f64();
-    let invocation = SweepInvocation {
-        experiment_file: experiment.path.display().to_string(),
-        runs_executed: executed,
-        runs_skipped: skipped,
-        jobs: options.jobs,
-        wall_s,
-        runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
-    };
+    let invocation = SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started);
     let files = merge_with(out, Some(invocation), Some(Addition { name: SELECTION_TABLE, rows, note: Note::Selection(note) }))?;
     Ok(SelectOutcome {
         best,

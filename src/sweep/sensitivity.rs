@@ -293,15 +293,7 @@ pub fn sensitivity(experiment: &Experiment, options: &SensitivityOptions) -> Res
             row
         })
         .collect();
-    let wall_s = started.elapsed().as_secs_f64();
-    let invocation = SweepInvocation {
-        experiment_file: path.display().to_string(),
-        runs_executed: executed,
-        runs_skipped: skipped,
-        jobs: options.jobs,
-        wall_s,
-        runs_per_min: executed as f64 / wall_s.max(1e-9) * 60.0,
-    };
+    let invocation = SweepInvocation::since(path, executed, skipped, options.jobs, started);
     let files = merge_with(out, Some(invocation), Some(Addition { name: SENSITIVITY_TABLE, rows, note: Note::Sensitivity(note.clone()) }))?;
     Ok(SensitivityOutcome { inputs, note, executed, skipped, wall_s: started.elapsed().as_secs_f64(), files })
 }
