@@ -347,6 +347,20 @@ pub fn optimize(experiment: &Experiment, options: &OptimizeOptions) -> Result<Op
             })?;
         }
     }
+    // 1. The search.
+    let levels: Vec<u64> = problem.knobs.iter().map(|k| k.values.len() as u64).collect();
+    let mut spec =
+        CompassSpec::new(levels.clone(), problem.constraints.iter().map(|c| c.constraint).collect(), experiment.raw.experiment.seed);
+    spec.first_stage = options.first_stage as usize;
+    let mut compass = Compass::new(spec).map_err(|e| argument("[optimize]", "", &e.to_string()))?;
+    let first = compass.next_batch().len() as u64;
+    if options.max_runs < first {
+        return Err(argument(
+            "--max-runs",
+            options.max_runs,
+            &format!("at least the search's first batch ({first} runs: its first points at --first-stage replications)"),
+        ));
+    }
     let out = &options.out;
     // The search's path depends on these options: a folder's runs are never those of other options.
     let description = format!(
@@ -356,12 +370,6 @@ pub fn optimize(experiment: &Experiment, options: &OptimizeOptions) -> Result<Op
     let Prepared { sha, stale_temps_removed, .. } = prepare(experiment, out, options.resume, false, &options.budget, &description)?;
     let mut runner =
         Runner { design: experiment.clone(), problem, options, sha, limits: Vec::new(), reps: Vec::new(), executed: 0, skipped: 0 };
-    // 1. The search.
-    let levels: Vec<u64> = problem.knobs.iter().map(|k| k.values.len() as u64).collect();
-    let mut spec =
-        CompassSpec::new(levels.clone(), problem.constraints.iter().map(|c| c.constraint).collect(), experiment.raw.experiment.seed);
-    spec.first_stage = options.first_stage as usize;
-    let mut compass = Compass::new(spec).map_err(|e| argument("[optimize]", "", &e.to_string()))?;
     let mut stopped = "budget";
     loop {
         let batch = compass.next_batch();

@@ -197,7 +197,16 @@ fn bad_problems_are_refused_with_the_file_and_the_field() {
     let (code, _, stderr) = common::rentree(&["optimize", sweep.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("experiment.design") && stderr.contains("[optimize]"), "{stderr}");
-    let (code, _, stderr) = common::rentree(&["optimize", d.join("experiment.toml").to_str().unwrap(), "--confidence", "1.5"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("--confidence"), "{stderr}");
+    for (flag, value) in [("--confidence", "1.5"), ("--max-runs", "3"), ("--first-stage", "1")] {
+        let (code, _, stderr) = common::rentree(&[
+            "optimize",
+            d.join("experiment.toml").to_str().unwrap(),
+            flag,
+            value,
+            "--out",
+            d.join("f").to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+    }
 }
