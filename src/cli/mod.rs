@@ -449,6 +449,11 @@ fn load(path: &Path, variant: Option<&str>) -> anyhow::Result<Scenario> {
     Ok(Source::file(Some(path))?.variant(variant)?.scenario()?)
 }
 
+/// `--jobs`, or every core when it is not given.
+fn jobs_of(jobs: Option<u64>) -> usize {
+    jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize)
+}
+
 /// The budget of one run out of `jobs` running at once: `--max-memory` or the memory available now,
 /// shared between the jobs; `--max-events` or the default.
 fn budget_of(args: &BudgetArgs, jobs: usize) -> anyhow::Result<Budget> {

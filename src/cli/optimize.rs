@@ -11,7 +11,7 @@ pub(super) fn optimize(args: OptimizeArgs) -> anyhow::Result<Outcome> {
     if let Some(w) = experiment.base.scenario_with(&[]).ok().and_then(|s| s.scale_warning()) {
         eprintln!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
     }
-    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let jobs = super::jobs_of(args.jobs);
     let options = OptimizeOptions {
         out: args.out.clone(),
         jobs,

@@ -25,7 +25,7 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
         found: args.metric.clone(),
         expected: e.expected(),
     })?;
-    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let jobs = super::jobs_of(args.jobs);
     let options = SelectOptions {
         out: args.out.clone(),
         jobs,

@@ -15,7 +15,7 @@ pub(super) fn sensitivity(args: SensitivityArgs) -> anyhow::Result<Outcome> {
         found: args.metric.clone(),
         expected: e.expected(),
     })?;
-    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let jobs = super::jobs_of(args.jobs);
     let method = match args.method {
         SensitivityMethod::Morris => Method::Morris { trajectories: args.trajectories, levels: args.levels },
         SensitivityMethod::Sobol => Method::Sobol { samples: args.samples, bootstrap: args.bootstrap },

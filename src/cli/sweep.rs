@@ -50,7 +50,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let jobs = args.jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let jobs = super::jobs_of(args.jobs);
     let budget = budget_of(&args.budget, jobs)?;
     let options = SweepOptions {
         budget,

@@ -422,7 +422,7 @@ pub fn optimize(experiment: &Experiment, options: &OptimizeOptions) -> Result<Op
     if let Some(b) = best.filter(|&b| b < visited_n && !order.contains(&b)) {
         order.push(b);
     }
-    let candidates_of: Vec<usize> = order.clone();
+    let candidates_of = order;
     let mut cleanup_configs = Vec::new();
     for &s in &candidates_of {
         let point = compass.solutions()[s].point.clone();
