@@ -15,7 +15,9 @@
 //! - [`compass`]: COMPASS (Hong & Nelson) with Park & Kim's penalty function with memory, the search of a
 //!   simulation optimisation over integer-ordered knobs with noisy constraints;
 //! - [`sobol`]: first-order and total Sobol indices from a Saltelli design, with bootstrap intervals;
-//! - [`morris`]: Morris elementary effects (μ, μ*, σ), the cheap screening before a variance-based study.
+//! - [`morris`]: Morris elementary effects (μ, μ*, σ), the cheap screening before a variance-based study;
+//! - [`recovery`]: when a run is back to its baseline twin after a trigger, and whether a configuration is
+//!   stable, vulnerable or metastable over its replications.
 //!
 //! Randomness (design points, bootstrap resamples) comes from [`crate::engine::random`] streams keyed by the
 //! caller's seed, so a study is reproduced exactly from its seed whatever the number of threads.
@@ -24,6 +26,7 @@ pub mod compass;
 pub mod feasibility;
 pub mod kn;
 pub mod morris;
+pub mod recovery;
 pub mod rinott;
 pub mod sobol;
 

@@ -53,7 +53,7 @@ pub use admission::AdmissionSpec;
 pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
 pub use overrides::Override;
 pub use pool::{AutoscaleSpec, DependencySpec, Incident, PoolSpec, Provisioning, ScaleMetric};
-pub use session::SessionSpec;
+pub use session::{Retrial, SessionSpec};
 pub use source::Source;
 
 /// A validated scenario, ready to run.

@@ -153,6 +153,19 @@ pub struct RawComeback {
     pub delay: RawDist,
     /// Returns before giving up for the morning.
     pub max_returns: u32,
+    /// How the orbit comes back: `"classical"` (each user on their own, after their own `delay`) or
+    /// `"constant"` (the cohort's orbit on a platform sends one user at a time, first in first out, `delay`
+    /// apart: a retrial rate that does not grow with the orbit, as a "come back later" queue behaves).
+    #[serde(default = "classical", skip_serializing_if = "is_classical")]
+    pub retrial: String,
+}
+
+fn classical() -> String {
+    "classical".into()
+}
+
+fn is_classical(s: &str) -> bool {
+    s == "classical"
 }
 
 /// A shared tier, `[dependencies.NAME]`.
@@ -232,7 +245,7 @@ pub enum RawArrivals {
     },
     /// A finite population that arrives once each, spread by a piecewise-linear density.
     Population {
-        /// Number of people.
+        /// Number of people (0 switches the cohort off, e.g. a surge in a stability study's baseline).
         count: u64,
         /// `[t_s, relative_density]` pairs, times increasing.
         shape: Vec<[f64; 2]>,
@@ -559,7 +572,9 @@ impl RawScenario {
             match &mut c.arrivals {
                 RawArrivals::Poisson { rate_per_s } => *rate_per_s *= f,
                 RawArrivals::Profile { points } => points.iter_mut().for_each(|p| p[1] *= f),
-                RawArrivals::Population { count, .. } => *count = ((*count as f64 * f).round() as u64).max(1),
+                // A cohort switched off (no one) stays off; any other keeps at least one person.
+                RawArrivals::Population { count, .. } if *count > 0 => *count = ((*count as f64 * f).round() as u64).max(1),
+                RawArrivals::Population { .. } => {}
             }
         }
         for p in self.platforms.values_mut() {

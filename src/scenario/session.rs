@@ -23,8 +23,22 @@ pub struct SessionSpec {
     pub comeback_delay: DurationDist,
     /// Returns before giving up.
     pub max_returns: u32,
+    /// How the orbit comes back.
+    pub retrial: Retrial,
     /// Patience in a waiting room.
     pub room_patience: Option<DurationDist>,
+}
+
+/// How users who were refused or failed come back: the two policies of retrial queues (Artalejo and Falin
+/// 2002, "Standard and retrial queueing systems: a comparative analysis", Rev. Mat. Complut. 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retrial {
+    /// Each user in the orbit comes back on their own, after their own delay: the orbit's retrial rate
+    /// grows with its size (an M/M/1 retrial queue is stable iff rho < 1).
+    Classical,
+    /// The orbit of a (cohort, platform) sends one user at a time, first in first out, one delay apart: a
+    /// retrial rate alpha = 1 / mean delay whatever the orbit's size (stable iff rho < alpha / (lambda + alpha)).
+    Constant,
 }
 
 impl Validator {
@@ -44,6 +58,14 @@ impl Validator {
         }
         let comeback_delay = self.dist(&format!("{field}.comeback.delay"), &s.comeback.delay);
         let room_patience = s.room_patience.as_ref().map(|d| self.dist(&format!("{field}.room_patience"), d));
+        let retrial = match s.comeback.retrial.as_str() {
+            "classical" => Some(Retrial::Classical),
+            "constant" => Some(Retrial::Constant),
+            other => {
+                self.problem(&format!("{field}.comeback.retrial"), &format!("{other:?}"), "\"classical\" or \"constant\"");
+                None
+            }
+        };
         Some(SessionSpec {
             pages: s.pages,
             think: think?,
@@ -52,6 +74,7 @@ impl Validator {
             retry_budget: s.retry_budget,
             comeback_delay: comeback_delay?,
             max_returns: s.comeback.max_returns,
+            retrial: retrial?,
             room_patience: match room_patience {
                 None => None,
                 Some(d) => Some(d?),

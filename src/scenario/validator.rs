@@ -112,9 +112,9 @@ impl Validator {
             }
             RawArrivals::Profile { points } => self.profile(&format!("{field}.points"), points).map(ArrivalProcess::Profile),
             RawArrivals::Population { count, shape } => {
-                self.check(*count >= 1, &format!("{field}.count"), count, "an integer >= 1");
+                // No one (0) is a cohort switched off: its shape is still checked.
                 let shape = self.profile(&format!("{field}.shape"), shape)?;
-                (*count >= 1).then_some(ArrivalProcess::Population { count: *count, shape })
+                Some(ArrivalProcess::Population { count: *count, shape })
             }
         }
     }

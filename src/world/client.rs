@@ -10,6 +10,7 @@ use super::request::Kind;
 use super::slab::Ref;
 use super::user::{User, UserStage};
 use super::{classes, Clients, Event, Group, Servers, Shared};
+use crate::scenario::Retrial;
 use crate::engine::{Scheduler, SimDuration, SimTime};
 
 impl Clients {
@@ -405,8 +406,57 @@ impl Clients {
         }
         let g = &mut sh.groups[group];
         let session = g.session.as_ref().expect("users belong to session cohorts");
+        if session.retrial == Retrial::Constant {
+            // A constant retrial rate: the user joins the platform's queue of come-backs, whose own timer
+            // (armed when the queue was empty, from the delay of the cohort of the user it brings back next)
+            // sends its users back one at a time.
+            let platform = g.platform;
+            let user = self.users.get_mut(u).expect("alive");
+            restage(user, UserStage::ComingBack, &sh.groups, &mut sh.platforms, sched.now());
+            user.token = user.token.wrapping_add(1);
+            let queue = &mut sh.platforms[platform].retrial_queue;
+            queue.users.push_back((u, user.token));
+            if !queue.armed {
+                queue.armed = true;
+                let g = &mut sh.groups[group];
+                let delay = g.session.as_ref().expect("users belong to session cohorts").comeback_delay.sample(&mut g.behaviour_rng);
+                sched.schedule(delay, Event::OrbitRetry { platform });
+            }
+            return;
+        }
+        let session = g.session.as_ref().expect("users belong to session cohorts");
         let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
         self.wake_user(sh, u, delay, UserStage::ComingBack, sched);
+    }
+
+    /// The queue of come-backs of `platform` (constant retrial rate) sends its first user back, and arms its
+    /// timer for the next one while any is left: one come-back per delay whatever the orbit's size.
+    pub(super) fn orbit_retry(&mut self, sh: &mut Shared, servers: &mut Servers, platform: PlatformId, sched: &mut Scheduler<Event>) {
+        let users = &self.users;
+        let queue = &mut sh.platforms[platform].retrial_queue;
+        let mut next = None;
+        while let Some((u, token)) = queue.users.pop_front() {
+            if users.get(u).is_some_and(|x| x.token == token && x.stage == UserStage::ComingBack) {
+                next = Some(u);
+                break;
+            }
+        }
+        // Armed before the user tries, from the delay of the next user's cohort: if this try fails, the user
+        // rejoins the queue behind the others.
+        match queue.users.front() {
+            None => queue.armed = false,
+            Some(&(head, _)) => {
+                let group = users.get(head).map_or_else(|| next.map(|u| users.get(u).expect("live").group), |x| Some(x.group));
+                let g = &mut sh.groups[group.expect("a queued or returning user")];
+                let delay = g.session.as_ref().expect("users belong to session cohorts").comeback_delay.sample(&mut g.behaviour_rng);
+                sched.schedule(delay, Event::OrbitRetry { platform });
+            }
+        }
+        if let Some(u) = next {
+            let user = self.users.get_mut(u).expect("checked live");
+            user.token = user.token.wrapping_add(1);
+            self.try_login(sh, servers, u, sched);
+        }
     }
 
     fn finish_user(&mut self, sh: &mut Shared, u: Ref, now: SimTime) {

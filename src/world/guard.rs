@@ -99,6 +99,7 @@ pub(super) fn kind_name(e: &Event) -> &'static str {
         Event::Wake { .. } => "users waking (retrying, coming back, next page)",
         Event::SessionExpired { .. } => "session limits",
         Event::RoomRelease { .. } => "waiting-room releases",
+        Event::OrbitRetry { .. } => "come-backs of an orbit with a constant retrial rate",
         Event::TimetableStep { .. } | Event::Autoscale { .. } | Event::BootDone { .. } | Event::Incident { .. } => "provisioning",
         Event::AttackStep { .. } | Event::MitigationOn { .. } | Event::AttackArrival { .. } | Event::AttackHangup { .. } => {
             "attack traffic"

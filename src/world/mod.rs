@@ -92,6 +92,11 @@ pub enum Event {
         /// The session token when this was scheduled.
         token: u32,
     },
+    /// The next user of a platform's orbit with a constant retrial rate comes back.
+    OrbitRetry {
+        /// The platform.
+        platform: PlatformId,
+    },
     /// A platform's waiting room may admit its next user.
     RoomRelease {
         /// The platform.
@@ -310,6 +315,7 @@ impl Model for World<'_> {
             Event::Wake { user, token } => clients.wake(sh, servers, user, token, sched),
             Event::SessionExpired { user, token } => clients.session_expired(sh, servers, user, token, sched),
             Event::RoomRelease { platform } => clients.room_release(sh, servers, platform, sched),
+            Event::OrbitRetry { platform } => clients.orbit_retry(sh, servers, platform, sched),
             Event::TimetableStep { pool, step } => {
                 let then = provisioning[pool].timetable_step(step, &mut servers.pools[pool], sched.now());
                 servers.then(sh, then, pool, sched);

@@ -93,6 +93,19 @@ pub struct Platform {
     pub flag_rng: Option<StreamRng>,
     /// Virtual classes, if it holds them.
     pub classes: Option<Classes>,
+    /// The users of its orbit who come back one at a time (cohorts with `comeback.retrial = "constant"`).
+    pub retrial_queue: RetrialQueue,
+}
+
+/// A platform's orbit that comes back one user at a time, whatever its size (a constant retrial rate): the
+/// users in the order they left, each with the token of its plan (an entry whose user changed plans since is
+/// skipped when reached), and whether the next come-back is scheduled.
+#[derive(Debug, Default)]
+pub struct RetrialQueue {
+    /// (user, token), first to come back first.
+    pub users: std::collections::VecDeque<(super::slab::Ref, u32)>,
+    /// An `OrbitRetry` event is pending.
+    pub armed: bool,
 }
 
 impl Platform {
@@ -121,6 +134,7 @@ impl Platform {
             attack: None,
             flag_rng: None,
             classes: None,
+            retrial_queue: RetrialQueue::default(),
         }
     }
 
