@@ -9,6 +9,7 @@ mod run;
 mod select;
 mod sensitivity;
 mod size;
+mod stability;
 mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -52,6 +53,9 @@ pub enum Command {
     Optimize(OptimizeArgs),
     /// Which uncertain inputs (an experiment's [lhs] ranges) drive a metric: Morris screening or Sobol indices.
     Sensitivity(SensitivityArgs),
+    /// Whether each configuration comes back by itself after a trigger (an experiment's [stability]):
+    /// recovery times against baseline twins, and a class per configuration (stable, vulnerable, metastable).
+    Stability(StabilityArgs),
     /// The smallest value of a knob that meets a target with 95% confidence.
     Size(SizeArgs),
     /// Run task I of N of a procedure's stage (what `--slurm` submits as a job array).
@@ -354,6 +358,29 @@ pub struct SensitivityArgs {
     pub budget: BudgetArgs,
 }
 
+/// Arguments of `rentree stability`.
+#[derive(Debug, clap::Args)]
+pub struct StabilityArgs {
+    /// Experiment file (TOML) with a [stability] table: its design's configurations each carry a trigger,
+    /// and `stability.baseline` removes it.
+    pub experiment: PathBuf,
+    /// Output directory.
+    #[arg(long, default_value = "results/stability")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024), allow_negative_numbers = true)]
+    pub jobs: Option<u64>,
+    /// Continue an interrupted study: skip the runs already written.
+    #[arg(long)]
+    pub resume: bool,
+    /// Where the runs go.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Limits of each run's size, checked before the study starts.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
 /// Arguments of `rentree size`.
 #[derive(Debug, clap::Args)]
 pub struct SizeArgs {
@@ -511,6 +538,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Select(args) => select::select(args),
         Command::Optimize(args) => optimize::optimize(args),
         Command::Sensitivity(args) => sensitivity::sensitivity(args),
+        Command::Stability(args) => stability::stability(args),
         Command::Size(args) => size::size(args),
         Command::Stage { batch, task, jobs } => {
             let task = sweep::parse_part("--task", &task)?;

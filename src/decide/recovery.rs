@@ -62,7 +62,7 @@ pub enum Recovery {
 pub fn recovery(run: &[Minute], twin: &[Minute], criterion: &Criterion) -> Recovery {
     let n = run.len().min(twin.len());
     let excess: Vec<f64> = (0..n).map(|m| run[m].orbit - twin[m].orbit).collect();
-    let peak = excess.iter().copied().fold(0.0, f64::max);
+    let peak = peak_excess_orbit(run, twin);
     let ok: Vec<bool> = (0..n)
         .map(|m| (run[m].goodput - twin[m].goodput).abs() <= criterion.band * twin[m].goodput && excess[m] <= criterion.band * peak)
         .collect();
@@ -75,6 +75,12 @@ pub fn recovery(run: &[Minute], twin: &[Minute], criterion: &Criterion) -> Recov
         }
     }
     Recovery::Censored
+}
+
+/// The largest excess of the run's orbit over its twin's, minute by minute (0 if never above): the users
+/// the trigger sent away.
+pub fn peak_excess_orbit(run: &[Minute], twin: &[Minute]) -> f64 {
+    run.iter().zip(twin).map(|(r, t)| r.orbit - t.orbit).fold(0.0, f64::max)
 }
 
 /// A configuration's class.
@@ -140,14 +146,7 @@ pub fn verdict(times_s: &[Option<f64>], slow_s: f64) -> Verdict {
     } else {
         Class::Stable
     };
-    Verdict {
-        runs: n,
-        not_recovered,
-        p_not_recovered: (p, lo, hi),
-        median_s: (median, median_lo, median_hi),
-        mean_recovered_s,
-        class,
-    }
+    Verdict { runs: n, not_recovered, p_not_recovered: (p, lo, hi), median_s: (median, median_lo, median_hi), mean_recovered_s, class }
 }
 
 /// The ranks (1-based) of the order statistics that bound the median of `n` draws with confidence at least
@@ -210,7 +209,10 @@ mod tests {
     #[test]
     fn a_collapsed_twin_is_matched_only_by_a_collapsed_run() {
         let twin = minutes(&[0.0; 4], &[0.0; 4]);
-        assert_eq!(recovery(&minutes(&[0.0; 4], &[0.0; 4]), &twin, &Criterion { from_minute: 1, band: 0.05, hold_minutes: 2 }), Recovery::At(1));
+        assert_eq!(
+            recovery(&minutes(&[0.0; 4], &[0.0; 4]), &twin, &Criterion { from_minute: 1, band: 0.05, hold_minutes: 2 }),
+            Recovery::At(1)
+        );
         assert_eq!(
             recovery(&minutes(&[0.0, 1.0, 1.0, 1.0], &[0.0; 4]), &twin, &Criterion { from_minute: 1, band: 0.05, hold_minutes: 2 }),
             Recovery::Censored

@@ -90,6 +90,12 @@ impl Source {
         Ok(self)
     }
 
+    /// Then applies `overrides` (an experiment's `set`, written in a file), in order.
+    pub fn with(mut self, overrides: Vec<Override>) -> Source {
+        self.overrides.extend(overrides);
+        self
+    }
+
     /// At `scale` (population and capacity together; 1 is full scale).
     pub fn scaled(mut self, scale: f64) -> Source {
         self.scale = scale;

@@ -8,6 +8,7 @@
 //! replications = 5
 //! seed = 20210406
 //! design = "strategies"                              # grid | zip | strategies | lhs
+//! set = { "platforms.ent.pool.servers" = 120 }         # overrides every configuration shares (optional)
 //!
 //! [[strategy]]
 //! name = "no quota"
@@ -60,6 +61,53 @@ pub struct RawExperiment {
     /// The problem of `rentree optimize` (`design = "optimize"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimize: Option<RawOptimize>,
+    /// The trigger's removal and the criterion of recovery of `rentree stability`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<RawStability>,
+}
+
+/// `[stability]`: what `rentree stability` compares and how. Each configuration of the design carries a
+/// trigger (a surge cohort, an incident); its *baseline twin* is the same configuration with the `baseline`
+/// overrides, which remove the trigger, run on the same random streams.
+///
+/// ```toml
+/// [stability]
+/// platform = "portal"                                  # whose recovery is judged
+/// removal_s = 660.0                                    # when the trigger ends, seconds from the start
+/// band = 0.15                                          # goodput within 15% of the twin's, orbit excess
+///                                                      # within 15% of its peak
+/// hold_s = 300.0                                       # for 5 minutes in a row
+/// slow_s = 900.0                                       # recovering later than this is "vulnerable"
+/// baseline = { "cohorts.surge.arrivals.count" = 0 }    # the trigger removed
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStability {
+    /// The platform whose goodput and orbit are compared.
+    pub platform: String,
+    /// When the trigger ends, seconds from the start of the run.
+    pub removal_s: f64,
+    /// The tolerance, a share of the twin's goodput and of the largest excess orbit.
+    #[serde(default = "default_band")]
+    pub band: f64,
+    /// How long the run must stay within the band, seconds (rounded up to whole minutes).
+    #[serde(default = "default_hold_s")]
+    pub hold_s: f64,
+    /// The longest recovery, seconds after the removal, still called stable.
+    #[serde(default = "default_slow_s")]
+    pub slow_s: f64,
+    /// Overrides that remove the trigger from a configuration: its baseline twin.
+    pub baseline: BTreeMap<String, toml::Value>,
+}
+
+fn default_band() -> f64 {
+    0.1
+}
+fn default_hold_s() -> f64 {
+    300.0
+}
+fn default_slow_s() -> f64 {
+    600.0
 }
 
 /// `[optimize]`: knobs, a cost to minimise, and constraints on summary metrics.
@@ -145,6 +193,10 @@ pub struct RawSettings {
     pub crn: bool,
     /// `grid`, `zip`, `strategies` or `lhs`.
     pub design: String,
+    /// Overrides of the base scenario shared by every configuration (dotted path → value), applied before
+    /// the design's own: what the study fixes, kept out of the configurations' labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set: BTreeMap<String, toml::Value>,
 }
 
 fn one() -> f64 {
@@ -438,7 +490,9 @@ impl Experiment {
         if !(s.scale.is_finite() && s.scale > 0.0 && s.scale <= crate::scenario::MAX_SCALE) {
             return Err(invalid(path, "experiment.scale", s.scale, &format!("a number > 0 and at most {:e}", crate::scenario::MAX_SCALE)));
         }
-        let base = Source::named(&s.scenario, path, "experiment.scenario")?.scaled(s.scale);
+        let origin = format!("{}, experiment.set", path.display());
+        let common = s.set.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
+        let base = Source::named(&s.scenario, path, "experiment.scenario")?.with(common).scaled(s.scale);
         // (label, params, overrides) per configuration.
         let mut designs: Vec<Design> = Vec::new();
         let param_names: Vec<String>;
@@ -611,6 +665,9 @@ impl Experiment {
                 "design = \"optimize\" (run with `rentree optimize`), or no [optimize] table",
             ));
         }
+        if let Some(st) = &raw.stability {
+            check_stability(st, s, path)?;
+        }
         let mut configs = Vec::new();
         for (index, (label, params, overrides)) in designs.into_iter().enumerate() {
             let scenario = base.scenario_with(&overrides).map_err(|e| Error::Invalid {
@@ -620,6 +677,29 @@ impl Experiment {
                 expected: "a valid scenario once its overrides are applied".into(),
             })?;
             configs.push(Config { index, label, params, overrides, scenario, stream_offset: 0 });
+        }
+        if let Some(st) = &raw.stability {
+            let scenario = configs.first().map(|c| &c.scenario);
+            if let Some(sc) = scenario {
+                if !sc.platforms.iter().any(|p| p.name == st.platform) {
+                    let names: Vec<&str> = sc.platforms.iter().map(|p| p.name.as_str()).collect();
+                    return Err(invalid(
+                        path,
+                        "stability.platform",
+                        format!("{:?}", st.platform),
+                        &format!("one of the scenario's platforms: {}", names.join(", ")),
+                    ));
+                }
+                let horizon_s = sc.horizon.as_secs_f64();
+                if st.removal_s >= horizon_s {
+                    return Err(invalid(
+                        path,
+                        "stability.removal_s",
+                        st.removal_s,
+                        &format!("a time before the horizon ({horizon_s} s), with time left to recover"),
+                    ));
+                }
+            }
         }
         Ok(Experiment { raw, path: path.to_owned(), configs, param_names, base, problem })
     }
@@ -640,6 +720,47 @@ impl Experiment {
             (seed ^ (config as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), stream)
         }
     }
+}
+
+/// The checks of a `[stability]` table that need no scenario.
+fn check_stability(st: &RawStability, s: &RawSettings, path: &Path) -> Result<()> {
+    if !matches!(s.design.as_str(), "grid" | "zip" | "strategies" | "lhs") {
+        return Err(invalid(
+            path,
+            "stability",
+            format!("a [stability] table with design = {:?}", s.design),
+            "a design with configurations (grid, zip, strategies, lhs) whose stability is studied",
+        ));
+    }
+    if !s.crn {
+        return Err(invalid(
+            path,
+            "experiment.crn",
+            "false",
+            "true: a stability study compares each run with its baseline twin on the same random streams",
+        ));
+    }
+    if !(st.removal_s.is_finite() && st.removal_s >= 0.0) {
+        return Err(invalid(path, "stability.removal_s", st.removal_s, "a time >= 0 s from the start of the run"));
+    }
+    if !(st.band.is_finite() && st.band > 0.0 && st.band < 1.0) {
+        return Err(invalid(path, "stability.band", st.band, "a share > 0 and < 1 (e.g. 0.1)"));
+    }
+    if !(st.hold_s.is_finite() && st.hold_s > 0.0 && st.hold_s <= 1e7) {
+        return Err(invalid(path, "stability.hold_s", st.hold_s, "a duration > 0 s (whole minutes; e.g. 300)"));
+    }
+    if !(st.slow_s.is_finite() && st.slow_s >= 0.0) {
+        return Err(invalid(path, "stability.slow_s", st.slow_s, "a duration >= 0 s"));
+    }
+    if st.baseline.is_empty() {
+        return Err(invalid(
+            path,
+            "stability.baseline",
+            "{}",
+            "the overrides that remove the trigger, e.g. { \"cohorts.surge.arrivals.count\" = 0 }",
+        ));
+    }
+    Ok(())
 }
 
 /// The last component of a dotted path, for labels.

@@ -24,6 +24,7 @@ pub mod select;
 pub mod sensitivity;
 pub mod size;
 pub mod slurm;
+pub mod stability;
 
 use crate::error::{Error, Result};
 use crate::metrics::ci::Estimate;
@@ -226,6 +227,10 @@ pub struct SweepManifest {
     /// (`optimization.parquet`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimization: Option<optimize::OptimizationNote>,
+    /// The stability study made on these runs, when `rentree stability` built the tables
+    /// (`stability.parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability: Option<stability::StabilityNote>,
     /// The tables and `plan.json`, with their SHA-256.
     pub files: Vec<output::FileEntry>,
 }
@@ -591,6 +596,7 @@ enum Note {
     Selection(select::SelectionNote),
     Sensitivity(sensitivity::SensitivityNote),
     Optimization(optimize::OptimizationNote),
+    Stability(stability::StabilityNote),
 }
 
 fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<Addition>) -> Result<Vec<PathBuf>> {
@@ -649,7 +655,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
     }
     let mut frames = Vec::new();
     let mut tables: Vec<&str> = SWEEP_TABLES.to_vec();
-    let (mut selection, mut sensitivity, mut optimization) = (None, None, None);
+    let (mut selection, mut sensitivity, mut optimization, mut stability) = (None, None, None, None);
     let mut named = vec![("runs.parquet", runs), ("configs.parquet", configs), ("timeseries.parquet", series)];
     if let Some(a) = addition {
         named.push((a.name, a.rows));
@@ -658,6 +664,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
             Note::Selection(n) => selection = Some(n),
             Note::Sensitivity(n) => sensitivity = Some(n),
             Note::Optimization(n) => optimization = Some(n),
+            Note::Stability(n) => stability = Some(n),
         }
     }
     for (name, rows) in named {
@@ -692,6 +699,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
         selection,
         sensitivity,
         optimization,
+        stability,
         files: output::file_entries(out, &listed)?,
     };
     files.push(output::finish_results(out, &manifest)?);

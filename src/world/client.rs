@@ -10,8 +10,8 @@ use super::request::Kind;
 use super::slab::Ref;
 use super::user::{User, UserStage};
 use super::{classes, Clients, Event, Group, Servers, Shared};
-use crate::scenario::Retrial;
 use crate::engine::{Scheduler, SimDuration, SimTime};
+use crate::scenario::Retrial;
 
 impl Clients {
     /// Schedules the next arrival of `group`, if it falls within the horizon.

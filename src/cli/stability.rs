@@ -1,0 +1,67 @@
+//! `rentree stability`: does each configuration come back by itself after its trigger?
+
+use super::{budget_of, Outcome, StabilityArgs};
+use rentree::sweep::experiment::Experiment;
+use rentree::sweep::stability::{self, StabilityOptions};
+use std::io::IsTerminal;
+
+/// Runs the study and prints each configuration's class and recovery.
+pub(super) fn stability(args: StabilityArgs) -> anyhow::Result<Outcome> {
+    let experiment = Experiment::load(&args.experiment)?;
+    if let Some(w) = experiment.configs.first().and_then(|c| c.scenario.scale_warning()) {
+        eprintln!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
+    }
+    let jobs = super::jobs_of(args.jobs);
+    let options = StabilityOptions {
+        out: args.out.clone(),
+        jobs,
+        resume: args.resume,
+        progress: std::io::stderr().is_terminal(),
+        budget: budget_of(&args.budget, jobs)?,
+        cluster: args.cluster.cluster()?,
+    };
+    let outcome = stability::stability(&experiment, &options)?;
+    let note = &outcome.note;
+    println!(
+        "Recovery of {} after the trigger's removal at {} s ({} configurations × {} replications, each against its \
+         baseline twin; recovered = goodput within {:.0}% of the twin's and the trigger's orbit back to {:.0}%, for {} \
+         minutes):",
+        note.platform,
+        note.removal_s,
+        note.configurations,
+        note.replications,
+        note.band * 100.0,
+        note.band * 100.0,
+        note.hold_minutes
+    );
+    let width = outcome.configs.iter().map(|c| c.label.chars().count()).max().unwrap_or(0).max(13);
+    println!("  {:<width$}  {:<10}  {:>24}  {:>28}", "configuration", "class", "not recovered [95% CI]", "median recovery s [95% CI]");
+    let text = |x: f64| if x.is_finite() { format!("{x:.0}") } else { "-".into() };
+    for c in &outcome.configs {
+        let v = &c.verdict;
+        let (p, lo, hi) = v.p_not_recovered;
+        let median = if v.median_s.0.is_finite() { format!("{:.0}", v.median_s.0) } else { "none".into() };
+        println!(
+            "  {:<width$}  {:<10}  {:>24}  {:>28}",
+            c.label,
+            v.class.name(),
+            format!("{}/{} {:.2} [{:.2}, {:.2}]", v.not_recovered, v.runs, p, lo, hi),
+            format!("{median} [{}, {}]", text(v.median_s.1), text(v.median_s.2)),
+        );
+    }
+    eprintln!(
+        "{}: {} stable, {} vulnerable, {} metastable; {} run(s) executed, {} skipped as already finished, in {:.1} s with {} job(s)",
+        experiment.raw.experiment.name,
+        note.stable,
+        note.vulnerable,
+        note.metastable,
+        outcome.executed,
+        outcome.skipped,
+        outcome.wall_s,
+        jobs
+    );
+    for f in outcome.files {
+        println!("{}", f.display());
+    }
+    Ok(Outcome::Success)
+}
