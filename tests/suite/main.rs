@@ -32,4 +32,6 @@ mod sensitivity;
 #[cfg(feature = "files")]
 mod slurm;
 #[cfg(feature = "files")]
+mod stability;
+#[cfg(feature = "files")]
 mod sweep;
