@@ -1,8 +1,10 @@
 //! The briefing of a decision made on a sweep's folder: a selection (`rentree select`), an optimisation
-//! (`rentree optimize`) or a sensitivity analysis (`rentree sensitivity`). Each adds its sentence and its
-//! chart ahead of the sweep's own: the selection with its confidence and each configuration's interval at
-//! the stage it was eliminated; the cheapest set-up found with the frontier of cost against service; the
-//! inputs ranked by their influence, as a tornado chart with intervals.
+//! (`rentree optimize`), a sensitivity analysis (`rentree sensitivity`) or a stability study (`rentree
+//! stability`). Each adds its sentence and its chart ahead of the sweep's own: the selection with its
+//! confidence and each configuration's interval at the stage it was eliminated; the cheapest set-up found
+//! with the frontier of cost against service; the inputs ranked by their influence, as a tornado chart with
+//! intervals; the stability map (each configuration's class, its median recovery and the boundary where
+//! recovery stops) and the recovery curves of goodput against the baseline twins.
 //!
 //! What is said comes from the procedure's note in the manifest and its table, both vouched for by the
 //! manifest's checksums (see [`crate::output::check_results`]).
@@ -31,6 +33,9 @@ pub(super) fn decisions(dir: &Path, checked: &CheckedResults, lang: Lang) -> Res
     }
     if checked.has("sensitivity.parquet") {
         sensitivity(dir, &manifest["sensitivity"], lang, &mut sentences, &mut charts)?;
+    }
+    if checked.has("stability.parquet") {
+        stability(dir, &manifest["stability"], lang, &mut sentences, &mut charts)?;
     }
     Ok((sentences, charts))
 }
@@ -280,5 +285,268 @@ fn sensitivity(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>
         Lang::En => format!("{} points, {} replications each.", num_of(note, "points"), num_of(note, "replications")),
     };
     charts.push(Chart { id: "sensitivity".into(), title, note: Some(note_text), plot });
+    Ok(())
+}
+
+/// The colour of each stability class, from recovering fast to never.
+const CLASS_COLOURS: [(&str, &str); 3] = [("stable", "#2e7d32"), ("vulnerable", "#f9a825"), ("metastable", "#c62828")];
+
+fn class_name(lang: Lang, class: &str) -> &str {
+    match (lang, class) {
+        (Lang::Fr, "stable") => "stable",
+        (Lang::Fr, "vulnerable") => "vulnérable",
+        (Lang::Fr, "metastable") => "métastable",
+        (_, c) => c,
+    }
+}
+
+/// Minutes as the reader writes them.
+fn minutes(lang: Lang, s: f64) -> String {
+    let m = (s / 60.0).round();
+    match lang {
+        Lang::Fr => format!("{m} min"),
+        Lang::En => format!("{m} min"),
+    }
+}
+
+fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, charts: &mut Vec<Chart>) -> Result<()> {
+    let table = output::read_table(&dir.join("stability.parquet"))?;
+    let plan_path = dir.join("plan.json");
+    let plan_text = std::fs::read_to_string(&plan_path).map_err(|source| Error::Read { path: plan_path.clone(), source })?;
+    let plan: Value = serde_json::from_str(&plan_text).map_err(|e| Error::Parse { path: plan_path.clone(), message: e.to_string() })?;
+    let params: Vec<String> = plan["param_names"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).filter(|p| *p != crate::sweep::stability::RUN_COLUMN).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let labels = table.text("label")?;
+    let classes = table.text("class")?;
+    let medians = table.num("median_recovery_s")?;
+    let never = table.num("p_not_recovered")?;
+    let n = labels.len();
+    if n == 0 {
+        return Ok(());
+    }
+    let platform = str_of(note, "platform");
+    let count = |c: &str| classes.iter().filter(|k| *k == c).count();
+    let (stable, vulnerable, metastable) = (count("stable"), count("vulnerable"), count("metastable"));
+    let slow = minutes(lang, num_of(note, "slow_s"));
+    let reps = num_of(note, "replications");
+    sentences.push(match lang {
+        Lang::Fr => format!(
+            "Sur {n} configurations, {platform} revient seul à la normale dans les {slow} qui suivent la fin du déclencheur dans \
+             {stable} cas (stable), plus lentement dans {vulnerable} (vulnérable) et pas avant la fin de la simulation dans \
+             {metastable} (métastable) ; chaque configuration est comparée à son jumeau sans déclencheur, {reps} réplications."
+        ),
+        Lang::En => format!(
+            "Of {n} configurations, {platform} comes back by itself within {slow} of the trigger's removal in {stable} \
+             (stable), more slowly in {vulnerable} (vulnerable) and not before the horizon in {metastable} (metastable); each \
+             configuration is compared with its twin without the trigger, {reps} replications."
+        ),
+    });
+    // Along the first parameter, where recovery stops: the first metastable configuration after one that
+    // recovers, others held equal.
+    let axis: Vec<&[String]> = params.iter().map(|p| table.text(p)).collect::<Result<_>>()?;
+    if let Some(first) = axis.first() {
+        for i in 0..n {
+            for j in 0..n {
+                let same_rest = (1..axis.len()).all(|k| axis[k][i] == axis[k][j]);
+                let next = (i < j) && same_rest && (i + 1..j).all(|m| !(1..axis.len()).all(|k| axis[k][m] == axis[k][i]));
+                if next && classes[i] != "metastable" && classes[j] == "metastable" {
+                    let (a, b) = (&first[i], &first[j]);
+                    let p = &params[0];
+                    sentences.push(match lang {
+                        Lang::Fr => format!(
+                            "Entre {p} = {a} et {p} = {b}, {platform} cesse de se rétablir : {} à {a} (rétabli en {} en médiane), \
+                             {} à {b} (aucun rétablissement dans {} % des réplications).",
+                            class_name(lang, &classes[i]),
+                            minutes(lang, medians[i]),
+                            class_name(lang, &classes[j]),
+                            (never[j] * 100.0).round()
+                        ),
+                        Lang::En => format!(
+                            "Between {p} = {a} and {p} = {b}, {platform} stops recovering: {} at {a} (back in {} at the median), \
+                             {} at {b} (no recovery in {}% of replications).",
+                            classes[i],
+                            minutes(lang, medians[i]),
+                            classes[j],
+                            (never[j] * 100.0).round()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    // The map: the first parameter across, the second (if any) up; one cell per configuration.
+    let distinct = |col: Option<&&[String]>| -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        if let Some(col) = col {
+            for x in col.iter() {
+                if !v.contains(x) {
+                    v.push(x.clone());
+                }
+            }
+        }
+        if v.is_empty() {
+            v.push(String::new());
+        }
+        v
+    };
+    let (xs, ys) = (distinct(axis.first()), distinct(axis.get(1)));
+    let mut z = vec![vec![f64::NAN; xs.len()]; ys.len()];
+    let mut text = vec![vec![String::new(); xs.len()]; ys.len()];
+    for i in 0..n {
+        let xi = axis.first().map_or(0, |c| xs.iter().position(|x| *x == c[i]).unwrap_or(0));
+        let yi = axis.get(1).map_or(0, |c| ys.iter().position(|y| *y == c[i]).unwrap_or(0));
+        z[yi][xi] = CLASS_COLOURS.iter().position(|(c, _)| *c == classes[i]).map_or(f64::NAN, |k| k as f64);
+        text[yi][xi] = if medians[i].is_finite() { minutes(lang, medians[i]) } else { "∞".into() };
+    }
+    let scale: Vec<plotly::common::ColorScaleElement> = CLASS_COLOURS
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (_, colour))| {
+            [
+                plotly::common::ColorScaleElement(k as f64 / 3.0, (*colour).to_owned()),
+                plotly::common::ColorScaleElement((k + 1) as f64 / 3.0, (*colour).to_owned()),
+            ]
+        })
+        .collect();
+    let idx = |len: usize| (0..len).map(|i| i as f64).collect::<Vec<f64>>();
+    let mut plot = Plot::new();
+    plot.add_trace(
+        plotly::HeatMap::new(idx(xs.len()), idx(ys.len()), z.clone())
+            .color_scale(plotly::common::ColorScale::Vector(scale))
+            .zmin(-0.5)
+            .zmax(2.5)
+            .show_scale(false)
+            .name(if lang == Lang::Fr { "classe" } else { "class" }),
+    );
+    // The boundary: cell edges between a configuration that recovers and one that does not.
+    let (mut bx, mut by): (Vec<Option<f64>>, Vec<Option<f64>>) = (Vec::new(), Vec::new());
+    let meta = |v: f64| v == 2.0;
+    for (yi, row) in z.iter().enumerate() {
+        for xi in 0..row.len() {
+            let (x, y) = (xi as f64, yi as f64);
+            if xi + 1 < row.len() && row[xi].is_finite() && row[xi + 1].is_finite() && meta(row[xi]) != meta(row[xi + 1]) {
+                bx.extend([Some(x + 0.5), Some(x + 0.5), None]);
+                by.extend([Some(y - 0.5), Some(y + 0.5), None]);
+            }
+            if yi + 1 < z.len() && row[xi].is_finite() && z[yi + 1][xi].is_finite() && meta(row[xi]) != meta(z[yi + 1][xi]) {
+                bx.extend([Some(x - 0.5), Some(x + 0.5), None]);
+                by.extend([Some(y + 0.5), Some(y + 0.5), None]);
+            }
+        }
+    }
+    if !bx.is_empty() {
+        plot.add_trace(Scatter::new(bx, by).mode(Mode::Lines).line(Line::new().color("#111").width(4.0)).name(if lang == Lang::Fr {
+            "frontière de rétablissement"
+        } else {
+            "recovery boundary"
+        }));
+    }
+    // A legend entry per class (the heat map's colours carry no legend of their own).
+    for (class, colour) in CLASS_COLOURS {
+        plot.add_trace(
+            Scatter::new(vec![None::<f64>], vec![None::<f64>])
+                .mode(Mode::Markers)
+                .marker(Marker::new().color(colour).size(14).symbol(MarkerSymbol::Square))
+                .name(class_name(lang, class)),
+        );
+    }
+    let annotations: Vec<plotly::layout::Annotation> = text
+        .iter()
+        .enumerate()
+        .flat_map(|(yi, row)| {
+            row.iter().enumerate().filter(|(_, t)| !t.is_empty()).map(move |(xi, t)| {
+                plotly::layout::Annotation::new()
+                    .x(xi as f64)
+                    .y(yi as f64)
+                    .text(t.clone())
+                    .show_arrow(false)
+                    .font(plotly::common::Font::new().color("#fff"))
+            })
+        })
+        .collect();
+    let title = match lang {
+        Lang::Fr => format!("Carte de stabilité de {platform} : classe et rétablissement médian après le déclencheur"),
+        Lang::En => format!("Stability map of {platform}: class and median recovery after the trigger"),
+    };
+    let tick = |names: &[String]| Axis::new().tick_values(idx(names.len())).tick_text(names.to_vec());
+    let l = layout(&title, params.first().map_or("", String::as_str), params.get(1).map_or("", String::as_str))
+        .x_axis(tick(&xs).title(Title::with_text(params.first().map_or("", String::as_str))))
+        .y_axis(tick(&ys).title(Title::with_text(params.get(1).map_or("", String::as_str))).auto_margin(true))
+        .annotations(annotations);
+    plot.set_layout(l);
+    let note_text = match lang {
+        Lang::Fr => format!(
+            "Rétabli : débit utile à {} % près de celui du jumeau et orbite ramenée à {} % de son excès maximal, {} minutes de suite ; ∞ : pas de rétablissement médian avant la fin.",
+            num_of(note, "band") * 100.0,
+            num_of(note, "band") * 100.0,
+            num_of(note, "hold_minutes")
+        ),
+        Lang::En => format!(
+            "Recovered: goodput within {}% of the twin's and the orbit back to {}% of its largest excess, {} minutes in a row; ∞: the median run does not recover before the horizon.",
+            num_of(note, "band") * 100.0,
+            num_of(note, "band") * 100.0,
+            num_of(note, "hold_minutes")
+        ),
+    };
+    charts.push(Chart { id: "stability".into(), title, note: Some(note_text), plot });
+
+    // Recovery curves: each configuration's goodput as a share of its twin's, and the users the trigger sent
+    // to the orbit who are still there (the excess of its orbit over its twin's), minute by minute.
+    let ts = output::read_table(&dir.join("timeseries.parquet"))?;
+    let (ts_labels, ts_platform, ts_minute) = (ts.text("label")?, ts.text("platform")?, ts.num("minute")?);
+    let (goodput, orbit) = (ts.num("goodput_mean")?, ts.num("mean_orbit_mean")?);
+    let mut series: std::collections::BTreeMap<&str, Vec<(f64, f64, f64)>> = std::collections::BTreeMap::new();
+    for i in 0..ts.height {
+        if ts_platform[i] == platform {
+            series.entry(ts_labels[i].as_str()).or_default().push((ts_minute[i], goodput[i], orbit[i]));
+        }
+    }
+    let removal_min = num_of(note, "removal_s") / 60.0;
+    let (mut share, mut excess) = (Plot::new(), Plot::new());
+    let mut top: f64 = 1.0;
+    for label in labels.iter().take(12) {
+        let (Some(run), Some(twin)) = (series.get(label.as_str()), series.get(format!("{label} (baseline)").as_str())) else {
+            continue;
+        };
+        let xs: Vec<f64> = run.iter().map(|p| p.0).collect();
+        let ratio: Vec<Option<f64>> = run.iter().zip(twin).map(|(r, t)| (t.1 > 0.0).then(|| r.1 / t.1)).collect();
+        top = ratio.iter().flatten().fold(top, |a, &b| a.max(b));
+        share.add_trace(Scatter::new(xs.clone(), ratio).mode(Mode::Lines).name(label.clone()));
+        excess.add_trace(Scatter::new(xs, run.iter().zip(twin).map(|(r, t)| r.2 - t.2).collect()).mode(Mode::Lines).name(label.clone()));
+    }
+    let removed = if lang == Lang::Fr { "fin du déclencheur" } else { "trigger removed" };
+    for (plot, high) in [(&mut share, top), (&mut excess, f64::NAN)] {
+        let ys = if high.is_finite() { vec![0.0, high] } else { vec![] };
+        if !ys.is_empty() {
+            plot.add_trace(
+                Scatter::new(vec![removal_min, removal_min], ys)
+                    .mode(Mode::Lines)
+                    .line(Line::new().dash(DashType::Dash).color("#555"))
+                    .name(removed),
+            );
+        }
+    }
+    let title = match lang {
+        Lang::Fr => format!("Débit utile de {platform} rapporté à celui du jumeau sans déclencheur"),
+        Lang::En => format!("Goodput of {platform} as a share of its twin's without the trigger"),
+    };
+    share.set_layout(layout(&title, "minute", if lang == Lang::Fr { "part du jumeau" } else { "share of the twin's" }));
+    let note_text = match lang {
+        Lang::Fr => format!("Le déclencheur prend fin à la minute {removal_min:.0} ; 1 : comme sans déclencheur."),
+        Lang::En => format!("The trigger ends at minute {removal_min:.0}; 1: as without the trigger."),
+    };
+    charts.push(Chart { id: "recovery".into(), title, note: Some(note_text), plot: share });
+    let title = match lang {
+        Lang::Fr => format!("Utilisateurs que le déclencheur a mis en attente de retour sur {platform} (orbite en plus du jumeau)"),
+        Lang::En => format!("Users the trigger sent to {platform}'s orbit, still there (orbit above its twin's)"),
+    };
+    excess.set_layout(layout(&title, "minute", if lang == Lang::Fr { "utilisateurs" } else { "users" }));
+    let note_text = match lang {
+        Lang::Fr => "Un système qui se rétablit les absorbe ; au-delà de sa frontière de stabilité, ils restent.".to_owned(),
+        Lang::En => "A system that recovers absorbs them; past its stability boundary they stay.".to_owned(),
+    };
+    charts.push(Chart { id: "orbit_excess".into(), title, note: Some(note_text), plot: excess });
     Ok(())
 }

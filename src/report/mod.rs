@@ -503,10 +503,17 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
             ("selection.parquet", "title_selection"),
             ("optimization.parquet", "title_optimization"),
             ("sensitivity.parquet", "title_sensitivity"),
+            ("stability.parquet", "title_stability"),
         ] {
             if checked.has(table) {
                 kind = title;
             }
+        }
+        if checked.has("stability.parquet") {
+            // A stability study's configurations are twins, not alternatives: the sweep's comparison of
+            // strategies would compare each run with its own baseline.
+            sentences.clear();
+            charts.clear();
         }
         sentences.splice(0..0, said);
         charts.splice(0..0, drawn);

@@ -70,6 +70,21 @@ fn a_constant_retrial_rate_is_stable_iff_rho_is_below_alpha_over_lambda_plus_alp
     // The study is in the folder: its table, and its note in the manifest.
     let manifest = std::fs::read_to_string(d.join("out/manifest.json")).unwrap();
     assert!(manifest.contains("\"stability\"") && manifest.contains("stability.parquet"), "{manifest}");
+    // The briefing says where recovery stops, in both languages, and draws the map and the curves.
+    let out = d.join("out");
+    for (lang, said) in [
+        ("en", "Between cohorts.pupils.arrivals.rate_per_s = 11.0 and cohorts.pupils.arrivals.rate_per_s = 13.0, portal stops recovering"),
+        ("fr", "Entre cohorts.pupils.arrivals.rate_per_s = 11.0 et cohorts.pupils.arrivals.rate_per_s = 13.0, portal cesse de se rétablir"),
+    ] {
+        let (code, _, stderr) =
+            common::rentree(&["report", out.to_str().unwrap(), "--lang", lang, "--out", d.join("briefing").to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+        let page = std::fs::read_to_string(d.join(format!("briefing/briefing-{lang}.html"))).unwrap();
+        for id in ["stability", "recovery", "orbit_excess"] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "{lang}: no chart {id}");
+        }
+    }
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
