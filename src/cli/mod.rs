@@ -2,7 +2,7 @@
 //!
 //! This file holds the definitions, what the commands share (loading a scenario, a run's budget) and the
 //! short commands; a command of more than a screen has a file of its own (`run.rs`, `sweep.rs` with
-//! `slurm`, `select.rs`, `optimize.rs`, `sensitivity.rs`, `size.rs`).
+//! `slurm`, `select.rs`, `optimize.rs`, `sensitivity.rs`, `stability.rs`, `size.rs`).
 
 mod optimize;
 mod run;
@@ -564,6 +564,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                     );
                     return Ok(Outcome::Success);
                 }
+                if let Some(st) = &e.raw.stability {
+                    rentree::sweep::stability::twins(&e, st)?;
+                }
                 println!(
                     "{}: valid experiment \"{}\": {} configuration(s) × {} replication(s), design {}",
                     file.display(),
@@ -572,6 +575,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                     e.replications(),
                     e.raw.experiment.design
                 );
+                if let Some(st) = &e.raw.stability {
+                    println!(
+                        "  and a stability study of {} after the trigger's removal at {} s: each configuration beside its baseline twin \
+                         ({}); run it with `rentree stability`",
+                        st.platform,
+                        st.removal_s,
+                        st.baseline.iter().map(|(p, v)| format!("{p} = {v}")).collect::<Vec<_>>().join(", ")
+                    );
+                }
                 return Ok(Outcome::Success);
             }
             let s = load(&file, None)?;

@@ -109,8 +109,9 @@ pub struct StabilityOutcome {
     pub files: Vec<PathBuf>,
 }
 
-/// The experiment of the twins: the design's configurations (triggered), then each one's baseline twin.
-fn twins(experiment: &Experiment, st: &RawStability) -> Result<Experiment> {
+/// The experiment of the twins: the design's configurations (triggered), then each one's baseline twin, each
+/// validated (`rentree validate` calls it, so a baseline that breaks a scenario is found before any run).
+pub fn twins(experiment: &Experiment, st: &RawStability) -> Result<Experiment> {
     let path = &experiment.path;
     let origin = format!("{}, [stability] baseline", path.display());
     let baseline: Vec<Override> = st.baseline.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();

@@ -82,7 +82,7 @@ fn rentree_out(args: &[&str]) -> String {
 }
 
 #[test]
-fn a_selection_and_a_sensitivity_analysis_staged_on_slurm_write_the_local_bytes() {
+fn a_selection_a_sensitivity_analysis_and_a_stability_study_staged_on_slurm_write_the_local_bytes() {
     // Each stage of the procedure is a job array waited for (`--slurm TASKS`); an optimisation's stages go
     // through the same path (`sweep::execute`), one array per iteration of its search.
     if std::env::var_os("RENTREE_SLURM").is_none() {
@@ -143,5 +143,18 @@ fn a_selection_and_a_sensitivity_analysis_staged_on_slurm_write_the_local_bytes(
         let (a, b) =
             (std::fs::read(local.join(format!("{t}.parquet"))).unwrap(), std::fs::read(cluster.join(format!("{t}.parquet"))).unwrap());
         assert_eq!(a, b, "{t}.parquet differs between the local analysis and the staged one");
+    }
+    // A stability study: the configurations and their baseline twins, one array.
+    let exp = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/retrial-stability/constant.toml");
+    let (local, cluster) = (d.join("stab-local"), d.join("stab-cluster"));
+    for (out, extra) in [(&local, ["--jobs", "2"]), (&cluster, ["--slurm", "3"])] {
+        let mut args = vec!["stability", exp.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&extra);
+        rentree_out(&args);
+    }
+    for t in ["stability", "runs", "configs", "timeseries"] {
+        let (a, b) =
+            (std::fs::read(local.join(format!("{t}.parquet"))).unwrap(), std::fs::read(cluster.join(format!("{t}.parquet"))).unwrap());
+        assert_eq!(a, b, "{t}.parquet differs between the local stability study and the staged one");
     }
 }

@@ -138,6 +138,10 @@ fn bad_stability_tables_are_refused_with_the_file_and_the_field() {
         let (code, _, stderr) = common::rentree(&["stability", p.to_str().unwrap(), "--out", d.join("out").to_str().unwrap()]);
         assert_eq!(code, 2, "case {i}: {stderr}");
         assert!(stderr.contains(&format!("bad{i}.toml")) && stderr.contains(field) && stderr.contains(hint), "case {i}: {stderr}");
+        // `rentree validate` finds the same problem, twins included, before any run.
+        let (code, stdout, stderr) = common::rentree(&["validate", p.to_str().unwrap()]);
+        assert_eq!(code, 2, "case {i}: {stdout}{stderr}");
+        assert!(stderr.contains(field) && !stdout.contains("valid experiment"), "case {i}: {stdout}{stderr}");
     }
     // An experiment without a [stability] table.
     let p = d.join("plain.toml");
