@@ -511,7 +511,10 @@ fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, 
             continue;
         };
         let xs: Vec<f64> = run.iter().map(|p| p.0).collect();
-        let ratio: Vec<Option<f64>> = run.iter().zip(twin).map(|(r, t)| (t.1 > 0.0).then(|| r.1 / t.1)).collect();
+        // Where the twin itself serves next to nothing (a platform collapsed without the trigger, the night),
+        // a ratio says nothing: those minutes are left out.
+        let floor = 0.05 * twin.iter().map(|t| t.1).fold(0.0, f64::max);
+        let ratio: Vec<Option<f64>> = run.iter().zip(twin).map(|(r, t)| (t.1 > floor && t.1 > 0.0).then(|| r.1 / t.1)).collect();
         top = ratio.iter().flatten().fold(top, |a, &b| a.max(b));
         share.add_trace(Scatter::new(xs.clone(), ratio).mode(Mode::Lines).name(label.clone()));
         excess.add_trace(Scatter::new(xs, run.iter().zip(twin).map(|(r, t)| r.2 - t.2).collect()).mode(Mode::Lines).name(label.clone()));
@@ -534,8 +537,12 @@ fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, 
     };
     share.set_layout(layout(&title, "minute", if lang == Lang::Fr { "part du jumeau" } else { "share of the twin's" }));
     let note_text = match lang {
-        Lang::Fr => format!("Le déclencheur prend fin à la minute {removal_min:.0} ; 1 : comme sans déclencheur."),
-        Lang::En => format!("The trigger ends at minute {removal_min:.0}; 1: as without the trigger."),
+        Lang::Fr => format!(
+            "Le déclencheur prend fin à la minute {removal_min:.0} ; 1 : comme sans déclencheur ; les minutes où le jumeau sert moins de 5 % de son maximum sont omises."
+        ),
+        Lang::En => format!(
+            "The trigger ends at minute {removal_min:.0}; 1: as without the trigger; minutes where the twin serves less than 5% of its peak are left out."
+        ),
     };
     charts.push(Chart { id: "recovery".into(), title, note: Some(note_text), plot: share });
     let title = match lang {
