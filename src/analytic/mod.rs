@@ -12,6 +12,9 @@
 //! - [`mmck`]: the finite-capacity system M/M/c/K.
 //! - [`erlang_a`]: M/M/c+M, the delay system with exponential patience.
 //! - [`mg1_mean_wait_s`]: the Pollaczek-Khinchine mean wait of M/G/1.
+//! - [`retrial_ctmc`]: the exact Markov chain of one server with a bounded
+//!   backlog, impatient clients and a bounded number of come-backs (rentree's
+//!   own retrial semantics), solved numerically: steady state and drain times.
 //!
 //! Conventions:
 //!
@@ -32,6 +35,7 @@ mod erlang;
 mod erlang_a;
 mod mg1;
 mod mmck;
+mod retrial_ctmc;
 
 #[cfg(test)]
 mod test_support;
@@ -40,6 +44,7 @@ pub use erlang::{erlang_b, erlang_c, erlang_c_wait_tail, try_erlang_b, MmcMetric
 pub use erlang_a::{erlang_a, ErlangAMetrics, ERLANG_A_MAX_STATES};
 pub use mg1::mg1_mean_wait_s;
 pub use mmck::{mmck, MmckMetrics};
+pub use retrial_ctmc::{retrial_ctmc, RetrialCtmcMetrics, RetrialDrain, RetrialModel, RETRIAL_CTMC_MAX_STATES};
 
 /// Errors for parameters outside a formula's domain.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -8,6 +8,7 @@ mod common;
 mod attack;
 mod classes;
 mod columns;
+mod ctmc;
 mod golden;
 mod national;
 mod orbit;
