@@ -15,7 +15,7 @@
 //! the briefing draws) with `stability.parquet` and the study in the manifest.
 
 use super::experiment::{Config, Experiment, RawStability};
-use super::{execute, merge_with, plan_of, prepare, read_json, run_file, Addition, Note, Prepared, RunRecord, SweepInvocation};
+use super::{merge_with, prepare, run_batch, Addition, Note, Prepared, RunRecord, SweepInvocation};
 use crate::decide::recovery::{self, Criterion, Minute, Recovery, Verdict};
 use crate::error::{Error, Result};
 use crate::metrics::{Field, MinuteColumn};
@@ -180,20 +180,19 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
     );
     let out = &options.out;
     let Prepared { limits, sha, .. } = prepare(&design, out, options.resume, false, &options.budget, &description)?;
-    let reps = vec![design.replications(); design.configs.len()];
-    crate::output::write_json(&out.join("plan.json"), &plan_of(&design, &sha, &reps))?;
-    let all: Vec<(usize, u64)> = (0..design.configs.len()).flat_map(|c| (0..reps[c]).map(move |r| (c, r))).collect();
-    let todo: Vec<(usize, u64)> = all.iter().copied().filter(|&(c, r)| !run_file(out, c, r).exists()).collect();
-    let skipped = (all.len() - todo.len()) as u64;
-    let executed = execute(&design, out, &todo, options.jobs, options.progress, &limits, options.cluster.as_ref())?;
+    // One batch: every run of every configuration and twin, in (configuration, replication) order.
+    let reps_each = design.replications();
+    let mut reps = vec![0; design.configs.len()];
+    let batch: Vec<(usize, u64)> = (0..design.configs.len()).flat_map(|c| (0..reps_each).map(move |r| (c, r))).collect();
+    let (records, executed, skipped) =
+        run_batch(&design, out, &sha, &mut reps, &batch, (options.jobs, options.progress), &limits, options.cluster.as_ref())?;
+    let record = |c: usize, r: u64| &records[c * reps_each as usize + r as usize];
     let mut configs = Vec::with_capacity(n);
     for c in &experiment.configs {
         let mut times_s = Vec::new();
         let mut peaks = 0.0;
-        for r in 0..design.replications() {
-            let run: RunRecord = read_json(&run_file(out, c.index, r))?;
-            let twin: RunRecord = read_json(&run_file(out, n + c.index, r))?;
-            let (run, twin) = (minutes_of(&run, &st.platform), minutes_of(&twin, &st.platform));
+        for r in 0..reps_each {
+            let (run, twin) = (minutes_of(record(c.index, r), &st.platform), minutes_of(record(n + c.index, r), &st.platform));
             peaks += recovery::peak_excess_orbit(&run, &twin);
             times_s.push(match recovery::recovery(&run, &twin, &criterion) {
                 Recovery::At(m) => Some((m as f64 * 60.0 - st.removal_s).max(0.0)),
