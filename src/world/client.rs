@@ -424,7 +424,6 @@ impl Clients {
             }
             return;
         }
-        let session = g.session.as_ref().expect("users belong to session cohorts");
         let delay = session.comeback_delay.sample(&mut g.behaviour_rng);
         self.wake_user(sh, u, delay, UserStage::ComingBack, sched);
     }
@@ -433,21 +432,20 @@ impl Clients {
     /// timer for the next one while any is left: one come-back per delay whatever the orbit's size.
     pub(super) fn orbit_retry(&mut self, sh: &mut Shared, servers: &mut Servers, platform: PlatformId, sched: &mut Scheduler<Event>) {
         let users = &self.users;
+        let live = |&(u, token): &(Ref, u32)| users.get(u).is_some_and(|x| x.token == token && x.stage == UserStage::ComingBack);
         let queue = &mut sh.platforms[platform].retrial_queue;
-        let mut next = None;
-        while let Some((u, token)) = queue.users.pop_front() {
-            if users.get(u).is_some_and(|x| x.token == token && x.stage == UserStage::ComingBack) {
-                next = Some(u);
-                break;
-            }
+        // Entries whose user changed plans since are skipped: the first live one comes back, and the head
+        // left behind it is live too.
+        let next = std::iter::from_fn(|| queue.users.pop_front()).find(live).map(|(u, _)| u);
+        while queue.users.front().is_some_and(|e| !live(e)) {
+            queue.users.pop_front();
         }
         // Armed before the user tries, from the delay of the next user's cohort: if this try fails, the user
         // rejoins the queue behind the others.
         match queue.users.front() {
             None => queue.armed = false,
             Some(&(head, _)) => {
-                let group = users.get(head).map_or_else(|| next.map(|u| users.get(u).expect("live").group), |x| Some(x.group));
-                let g = &mut sh.groups[group.expect("a queued or returning user")];
+                let g = &mut sh.groups[users.get(head).expect("a live head").group];
                 let delay = g.session.as_ref().expect("users belong to session cohorts").comeback_delay.sample(&mut g.behaviour_rng);
                 sched.schedule(delay, Event::OrbitRetry { platform });
             }
