@@ -589,6 +589,8 @@ struct Addition {
     name: &'static str,
     rows: Vec<Vec<(String, Field)>>,
     note: Note,
+    /// Further tables of the procedure (a stability study's per-run recoveries), by file name.
+    more: Vec<(&'static str, Vec<Vec<(String, Field)>>)>,
 }
 
 /// The manifest's note of a procedure driving a sweep.
@@ -660,6 +662,10 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
     if let Some(a) = addition {
         named.push((a.name, a.rows));
         tables.push(a.name);
+        for (name, rows) in a.more {
+            named.push((name, rows));
+            tables.push(name);
+        }
         match a.note {
             Note::Selection(n) => selection = Some(n),
             Note::Sensitivity(n) => sensitivity = Some(n),

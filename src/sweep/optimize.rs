@@ -589,8 +589,11 @@ pub fn optimize(experiment: &Experiment, options: &OptimizeOptions) -> Result<Op
     let invocation = SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started);
     // The plan lists exactly the runs made (the last iteration's unrun draws are gone).
     output::write_json(&out.join("plan.json"), &plan_of(&runner.design, &runner.sha, &runner.reps))?;
-    let files =
-        merge_with(out, Some(invocation), Some(Addition { name: OPTIMIZATION_TABLE, rows, note: Note::Optimization(note.clone()) }))?;
+    let files = merge_with(
+        out,
+        Some(invocation),
+        Some(Addition { name: OPTIMIZATION_TABLE, rows, note: Note::Optimization(note.clone()), more: Vec::new() }),
+    )?;
     Ok(OptimizeOutcome { optimum, visited, note, executed, skipped, wall_s: started.elapsed().as_secs_f64(), files, stale_temps_removed })
 }
 

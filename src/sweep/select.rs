@@ -482,7 +482,8 @@ pub fn select(experiment: &Experiment, options: &SelectOptions) -> Result<Select
         .collect();
     let (executed, skipped) = (runner.executed, runner.skipped);
     let invocation = SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started);
-    let files = merge_with(out, Some(invocation), Some(Addition { name: SELECTION_TABLE, rows, note: Note::Selection(note) }))?;
+    let files =
+        merge_with(out, Some(invocation), Some(Addition { name: SELECTION_TABLE, rows, note: Note::Selection(note), more: Vec::new() }))?;
     Ok(SelectOutcome {
         best,
         survivors,

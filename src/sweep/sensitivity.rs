@@ -294,6 +294,10 @@ pub fn sensitivity(experiment: &Experiment, options: &SensitivityOptions) -> Res
         })
         .collect();
     let invocation = SweepInvocation::since(path, executed, skipped, options.jobs, started);
-    let files = merge_with(out, Some(invocation), Some(Addition { name: SENSITIVITY_TABLE, rows, note: Note::Sensitivity(note.clone()) }))?;
+    let files = merge_with(
+        out,
+        Some(invocation),
+        Some(Addition { name: SENSITIVITY_TABLE, rows, note: Note::Sensitivity(note.clone()), more: Vec::new() }),
+    )?;
     Ok(SensitivityOutcome { inputs, note, executed, skipped, wall_s: started.elapsed().as_secs_f64(), files })
 }

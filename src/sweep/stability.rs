@@ -12,7 +12,8 @@
 //! The runs are a sweep of the twins (configurations `0..n` triggered, `n..2n` their baselines, a
 //! `stability_run` column telling them apart): the same part files, `--resume`, `--jobs` byte-identity and
 //! Slurm stage. The folder holds the sweep's tables (the minute means of both twins are the recovery curves
-//! the briefing draws) with `stability.parquet` and the study in the manifest.
+//! the briefing draws) with `stability.parquet` (per configuration), `stability_runs.parquet` (each
+//! triggered run's recovery time) and the study in the manifest.
 
 use super::experiment::{Config, Experiment, RawStability};
 use super::{merge_with, prepare, run_batch, Addition, Note, Prepared, RunRecord, SweepInvocation};
@@ -26,6 +27,9 @@ use std::path::PathBuf;
 
 /// The table a stability study adds to its folder.
 pub const STABILITY_TABLE: &str = "stability.parquet";
+
+/// The table of each triggered run's recovery, one row per (configuration, replication).
+pub const STABILITY_RUNS_TABLE: &str = "stability_runs.parquet";
 
 /// The parameter column that tells a triggered run from its baseline twin.
 pub const RUN_COLUMN: &str = "stability_run";
@@ -58,6 +62,8 @@ pub struct ConfigStability {
     pub params: Vec<(String, String)>,
     /// Recovery time of each replication, seconds after the removal (`None`: not recovered).
     pub times_s: Vec<Option<f64>>,
+    /// The users the trigger sent to the orbit in each replication (the largest excess over the twin's).
+    pub peak_excess_orbit: Vec<f64>,
     /// The users the trigger sent to the orbit: the largest excess of the run's orbit over its twin's, mean
     /// over replications.
     pub mean_peak_excess_orbit: f64,
@@ -190,10 +196,10 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
     let mut configs = Vec::with_capacity(n);
     for c in &experiment.configs {
         let mut times_s = Vec::new();
-        let mut peaks = 0.0;
+        let mut peaks = Vec::new();
         for r in 0..reps_each {
             let (run, twin) = (minutes_of(record(c.index, r), &st.platform), minutes_of(record(n + c.index, r), &st.platform));
-            peaks += recovery::peak_excess_orbit(&run, &twin);
+            peaks.push(recovery::peak_excess_orbit(&run, &twin));
             times_s.push(match recovery::recovery(&run, &twin, &criterion) {
                 Recovery::At(m) => Some((m as f64 * 60.0 - st.removal_s).max(0.0)),
                 Recovery::Censored => None,
@@ -205,7 +211,8 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
             label: c.label.clone(),
             params: c.params.clone(),
             times_s,
-            mean_peak_excess_orbit: peaks / design.replications() as f64,
+            mean_peak_excess_orbit: peaks.iter().sum::<f64>() / peaks.len() as f64,
+            peak_excess_orbit: peaks,
             verdict,
         });
     }
@@ -248,7 +255,29 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
             row
         })
         .collect();
+    let run_rows = configs
+        .iter()
+        .flat_map(|c| {
+            c.times_s.iter().zip(&c.peak_excess_orbit).enumerate().map(move |(r, (t, peak))| {
+                let mut row: Vec<(String, Field)> =
+                    vec![("config".into(), Field::U64(c.config as u64)), ("label".into(), Field::Str(c.label.clone()))];
+                for (name, value) in &c.params {
+                    row.push((name.clone(), Field::Str(value.clone())));
+                }
+                row.push(("replication".into(), Field::U64(r as u64)));
+                row.push(("recovered".into(), Field::U64(u64::from(t.is_some()))));
+                // NaN (null) for a run censored at the horizon.
+                row.push(("recovery_s".into(), Field::F64(t.unwrap_or(f64::NAN))));
+                row.push(("peak_excess_orbit".into(), Field::F64(*peak)));
+                row
+            })
+        })
+        .collect();
     let invocation = SweepInvocation::since(path, executed, skipped, options.jobs, started);
-    let files = merge_with(out, Some(invocation), Some(Addition { name: STABILITY_TABLE, rows, note: Note::Stability(note.clone()) }))?;
+    let files = merge_with(
+        out,
+        Some(invocation),
+        Some(Addition { name: STABILITY_TABLE, rows, note: Note::Stability(note.clone()), more: vec![(STABILITY_RUNS_TABLE, run_rows)] }),
+    )?;
     Ok(StabilityOutcome { configs, note, executed, skipped, wall_s: started.elapsed().as_secs_f64(), files })
 }

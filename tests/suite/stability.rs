@@ -67,9 +67,19 @@ fn a_constant_retrial_rate_is_stable_iff_rho_is_below_alpha_over_lambda_plus_alp
     // (mu + lambda + alpha) − lambda, falls from 3.7/s at 8 to 1.2/s at 11.
     let medians: Vec<f64> = loads(&outcome).into_iter().filter(|(l, _)| *l < boundary).map(|(_, c)| c.verdict.median_s.0).collect();
     assert!(medians.windows(2).all(|w| w[0] < w[1]), "{medians:?}");
-    // The study is in the folder: its table, and its note in the manifest.
+    // The study is in the folder: its tables, and its note in the manifest.
     let manifest = std::fs::read_to_string(d.join("out/manifest.json")).unwrap();
     assert!(manifest.contains("\"stability\"") && manifest.contains("stability.parquet"), "{manifest}");
+    // Each triggered run's recovery, read back from its Parquet table: one row per (configuration,
+    // replication), the same times the summary was made of.
+    let runs = rentree::output::read_table(&d.join("out/stability_runs.parquet")).unwrap();
+    let expected: Vec<Option<f64>> = outcome.configs.iter().flat_map(|c| c.times_s.clone()).collect();
+    assert_eq!(runs.height, expected.len());
+    let (recovered, times) = (runs.num("recovered").unwrap(), runs.num("recovery_s").unwrap());
+    for (i, t) in expected.iter().enumerate() {
+        assert_eq!(recovered[i] == 1.0, t.is_some(), "row {i}");
+        assert!(t.map_or(times[i].is_nan(), |t| times[i] == t), "row {i}: {} against {t:?}", times[i]);
+    }
     // The briefing says where recovery stops, in both languages, and draws the map and the curves.
     let out = d.join("out");
     for (lang, said) in [
@@ -88,7 +98,7 @@ fn a_constant_retrial_rate_is_stable_iff_rho_is_below_alpha_over_lambda_plus_alp
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    ["stability.parquet", "configs.parquet", "runs.parquet", "timeseries.parquet"]
+    ["stability.parquet", "stability_runs.parquet", "configs.parquet", "runs.parquet", "timeseries.parquet"]
         .iter()
         .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
         .collect()
