@@ -582,15 +582,18 @@ pub fn merge(out: &Path) -> Result<Vec<PathBuf>> {
     merge_with(out, None, None)
 }
 
+/// A table's rows, each a list of (column, value).
+type Rows = Vec<Vec<(String, Field)>>;
+
 /// A table, and its note in the manifest, that a procedure driving a sweep (a selection) adds to the
 /// folder's tables.
 struct Addition {
     /// File name (`….parquet`).
     name: &'static str,
-    rows: Vec<Vec<(String, Field)>>,
+    rows: Rows,
     note: Note,
     /// Further tables of the procedure (a stability study's per-run recoveries), by file name.
-    more: Vec<(&'static str, Vec<Vec<(String, Field)>>)>,
+    more: Vec<(&'static str, Rows)>,
 }
 
 /// The manifest's note of a procedure driving a sweep.
