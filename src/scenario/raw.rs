@@ -154,8 +154,9 @@ pub struct RawComeback {
     /// Returns before giving up for the morning.
     pub max_returns: u32,
     /// How the orbit comes back: `"classical"` (each user on their own, after their own `delay`) or
-    /// `"constant"` (the cohort's orbit on a platform sends one user at a time, first in first out, `delay`
-    /// apart: a retrial rate that does not grow with the orbit, as a "come back later" queue behaves).
+    /// `"constant"` (the platform's orbit, shared by every cohort on it that comes back this way, sends one
+    /// user at a time, first in first out, `delay` apart: a retrial rate that does not grow with the orbit,
+    /// as a "come back later" queue behaves).
     #[serde(default = "classical", skip_serializing_if = "is_classical")]
     pub retrial: String,
 }

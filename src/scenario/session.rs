@@ -36,8 +36,9 @@ pub enum Retrial {
     /// Each user in the orbit comes back on their own, after their own delay: the orbit's retrial rate
     /// grows with its size (an M/M/1 retrial queue is stable iff rho < 1).
     Classical,
-    /// The orbit of a (cohort, platform) sends one user at a time, first in first out, one delay apart: a
-    /// retrial rate alpha = 1 / mean delay whatever the orbit's size (stable iff rho < alpha / (lambda + alpha)).
+    /// The platform's orbit (the users of every cohort with this policy on it) sends one user at a time,
+    /// first in first out, one delay apart (drawn from the next user's cohort): a retrial rate alpha = 1 /
+    /// mean delay whatever the orbit's size (stable iff rho < alpha / (lambda + alpha)).
     Constant,
 }
 
