@@ -5,6 +5,10 @@ use anyhow::Context;
 use rentree::output::{self, Manifest};
 use rentree::world;
 use rentree::world::budget::Rows;
+use rentree::world::{MinuteSink, SinkError};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Runs the scenario once and writes its results folder.
@@ -22,10 +26,15 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         eprintln!("warning: {source}: {w}");
     }
     let started = Instant::now();
+    let watch = Arc::new(Watch::new(&scenario, world::components(&scenario).len(), std::io::stderr().is_terminal()));
     // The minute rows stream to spill files in the results folder as the run makes them, so that the memory
     // a run holds does not grow with its horizon.
-    let (report, mut spills) = world::run_streamed(&scenario, args.seed, 0, &limits, |_| output::MinuteSpill::create(&args.out))
-        .map_err(|e| e.into_error(source.clone().into(), ""))?;
+    let (report, watched) = world::run_streamed(&scenario, args.seed, 0, &limits, |k| {
+        output::MinuteSpill::create(&args.out).map(|spill| Watched { inner: spill, component: k, watch: Arc::clone(&watch) })
+    })
+    .map_err(|e| e.into_error(source.clone().into(), ""))?;
+    watch.bar.finish_and_clear();
+    let mut spills: Vec<output::MinuteSpill> = watched.into_iter().map(|w| w.inner).collect();
     let wall_s = started.elapsed().as_secs_f64();
     let mut manifest = Manifest {
         rentree_version: env!("CARGO_PKG_VERSION").into(),
@@ -73,4 +82,79 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         println!("{}", p.display());
     }
     Ok(Outcome::Success)
+}
+
+/// What a run shows on a terminal while it runs (nothing when stderr is piped): the simulated clock, the
+/// events handled so far, their rate, and the time left. The components of a run (groups of pools that share
+/// nothing) advance side by side, some waiting for a thread: the clock shown is their mean, the events the sum
+/// of all.
+struct Watch {
+    /// The bar, in simulated minutes up to the horizon (hidden when stderr is not a terminal).
+    bar: indicatif::ProgressBar,
+    /// Each component's simulated clock, whole seconds from t = 0.
+    clock_s: Vec<AtomicU64>,
+    /// Each component's events so far.
+    events: Vec<AtomicU64>,
+    /// Seconds after midnight of t = 0, for the clock shown.
+    clock_start_s: f64,
+    /// When the run started, for the event rate.
+    started: Instant,
+}
+
+impl Watch {
+    fn new(scenario: &rentree::scenario::Scenario, components: usize, visible: bool) -> Watch {
+        let horizon_min = (scenario.horizon.as_secs_f64() / 60.0).ceil() as u64;
+        let bar = if visible {
+            let b = indicatif::ProgressBar::new(horizon_min);
+            b.set_style(indicatif::ProgressStyle::with_template("{bar:30} {msg}  ETA {eta}").expect("static progress template"));
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Watch {
+            bar,
+            clock_s: (0..components).map(|_| AtomicU64::new(0)).collect(),
+            events: (0..components).map(|_| AtomicU64::new(0)).collect(),
+            clock_start_s: scenario.clock_start_s,
+            started: Instant::now(),
+        }
+    }
+
+    /// Component `k` reached `now_s` after `events` events.
+    fn update(&self, k: usize, now_s: f64, events: u64) {
+        if self.bar.is_hidden() {
+            return;
+        }
+        self.clock_s[k].store(now_s as u64, Ordering::Relaxed);
+        self.events[k].store(events, Ordering::Relaxed);
+        let clock_s = self.clock_s.iter().map(|c| c.load(Ordering::Relaxed)).sum::<u64>() / self.clock_s.len().max(1) as u64;
+        let total: u64 = self.events.iter().map(|e| e.load(Ordering::Relaxed)).sum();
+        let rate = total as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        let wall = (self.clock_start_s + clock_s as f64).round() as u64;
+        self.bar.set_position(clock_s / 60);
+        self.bar.set_message(format!(
+            "{:02}:{:02}  {:.1} M events  {:.1} M/s",
+            (wall / 3600) % 24,
+            (wall / 60) % 60,
+            total as f64 / 1e6,
+            rate / 1e6
+        ));
+    }
+}
+
+/// A component's spill file, telling the [`Watch`] how far the component has got.
+struct Watched<S> {
+    inner: S,
+    component: usize,
+    watch: Arc<Watch>,
+}
+
+impl<S: MinuteSink> MinuteSink for Watched<S> {
+    fn take(&mut self, rows: &[(u32, rentree::metrics::MinuteRow)]) -> Result<(), SinkError> {
+        self.inner.take(rows)
+    }
+
+    fn progress(&mut self, now_s: f64, events: u64) {
+        self.watch.update(self.component, now_s, events);
+    }
 }

@@ -344,6 +344,7 @@ impl Model for World<'_> {
             Event::MinuteTick => {
                 let now = sched.now();
                 self.close_minute(now);
+                self.minutes.progress(now, sched.events_processed());
                 if now + MINUTE < self.shared.horizon {
                     sched.schedule(MINUTE, Event::MinuteTick);
                 }

@@ -63,6 +63,13 @@ impl<'s> Minutes<'s> {
         self.rows.clear();
     }
 
+    /// Tells the sink, if there is one, that the clock reached `now` after `events` events.
+    pub(super) fn progress(&mut self, now: SimTime, events: u64) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink.progress(now.as_secs_f64(), events);
+        }
+    }
+
     /// Whether the sink failed (the run must halt).
     pub(super) fn failed(&self) -> bool {
         self.error.is_some()

@@ -20,6 +20,10 @@ pub const FLUSH_ROWS: usize = 4096;
 pub trait MinuteSink: Send {
     /// Takes rows (pool index, row). An error stops the run: its rows would be lost.
     fn take(&mut self, rows: &[(u32, MinuteRow)]) -> Result<(), SinkError>;
+
+    /// The component's clock has reached `now_s` seconds after `events` events: called once a simulated
+    /// minute, for a progress display. It sees nothing of the run's state, so it cannot change the run.
+    fn progress(&mut self, _now_s: f64, _events: u64) {}
 }
 
 /// Why a sink could not take rows: the file it writes, and what went wrong (a full disk, most often).

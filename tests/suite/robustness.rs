@@ -177,6 +177,38 @@ fn a_sink_that_fails_stops_the_run_with_its_file_and_reason() {
     }
 }
 
+/// Keeps nothing, and notes each progress call (clock in seconds, events so far).
+struct Watcher {
+    calls: Vec<(f64, u64)>,
+}
+
+impl rentree::world::MinuteSink for Watcher {
+    fn take(&mut self, _rows: &[(u32, rentree::metrics::MinuteRow)]) -> Result<(), rentree::world::SinkError> {
+        Ok(())
+    }
+
+    fn progress(&mut self, now_s: f64, events: u64) {
+        self.calls.push((now_s, events));
+    }
+}
+
+#[test]
+fn a_sink_is_told_the_clock_and_the_events_once_a_simulated_minute() {
+    let text = QUEUE.replace("horizon_s = 100.0", "horizon_s = 600.0");
+    let scenario = rentree::scenario::Scenario::from_toml(&text, std::path::Path::new("q.toml"), &[]).unwrap();
+    let (report, sinks) =
+        rentree::world::run_streamed(&scenario, 1, 0, &rentree::world::Limits::default(), |_| Ok(Watcher { calls: Vec::new() })).unwrap();
+    let calls = &sinks[0].calls;
+    // A tick closes each whole minute before the horizon (the last, partial or not, closes at the end).
+    let clocks: Vec<f64> = calls.iter().map(|c| c.0).collect();
+    assert_eq!(clocks, (1..=9).map(|m| 60.0 * m as f64).collect::<Vec<_>>());
+    assert!(calls.windows(2).all(|w| w[0].1 < w[1].1), "events grow with the clock: {calls:?}");
+    assert!(calls.last().unwrap().1 <= report.events);
+    // Watching a run does not change it.
+    let plain = rentree::world::run(&scenario, 1, 0).unwrap();
+    assert_eq!((plain.events, plain.summary.served), (report.events, report.summary.served));
+}
+
 #[test]
 fn a_run_that_cannot_create_its_spill_file_is_refused_before_it_starts() {
     let scenario = rentree::scenario::Scenario::from_toml(QUEUE, std::path::Path::new("q.toml"), &[]).unwrap();
