@@ -161,3 +161,32 @@ fn bad_stability_tables_are_refused_with_the_file_and_the_field() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("plain.toml") && stderr.contains("[stability]"), "{stderr}");
 }
+
+/// Every file the studies ship is valid as written, and each stability study's twins build: a study folder
+/// whose command fails from a clean checkout would be a study nobody can repeat.
+#[test]
+fn every_shipped_experiment_and_scenario_validates() {
+    let mut checked = 0;
+    for dir in std::fs::read_dir(common::repo("experiments")).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            if file.extension().is_some_and(|e| e == "toml") {
+                let (code, out, err) = common::rentree(&["validate", file.to_str().unwrap()]);
+                assert_eq!(code, 0, "{}: {out}{err}", file.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 11, "only {checked} files found");
+    // The replay's stability studies: each configuration beside its twin.
+    for (file, configs) in [("capacity-loss.toml", 8), ("the-day.toml", 10), ("demand.toml", 5)] {
+        let path = common::repo(&format!("experiments/pronote-stability/{file}"));
+        let (code, out, _) = common::rentree(&["validate", path.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert!(out.contains(&format!("{configs} configuration(s)")) && out.contains("baseline twin"), "{file}: {out}");
+    }
+}
