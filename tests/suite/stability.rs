@@ -183,7 +183,7 @@ fn every_shipped_experiment_and_scenario_validates() {
     }
     assert!(checked >= 11, "only {checked} files found");
     // The replay's stability studies: each configuration beside its twin.
-    for (file, configs) in [("capacity-loss.toml", 8), ("the-day.toml", 10), ("demand.toml", 5)] {
+    for (file, configs) in [("capacity-loss.toml", 8), ("the-day.toml", 10), ("demand.toml", 5), ("bounded-queues.toml", 2)] {
         let path = common::repo(&format!("experiments/pronote-stability/{file}"));
         let (code, out, _) = common::rentree(&["validate", path.to_str().unwrap()]);
         assert_eq!(code, 0);
