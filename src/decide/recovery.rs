@@ -83,6 +83,14 @@ pub fn peak_excess_orbit(run: &[Minute], twin: &[Minute]) -> f64 {
     run.iter().zip(twin).map(|(r, t)| r.orbit - t.orbit).fold(0.0, f64::max)
 }
 
+/// Minutes from the removal on in which the run was *collapsed*: its goodput under `band` of its twin's
+/// while the twin served. This is what tells a platform that stays down (goodput near zero while its twin
+/// serves) from one that works at capacity through a backlog the trigger left: both can take long to
+/// recover, only the first has collapsed.
+pub fn collapsed_minutes(run: &[Minute], twin: &[Minute], criterion: &Criterion) -> usize {
+    run.iter().zip(twin).skip(criterion.from_minute).filter(|(r, t)| t.goodput > 0.0 && r.goodput < criterion.band * t.goodput).count()
+}
+
 /// A configuration's class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -194,6 +202,17 @@ mod tests {
         assert_eq!(recovery(&run, &twin, &Criterion { hold_minutes: 5, ..c }), Recovery::Censored);
         // Not before the removal, even when the minute before it looked fine.
         assert_eq!(recovery(&run, &twin, &Criterion { from_minute: 0, hold_minutes: 2, ..c }), Recovery::At(0));
+    }
+
+    #[test]
+    fn a_run_is_collapsed_only_while_its_goodput_is_under_the_band_of_a_serving_twin() {
+        let twin = minutes(&[100.0, 100.0, 100.0, 100.0, 100.0, 0.0, 100.0], &[0.0; 7]);
+        // Minutes 1-2 down (under 10), 3 working through a backlog (40), 4 back, 5 both idle, 6 down again.
+        let run = minutes(&[100.0, 0.0, 9.0, 40.0, 100.0, 0.0, 5.0], &[0.0; 7]);
+        let c = Criterion { from_minute: 0, band: 0.1, hold_minutes: 1 };
+        assert_eq!(collapsed_minutes(&run, &twin, &c), 3);
+        // Counted from the removal only.
+        assert_eq!(collapsed_minutes(&run, &twin, &Criterion { from_minute: 3, ..c }), 1);
     }
 
     #[test]

@@ -67,6 +67,11 @@ pub struct ConfigStability {
     /// The users the trigger sent to the orbit: the largest excess of the run's orbit over its twin's, mean
     /// over replications.
     pub mean_peak_excess_orbit: f64,
+    /// Minutes after the removal in which each replication was collapsed (goodput under `band` of its
+    /// twin's while the twin served; [`recovery::collapsed_minutes`]).
+    pub collapsed_min: Vec<usize>,
+    /// Their mean over replications.
+    pub mean_collapsed_min: f64,
     /// The summary and class.
     pub verdict: Verdict,
 }
@@ -197,9 +202,11 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
     for c in &experiment.configs {
         let mut times_s = Vec::new();
         let mut peaks = Vec::new();
+        let mut collapsed = Vec::new();
         for r in 0..reps_each {
             let (run, twin) = (minutes_of(record(c.index, r), &st.platform), minutes_of(record(n + c.index, r), &st.platform));
             peaks.push(recovery::peak_excess_orbit(&run, &twin));
+            collapsed.push(recovery::collapsed_minutes(&run, &twin, &criterion));
             times_s.push(match recovery::recovery(&run, &twin, &criterion) {
                 Recovery::At(m) => Some((m as f64 * 60.0 - st.removal_s).max(0.0)),
                 Recovery::Censored => None,
@@ -213,6 +220,8 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
             times_s,
             mean_peak_excess_orbit: peaks.iter().sum::<f64>() / peaks.len() as f64,
             peak_excess_orbit: peaks,
+            mean_collapsed_min: collapsed.iter().sum::<usize>() as f64 / collapsed.len() as f64,
+            collapsed_min: collapsed,
             verdict,
         });
     }
@@ -252,13 +261,14 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
             row.push(("median_recovery_s_hi".into(), Field::F64(finite(v.median_s.2))));
             row.push(("mean_recovery_s".into(), Field::F64(v.mean_recovered_s)));
             row.push(("mean_peak_excess_orbit".into(), Field::F64(c.mean_peak_excess_orbit)));
+            row.push(("mean_collapsed_min".into(), Field::F64(c.mean_collapsed_min)));
             row
         })
         .collect();
     let run_rows = configs
         .iter()
         .flat_map(|c| {
-            c.times_s.iter().zip(&c.peak_excess_orbit).enumerate().map(move |(r, (t, peak))| {
+            c.times_s.iter().zip(&c.peak_excess_orbit).zip(&c.collapsed_min).enumerate().map(move |(r, ((t, peak), collapsed))| {
                 let mut row: Vec<(String, Field)> =
                     vec![("config".into(), Field::U64(c.config as u64)), ("label".into(), Field::Str(c.label.clone()))];
                 for (name, value) in &c.params {
@@ -269,6 +279,7 @@ pub fn stability(experiment: &Experiment, options: &StabilityOptions) -> Result<
                 // NaN (null) for a run censored at the horizon.
                 row.push(("recovery_s".into(), Field::F64(t.unwrap_or(f64::NAN))));
                 row.push(("peak_excess_orbit".into(), Field::F64(*peak)));
+                row.push(("collapsed_min".into(), Field::U64(*collapsed as u64)));
                 row
             })
         })

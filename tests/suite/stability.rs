@@ -43,6 +43,9 @@ fn assert_boundary(outcome: &StabilityOutcome, boundary: f64) {
             // The users the surge sent away are still there: the orbit excess is the surge's order.
             assert!(c.mean_peak_excess_orbit > 1000.0, "load {lambda}: {}", c.mean_peak_excess_orbit);
         }
+        // Metastable is not collapsed: past the boundary the server still works at capacity, as its twin
+        // does, only the surge's users never leave; below it the surge only adds work.
+        assert_eq!(c.collapsed_min.iter().sum::<usize>(), 0, "load {lambda}: {:?}", c.collapsed_min);
     }
     assert!(below >= 2 && above >= 2, "the grid brackets the boundary");
 }
@@ -80,6 +83,8 @@ fn a_constant_retrial_rate_is_stable_iff_rho_is_below_alpha_over_lambda_plus_alp
         assert_eq!(recovered[i] == 1.0, t.is_some(), "row {i}");
         assert!(t.map_or(times[i].is_nan(), |t| times[i] == t), "row {i}: {} against {t:?}", times[i]);
     }
+    let collapsed: Vec<f64> = outcome.configs.iter().flat_map(|c| c.collapsed_min.iter().map(|&m| m as f64)).collect();
+    assert_eq!(runs.num("collapsed_min").unwrap(), collapsed);
     // The briefing says where recovery stops, in both languages, and draws the map and the curves.
     let out = d.join("out");
     for (lang, said) in [
