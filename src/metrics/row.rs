@@ -115,7 +115,8 @@ crate::columns! {
         lost_learning_min: f64 [Count, "user-minutes"],
         /// Service time spent on requests nobody waited for any more, in server-seconds.
         wasted_work_s: f64 [Count, "server-seconds"],
-        /// Attack requests sent by botnets (fractional in the aggregate attack model).
+        /// Attack requests sent by botnets (fractional in the hybrid and aggregate attack models, which count
+        /// what they do not draw as its expectation).
         attack_sent: f64 [Count, "requests"],
         /// Of those, dropped by the protection.
         attack_mitigated: f64 [Count, "requests"],
@@ -235,7 +236,7 @@ crate::columns! {
         p95_latency_s: f64 [Statistic, "s"],
         /// 99th percentile of the same.
         p99_latency_s: f64 [Statistic, "s"],
-        /// Attack requests sent by botnets this minute (fractional in the aggregate model).
+        /// Attack requests sent by botnets this minute (fractional in the hybrid and aggregate models).
         attack_sent: f64 [Count, "requests"],
         /// Of those, dropped by the protection.
         attack_mitigated: f64 [Count, "requests"],

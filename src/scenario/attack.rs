@@ -7,13 +7,27 @@ use crate::engine::{SimDuration, SimTime};
 /// How attack traffic is simulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AttackModel {
-    /// Attack traffic as a fluid: work flowing into the pool's backlog at the attack's rate, connections
-    /// held at the front door in proportion to its rate. Cost independent of the attack's size.
+    /// The default: the attack requests a tier admits are simulated one by one, and those it would turn
+    /// away are counted without being drawn. While a tier is full its attack stream is parked (every
+    /// arrival would be refused and changes nothing), and when room appears the next arrival is drawn
+    /// afresh, which the Poisson stream's lack of memory makes exact. The cost is bounded by the tier's
+    /// capacity, not by the attack's size. A pool with a deep or unbounded backlog holds at most
+    /// [`HYBRID_QUEUE_SLOTS`] attack requests per slot one by one; the work beyond waits as a fluid.
     #[default]
+    Hybrid,
+    /// Attack traffic as a fluid: work flowing into the pool's backlog at the attack's rate, connections
+    /// held at the front door in proportion to its rate. Cost independent of the attack's size; right in
+    /// heavy overload only (it drops the attack's own randomness, see `world::fluid`).
     Aggregate,
-    /// Every attack request is an event, like a real one: the reference the aggregate is checked against.
+    /// Every attack request is an event, like a real one: the reference the others are checked against.
     Requests,
 }
+
+/// Attack requests per service slot that a pool's backlog holds one by one in the hybrid model before
+/// further attack work waits as a fluid behind them. Beyond that depth a real request waits behind the
+/// work of thousands of attack requests, whose sum the law of large numbers makes nearly certain, and the
+/// number of records stays bounded whatever the attack's size.
+pub const HYBRID_QUEUE_SLOTS: u64 = 32;
 
 /// The tier an attack hits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,11 +146,12 @@ const MAX_BURSTS: f64 = 100_000.0;
 impl Validator {
     pub(super) fn attack_model(&mut self, model: Option<&str>) -> AttackModel {
         match model {
-            None | Some("aggregate") => AttackModel::Aggregate,
+            None | Some("hybrid") => AttackModel::Hybrid,
+            Some("aggregate") => AttackModel::Aggregate,
             Some("requests") => AttackModel::Requests,
             Some(other) => {
-                self.problem("scenario.attack_model", &format!("{other:?}"), "\"aggregate\" or \"requests\"");
-                AttackModel::Aggregate
+                self.problem("scenario.attack_model", &format!("{other:?}"), "\"hybrid\", \"aggregate\" or \"requests\"");
+                AttackModel::Hybrid
             }
         }
     }

@@ -50,7 +50,7 @@ pub const MIN_DURATION_S: f64 = 1e-6;
 pub const MAX_SCALE: f64 = 1e6;
 
 pub use admission::AdmissionSpec;
-pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec};
+pub use attack::{AttackModel, AttackSpec, AttackTier, ClassesSpec, MediaSpec, MitigationSpec, HYBRID_QUEUE_SLOTS};
 pub use overrides::Override;
 pub use pool::{AutoscaleSpec, DependencySpec, Incident, PoolSpec, Provisioning, ScaleMetric};
 pub use session::{Retrial, SessionSpec};

@@ -11,6 +11,8 @@
 //! suite of `m` exact checks has a 99% joint confidence level (each at `1 − 0.01/m`). Without the correction
 //! a suite of 25 checks at 95% would fail by chance on one seed in four.
 
+pub mod attack;
+
 use crate::analytic;
 use crate::builtin::{self, BuiltinModel};
 use crate::metrics::ci::{t_quantile, Estimate};

@@ -194,6 +194,38 @@ pub fn estimate(scenario: &Scenario, rows: Rows) -> Footprint {
             });
             groups += 2;
         }
+        if scenario.attack_model == AttackModel::Hybrid {
+            for (i, a) in p.attacks.iter().enumerate() {
+                // What the tier admits one by one is bounded by its capacity over the attack's span; the
+                // pool's backlog holds a bounded number of attack requests one by one.
+                let (admits_per_s, bytes) = match a.tier {
+                    AttackTier::Pool { cost } => {
+                        let slots = p.pool.slots() as f64;
+                        let held = (crate::scenario::HYBRID_QUEUE_SLOTS as f64 * slots.max(8.0))
+                            .min(p.pool.max_in_system.map_or(f64::INFINITY, |k| k as f64));
+                        (slots / (cost * mean_service_s(&p.pool.service)).max(1e-9), held * RECORD_BYTES as f64)
+                    }
+                    AttackTier::FrontDoor { hold } => (p.max_connections.unwrap_or(0) as f64 / hold.as_secs_f64().max(1e-6), 0.0),
+                };
+                // Each step of the schedule at the smaller of its passing rate and what the tier admits.
+                let protected_from = p.mitigation_at().unwrap_or(crate::engine::SimTime::MAX);
+                let passing = p.mitigation.map_or(1.0, |m| m.passing_share(a.abroad_share));
+                let mut drawn = 0.0;
+                for w in a.steps.windows(2) {
+                    let (from, to) = (w[0].0, w[1].0);
+                    let before = (to.min(protected_from).max(from) - from).as_secs_f64();
+                    let after = (to - from).as_secs_f64() - before;
+                    drawn += w[0].1.min(admits_per_s) * before + (w[0].1 * passing).min(admits_per_s) * after;
+                }
+                drivers.push(Driver {
+                    what: format!("platforms.{}.attacks[{i}]: {} attack requests admitted one by one", p.name, count_text(drawn)),
+                    bytes,
+                    // An arrival and a departure each, and a redraw each time room appears after a refusal.
+                    events: drawn * 3.0,
+                    records: true,
+                });
+            }
+        }
         if scenario.attack_model == AttackModel::Requests {
             for (i, a) in p.attacks.iter().enumerate() {
                 let sent = a.expected_requests();

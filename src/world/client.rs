@@ -358,7 +358,7 @@ impl Clients {
         }
         if let Some(r) = user.pending {
             // The page being loaded is lost with the session: its remaining work is wasted.
-            servers.orphan(sh, r);
+            servers.orphan(sh, r, sched);
         }
         self.end_session(sh, u);
         self.go_away(sh, u, sched);

@@ -130,7 +130,7 @@ pub enum Event {
         /// Whether this is the end of the incident.
         restore: bool,
     },
-    /// An attack's rate changes (aggregate model): a burst starts or ends, a ramp steps up.
+    /// An attack's rate changes (aggregate and hybrid models): a burst starts or ends, a ramp steps up.
     AttackStep {
         /// The platform.
         platform: PlatformId,
@@ -140,14 +140,16 @@ pub enum Event {
         /// The platform.
         platform: PlatformId,
     },
-    /// A botnet sends a request (request-by-request model).
+    /// A botnet sends a request (requests and hybrid models).
     AttackArrival {
         /// The platform.
         platform: PlatformId,
         /// Index of the attack on that platform.
         attack: AttackId,
+        /// The attack's arrival token when scheduled; a different token means the event is stale.
+        token: u32,
     },
-    /// A bot closes a front-door connection (request-by-request model).
+    /// A bot closes a front-door connection (requests and hybrid models).
     AttackHangup {
         /// The platform.
         platform: PlatformId,
@@ -331,8 +333,8 @@ impl Model for World<'_> {
             }
             Event::AttackStep { platform } => servers.attack_step(sh, platform, sched),
             Event::MitigationOn { platform } => servers.mitigation_on(sh, platform, sched),
-            Event::AttackArrival { platform, attack } => servers.attack_arrival(sh, platform, attack, sched),
-            Event::AttackHangup { platform } => sh.platforms[platform].attack.as_mut().expect("attacked platform").hangup(),
+            Event::AttackArrival { platform, attack, token } => servers.attack_arrival(sh, platform, attack, token, sched),
+            Event::AttackHangup { platform } => Servers::attack_hangup(sh, platform, sched),
             Event::FluidHead { pool, token } => servers.fluid_head(sh, pool, token, sched),
             Event::ClassBell { platform, bell } => {
                 sh.platforms[platform].classes.as_mut().expect("bells only for platforms with classes").bell(platform, bell, sched)

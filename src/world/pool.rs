@@ -10,6 +10,10 @@ use crate::engine::{DurationDist, SeedRng, SimDuration, SimTime, StreamRng};
 use crate::metrics::{DurationStats, TimeWeighted, Window};
 use std::collections::VecDeque;
 
+/// The priority attack requests claim in a pool with priority classes: none, so they wait in the last
+/// class's backlog, behind every real request of a more urgent class.
+pub const ATTACK_PRIORITY: u8 = u8::MAX;
+
 /// What the pool did with an arriving request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -58,7 +62,7 @@ crate::totals! {
         pub provisioned: u128,
         /// Slots, integrated (slot × µs).
         pub slots: u128,
-        /// Slots busy with aggregate attack work, integrated, slot-seconds.
+        /// Slots busy with attack work (the fluid's and attack requests'), integrated, slot-seconds.
         pub attack_busy_s: f64,
     }
 }
@@ -101,6 +105,8 @@ pub struct Pool {
     pub fluid: Option<(AttackFluid, StreamRng)>,
     /// Busy slots, integrated over time.
     busy: TimeWeighted,
+    /// Slots busy with attack requests simulated one by one (counted in `busy` too), integrated over time.
+    attack_busy: TimeWeighted,
     /// Live waiting requests, integrated over time.
     waiting: TimeWeighted,
     /// The counters, running totals.
@@ -144,6 +150,7 @@ impl Pool {
             backlogs: (0..classes.max(1)).map(|_| VecDeque::new()).collect(),
             fluid: None,
             busy: TimeWeighted::default(),
+            attack_busy: TimeWeighted::default(),
             waiting: TimeWeighted::default(),
             counts: PoolCounts::default(),
             minute: Window::default(),
@@ -264,7 +271,8 @@ impl Pool {
             self.counts.started += 1;
             return Admission::Started;
         }
-        let mark = if fifo { fluid.entered_s } else { 0.0 };
+        // Attack requests simulated one by one queue behind the attack's fluid work even with priorities.
+        let mark = if fifo || priority >= usize::from(ATTACK_PRIORITY) { fluid.entered_s } else { 0.0 };
         let taken = self.waiting.value() as f64 + if fifo { fluid.positions() } else { 0.0 };
         // Full within one position: when the attack arrives faster than it is served, a freed position is
         // taken by its next request within 1/rate seconds, whereas the fluid refills it only at the net
@@ -285,6 +293,29 @@ impl Pool {
         self.backlogs[c].push_back((request, mark));
         self.waiting.incr(now);
         Admission::Queued
+    }
+
+    /// Whether a request arriving now would find a slot or a place in the backlog (attack work waiting
+    /// in a shared FIFO takes places too).
+    pub fn has_room(&self) -> bool {
+        if self.busy.value() < self.slots {
+            return true;
+        }
+        let Some(k) = self.max_waiting else { return true };
+        let attack = match &self.fluid {
+            Some((f, _)) if self.fifo_with_attack() => f.positions(),
+            _ => 0.0,
+        };
+        self.waiting.value() < k && (self.waiting.value() as f64 + attack) < k as f64
+    }
+
+    /// An attack request simulated one by one starts (`+1`) or ends (`-1`) its service at `now`.
+    pub fn attack_service(&mut self, now: SimTime, starts: bool) {
+        if starts {
+            self.attack_busy.incr(now);
+        } else {
+            self.attack_busy.decr(now);
+        }
     }
 
     /// When the first live waiting request may take a slot from the attack, if it waits behind attack work
@@ -418,10 +449,11 @@ impl Pool {
     /// A reading of the pool's totals at `now`; callers `sync` first (the attack fluid's integral).
     pub fn totals(&self, now: SimTime) -> PoolTotals {
         // Attack work occupies slots too: utilization (and an autoscaler) sees it.
-        let attack_busy_s = self.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
+        let fluid_busy_s = self.fluid.as_ref().map_or(0.0, |(f, _)| f.busy_area_s);
+        let attack_busy_s = fluid_busy_s + self.attack_busy.area_at(now) as f64 * 1e-6;
         PoolTotals {
             counts: self.counts,
-            busy: self.busy.area_at(now) + (attack_busy_s * 1e6) as u128,
+            busy: self.busy.area_at(now) + (fluid_busy_s * 1e6) as u128,
             waiting: self.waiting.area_at(now),
             provisioned: self.provisioned.area_at(now),
             slots: self.slots_tw.area_at(now),

@@ -149,6 +149,7 @@ impl Servers {
                 }
                 if !req.orphaned {
                     p.connections -= 1;
+                    Self::door_room(sh, req.platform, sched);
                     if let Some(u) = req.user {
                         clients.lost_request(u, r);
                         clients.request_failed(sh, u, sched);
@@ -182,7 +183,9 @@ impl Servers {
         // Each hop of a route gets its own requirement from the request's seed.
         let mut service = pool.draw_service(req.work_seed ^ u64::from(req.hop).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         if req.kind == Kind::Attack {
-            let pa = sh.platforms[req.platform].attack.as_ref().expect("attacked platform");
+            pool.attack_service(now, true);
+            let pa = sh.platforms[req.platform].attack.as_mut().expect("attacked platform");
+            pa.pool_waiting -= 1;
             if let crate::scenario::AttackTier::Pool { cost } = pa.attacks[req.attack().index()].tier {
                 service = SimDuration::from_secs_f64(service.as_secs_f64() * cost);
             }
@@ -231,11 +234,13 @@ impl Servers {
             requests.prefetch(w);
         }
         if req.kind == Kind::Attack {
+            self.pools[req.pool].attack_service(now, false);
             self.requests.remove(r);
             sh.platforms[req.platform].attack.as_mut().expect("attacked platform").counts.served += 1.0;
             if let Some(next) = next {
                 self.start_service(sh, next, sched);
             }
+            self.attack_room(sh, req.pool, sched);
             return;
         }
         if self.pools[req.pool].fluid.is_some() {
@@ -255,6 +260,7 @@ impl Servers {
             }
             if !req.orphaned {
                 sh.platforms[req.platform].connections -= 1;
+                Self::door_room(sh, req.platform, sched);
                 if let Some(u) = req.user {
                     clients.lost_request(u, r);
                     clients.request_succeeded(sh, u, now - req.arrived, sched);
@@ -263,6 +269,9 @@ impl Servers {
         }
         if let Some(next) = next {
             self.start_service(sh, next, sched);
+        }
+        if sh.platforms[req.platform].attack.is_some() {
+            self.attack_room(sh, req.pool, sched);
         }
     }
 
@@ -283,6 +292,7 @@ impl Servers {
         if pool.fluid.is_some() {
             self.reschedule_head(req.pool, sched);
         }
+        self.attack_room(sh, req.pool, sched);
         let pool = &mut self.pools[req.pool];
         let wait = now - req.since;
         pool.minute_waits.record(wait);
@@ -293,6 +303,7 @@ impl Servers {
         }
         if !req.orphaned {
             sh.platforms[req.platform].connections -= 1;
+            Self::door_room(sh, req.platform, sched);
             if let Some(u) = req.user {
                 clients.lost_request(u, r);
                 clients.request_failed(sh, u, sched);
@@ -314,6 +325,7 @@ impl Servers {
         let p = &mut sh.platforms[platform];
         p.connections -= 1;
         p.counts.timeouts += 1;
+        Self::door_room(sh, platform, sched);
         if observed {
             sh.groups[group].stats.timeouts += 1;
         }
@@ -325,11 +337,12 @@ impl Servers {
 
     /// The client of `r` (live or not) gave it up with its session: the servers go on with it, as wasted
     /// work, and its connection closes.
-    pub(super) fn orphan(&mut self, sh: &mut Shared, r: Ref) {
+    pub(super) fn orphan(&mut self, sh: &mut Shared, r: Ref, sched: &mut Scheduler<Event>) {
         if let Some(req) = self.requests.get_mut(r) {
             if !req.orphaned {
                 req.orphaned = true;
                 sh.platforms[req.platform].connections -= 1;
+                Self::door_room(sh, req.platform, sched);
             }
         }
     }
@@ -348,6 +361,7 @@ impl Servers {
         if self.pools[pool].fluid.is_some() {
             self.reschedule_head(pool, sched);
         }
+        self.attack_room(sh, pool, sched);
     }
 
     /// Fills the slots of `pool` if provisioning just added some.
