@@ -9,7 +9,8 @@
 //! 1. Protection thins the botnet's Poisson stream into two independent ones, the caught and the
 //!    passing; the caught are only counted (their expected number), the passing are drawn one by one.
 //! 2. A passing request that finds its tier full (backlog at its limit, every connection held) is turned
-//!    away and changes nothing. So once one has been refused the tier's attack stream is *parked*: the
+//!    away and changes nothing. So once one has been refused, or one has taken the tier's last place,
+//!    the tier's attack stream is *parked*: the
 //!    requests it would send are counted as refused (their expected number) and not drawn, until an
 //!    event of the tier makes room (a slot or a connection freed, a request leaving the backlog). Then
 //!    the next arrival is drawn afresh from that instant, which the Poisson stream's lack of memory
@@ -504,6 +505,12 @@ impl Servers {
                     pa.door_connections += 1.0;
                     pa.counts.served += 1.0;
                     sched.schedule(hold, Event::AttackHangup { platform });
+                    if hybrid && p.connections as f64 + pa.door_connections >= cap as f64 {
+                        // It took the last connection: park now rather than at the next one's refusal.
+                        pa.integrate(now, p.connections, Some(cap));
+                        pa.door_parked = true;
+                        pa.cancel_tier(true);
+                    }
                 }
             }
             AttackTier::Pool { .. } => {
@@ -533,12 +540,19 @@ impl Servers {
                         // Counted as waiting for no time: `start_service` takes it off.
                         sh.platforms[platform].attack.as_mut().expect("attacked platform").pool_waiting += 1;
                         self.start_service(sh, r, sched);
+                        if hybrid && !self.pools[pool].has_room() {
+                            self.park_pool(sh, platform, Park::Full, sched);
+                        }
                     }
                     Admission::Queued => {
                         let pa = sh.platforms[platform].attack.as_mut().expect("attacked platform");
                         pa.pool_waiting += 1;
                         if hybrid && pa.pool_waiting >= attack_queue_limit(self.pools[pool].slots()) {
                             self.park_pool(sh, platform, Park::Fluid, sched);
+                        } else if hybrid && !self.pools[pool].has_room() {
+                            // It took the last place: the next one would be turned away. Parking now
+                            // rather than at that refusal spares drawing it, and changes no law.
+                            self.park_pool(sh, platform, Park::Full, sched);
                         }
                     }
                     Admission::Blocked => {

@@ -309,7 +309,7 @@ impl Pool {
         self.waiting.value() < k && (self.waiting.value() as f64 + attack) < k as f64
     }
 
-    /// An attack request simulated one by one starts (`+1`) or ends (`-1`) its service at `now`.
+    /// An attack request simulated one by one starts (`starts`) or ends its service at `now`.
     pub fn attack_service(&mut self, now: SimTime, starts: bool) {
         if starts {
             self.attack_busy.incr(now);
