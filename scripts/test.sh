@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts (UTC), so that a slow run shows which step took the time.
+step() { printf '\n==> %s  [%s]\n' "$*" "$(date -u +%H:%M:%S)"; }
 
 step "toolchain"
 cargo --version
