@@ -34,6 +34,19 @@ pub struct Cli {
 pub enum Command {
     /// Simulate a scenario and write summary, timeseries and manifest files.
     Run(RunArgs),
+    /// Write a commented starting scenario for one platform (two cohorts, a pool, a session quota, two
+    /// variants) that runs as written: `rentree init desk` writes `desk.toml`.
+    Init {
+        /// The platform's name (ASCII letters, digits, '_' or '-').
+        #[arg(value_name = "PLATFORM_NAME")]
+        platform: String,
+        /// The file to write (default: PLATFORM_NAME.toml in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Parse and check a scenario file, explaining every problem.
     Validate {
         /// The file to check.
@@ -549,6 +562,18 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             eprintln!("{}: task {}/{}: {executed} run(s) executed", batch.display(), task.0, task.1);
             Ok(Outcome::Success)
         }
+        Command::Init { platform, out, force } => {
+            let text = rentree::scenario::starter::starter(&platform)?;
+            let flag = if out.is_some() { "--out" } else { "PLATFORM_NAME" };
+            let path = out.unwrap_or_else(|| PathBuf::from(format!("{platform}.toml")));
+            write_new(&path, &text, force, flag)?;
+            println!("{}", path.display());
+            eprintln!(
+                "wrote a starting scenario for {platform}: check it with `rentree validate {0}`, run it with `rentree run {0}`",
+                path.display()
+            );
+            Ok(Outcome::Success)
+        }
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;
             if Experiment::is_experiment_text(&text) {
@@ -614,4 +639,31 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(if rows.iter().all(|r| r.pass) { Outcome::Success } else { Outcome::ChecksFailed })
         }
     }
+}
+
+/// Writes `text` to `path` atomically (a temporary file in the same folder, renamed into place), refusing
+/// to replace an existing file unless `force` (`flag` is the argument that named the file).
+fn write_new(path: &std::path::Path, text: &str, force: bool, flag: &str) -> rentree::Result<()> {
+    use std::io::Write as _;
+    let write_err = |e: std::io::Error| rentree::Error::Write { path: path.to_path_buf(), message: e.to_string() };
+    if !force && path.exists() {
+        return Err(rentree::Error::Argument {
+            flag: flag.into(),
+            found: format!("{} (exists)", path.display()),
+            expected: "a file that does not exist yet (or --force to replace it)".into(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+    tmp.write_all(text.as_bytes()).and_then(|()| tmp.as_file().sync_all()).map_err(write_err)?;
+    if force {
+        tmp.persist(path).map_err(|e| write_err(e.error))?;
+    } else {
+        // Not over a file that appeared meanwhile.
+        tmp.persist_noclobber(path).map_err(|e| write_err(e.error))?;
+    }
+    Ok(())
 }

@@ -20,6 +20,7 @@ mod pool;
 pub mod raw;
 mod session;
 pub mod source;
+pub mod starter;
 mod validator;
 
 use crate::engine::{ArrivalProcess, DurationDist, SimTime};

@@ -108,3 +108,41 @@ fn overrides_change_the_run_and_the_hash() {
     let wb = read_parquet(&b.join("summary.parquet")).unwrap().column("mean_wait_s").unwrap().f64().unwrap().get(0).unwrap();
     assert!(wb < wa / 5.0, "60 servers should wait far less than 50: {wb} vs {wa}");
 }
+
+#[test]
+fn init_writes_a_starting_scenario_that_validates_and_runs_and_never_overwrites() {
+    let dir = crate::common::scratch("run-files", "init");
+    let file = dir.join("desk.toml");
+    let file_s = file.to_str().unwrap();
+    let (code, stdout, stderr) = crate::common::rentree(&["init", "desk", "--out", file_s]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.trim(), file_s);
+    // It validates (with its variants) and runs as written, and the run reads back.
+    let (code, stdout, stderr) = crate::common::rentree(&["validate", file_s]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("twice-the-servers") && stdout.contains("no-quota"), "{stdout}");
+    let out = dir.join("out");
+    let (code, _, stderr) = crate::common::rentree(&["run", file_s, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary = read_parquet(&out.join("summary.parquet")).unwrap();
+    let cohorts: Vec<&str> = summary.column("cohort").unwrap().str().unwrap().iter().flatten().collect();
+    assert_eq!(cohorts, ["all", "pupils", "staff"]);
+    let minutes = read_parquet(&out.join("timeseries.parquet")).unwrap();
+    assert!(minutes.column("platform").unwrap().str().unwrap().iter().flatten().all(|p| p == "desk"));
+    let served = summary.column("served").unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(0).unwrap();
+    assert!(served > 100_000.0, "the morning serves its pages: {served}");
+    // A second init does not replace the file (exit 2, naming it); --force does.
+    std::fs::write(&file, "# my edits\n").unwrap();
+    let (code, _, stderr) = crate::common::rentree(&["init", "desk", "--out", file_s]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(file_s) && stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# my edits\n");
+    let (code, _, stderr) = crate::common::rentree(&["init", "desk", "--out", file_s, "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("[platforms.desk.pool]"));
+    // A name that cannot be a table's key is refused with what is expected.
+    let (code, _, stderr) = crate::common::rentree(&["init", "my desk", "--out", dir.join("x.toml").to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("PLATFORM_NAME") && stderr.contains("letters"), "{stderr}");
+    assert!(!dir.join("x.toml").exists());
+}
