@@ -32,9 +32,9 @@ crate::columns! {
         in_system_end: u64 [Level, "requests"],
         /// Share of arrivals blocked.
         p_block: f64 [Statistic, "share"],
-        /// Share of admitted requests that had to wait (found every slot busy).
+        /// Share of the requests admitted to their first pool that had to wait there (found every slot busy).
         p_wait: f64 [Statistic, "share"],
-        /// Share of admitted requests that abandoned.
+        /// Share of the requests admitted to their first pool that abandoned a backlog.
         p_abandon: f64 [Statistic, "share"],
         /// Mean time in the backlog of admitted requests that left it (served or abandoned), 0 for no wait.
         mean_wait_s: f64 [Statistic, "s"],

@@ -257,7 +257,9 @@ impl World<'_> {
             provisioned_area += observed.provisioned;
         }
         let in_system_end = s.in_system_end;
-        let admitted = s.arrivals - s.blocked;
+        // Requests admitted to their first pool: a request refused at a later hop of its route (a login
+        // that waited at the identity service, then found the platform's backlog full) still entered.
+        let admitted = s.entered;
         let mean_busy = time_average(busy_area, span);
         let mean_queue = time_average(wait_area, span);
         let nan_if_no_pool = |x: f64| if pools.is_empty() { f64::NAN } else { x };

@@ -125,8 +125,13 @@ impl Servers {
     /// pool, and carries out its answer.
     #[inline]
     fn offer(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, group: GroupId, sched: &mut Scheduler<Event>) {
-        let priority = self.requests.get(r).expect("a request offered is live").priority;
-        match self.admit(r, pool, priority, sched) {
+        let req = self.requests.get(r).expect("a request offered is live");
+        let (priority, first) = (req.priority, req.observed && req.hop == 0);
+        let admission = self.admit(r, pool, priority, sched);
+        if first && admission != Admission::Blocked {
+            sh.groups[group].stats.entered += 1;
+        }
+        match admission {
             Admission::Started => self.start_service(sh, r, sched),
             Admission::Queued => {
                 self.arm_timeout(sh, r, None, sched);

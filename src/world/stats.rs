@@ -16,7 +16,10 @@ pub struct GroupStats {
     pub abandoned: u64,
     /// Requests refused at the front door or turned away by a full backlog.
     pub blocked: u64,
-    /// Requests that had to wait in some backlog.
+    /// Requests that got a slot or a backlog place at their first pool (neither refused at the front door
+    /// or by protection, nor turned away by that pool's full backlog).
+    pub entered: u64,
+    /// Of those, requests that had to wait in their first pool's backlog.
     pub waited: u64,
     /// Requests that reached service at their last hop.
     pub started: u64,
@@ -77,6 +80,7 @@ impl GroupStats {
         self.served += other.served;
         self.abandoned += other.abandoned;
         self.blocked += other.blocked;
+        self.entered += other.entered;
         self.waited += other.waited;
         self.started += other.started;
         self.waits.merge(&other.waits);

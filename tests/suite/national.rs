@@ -103,6 +103,11 @@ fn accounting_holds_for_every_cohort_and_platform() {
         assert_eq!(s.arrivals, s.served + s.abandoned + s.blocked + s.in_system_end, "requests {}/{}", s.platform, s.cohort);
         assert_eq!(s.users, s.completed + s.gave_up + s.users_active_end, "users {}/{}", s.platform, s.cohort);
         assert!(s.accessed <= s.users && s.sessions >= s.accessed);
+        // Shares are shares, even where a login waits at the identity service and is then refused by the
+        // platform's full backlog (counted as admitted to its first pool, and blocked).
+        for (name, share) in [("p_block", s.p_block), ("p_wait", s.p_wait), ("p_abandon", s.p_abandon)] {
+            assert!((0.0..=1.0).contains(&share), "{name} = {share} for {}/{}", s.platform, s.cohort);
+        }
     }
     // Rows add up: platforms to the whole, cohorts to the whole.
     let all = row(&r, "all", "all");
