@@ -314,18 +314,13 @@ impl Servers {
         if pa.model != AttackModel::Aggregate {
             return;
         }
-        let (mut pool_rate, mut pool_work, mut door_rate, mut door_conns) = (0.0, 0.0, 0.0, 0.0);
+        let (pool_rate, pool_work) = pa.pool_rates(now);
+        let (mut door_rate, mut door_conns) = (0.0, 0.0);
         for a in &pa.attacks {
-            let rate = a.rate_at(now) * pa.passing(a);
-            match a.tier {
-                AttackTier::Pool { cost } => {
-                    pool_rate += rate;
-                    pool_work += rate * cost * pa.page_s;
-                }
-                AttackTier::FrontDoor { hold } => {
-                    door_rate += rate;
-                    door_conns += rate * hold.as_secs_f64();
-                }
+            if let AttackTier::FrontDoor { hold } = a.tier {
+                let rate = a.rate_at(now) * pa.passing(a);
+                door_rate += rate;
+                door_conns += rate * hold.as_secs_f64();
             }
         }
         pa.door_rate = door_rate;
@@ -336,8 +331,7 @@ impl Servers {
             pool.sync(now);
             let work = if pool_rate > 0.0 { pool_work / pool_rate } else { 0.0 };
             if pool.fluid.is_none() {
-                let rng = crate::engine::StreamKey::new(sh.seed, sh.replication, &format!("attack-admission/{}", pool.name)).rng();
-                pool.fluid = Some((AttackFluid::default(), rng));
+                pool.fluid = Some(new_fluid(sh, &pool.name));
                 pool.sync(now);
             }
             pool.fluid.as_mut().expect("just set").0.set_rate(pool_rate, work);
@@ -379,8 +373,7 @@ impl Servers {
         let (rate, work) = if pa.pool_park == Some(Park::Fluid) { pa.pool_rates(now) } else { (0.0, 0.0) };
         let pool = &mut self.pools[platform.pool()];
         if pool.fluid.is_none() {
-            let rng = crate::engine::StreamKey::new(sh.seed, sh.replication, &format!("attack-admission/{}", pool.name)).rng();
-            pool.fluid = Some((AttackFluid::default(), rng));
+            pool.fluid = Some(new_fluid(sh, &pool.name));
         }
         pool.sync(now);
         let work_s = if rate > 0.0 { work / rate } else { 0.0 };
@@ -625,6 +618,11 @@ impl Servers {
         }
         Some(c)
     }
+}
+
+/// A pool's attack fluid, empty, with the stream of its admission draws (keyed by the pool's name).
+fn new_fluid(sh: &Shared, pool: &str) -> (AttackFluid, StreamRng) {
+    (AttackFluid::default(), crate::engine::StreamKey::new(sh.seed, sh.replication, &format!("attack-admission/{pool}")).rng())
 }
 
 /// Attack requests a pool of `slots` holds one by one in its backlog in the hybrid model.
