@@ -6,6 +6,9 @@
 //! the simulator, reads a file or keeps a clock, so each procedure is a deterministic function of the numbers
 //! it is given (and of a seed where it draws points or resamples).
 //!
+//! - [`abc`]: approximate Bayesian computation by sequential Monte Carlo (Lenormand et al.'s APMC with
+//!   Beaumont et al.'s weights and adaptive kernel), the posterior of a simulator's unknowns given what was
+//!   observed, a state machine asking for a batch of simulations per generation;
 //! - [`kn`]: Kim & Nelson's fully sequential indifference-zone selection of the best system (KN), a state
 //!   machine asking for replications stage by stage and eliminating systems as it goes;
 //! - [`rinott`]: the constant and the sample sizes of Rinott's two-stage procedure, the fixed-sample baseline
@@ -22,6 +25,7 @@
 //! Randomness (design points, bootstrap resamples) comes from [`crate::engine::random`] streams keyed by the
 //! caller's seed, so a study is reproduced exactly from its seed whatever the number of threads.
 
+pub mod abc;
 pub mod compass;
 pub mod feasibility;
 pub mod kn;
