@@ -4,6 +4,7 @@
 //! short commands; a command of more than a screen has a file of its own (`run.rs`, `sweep.rs` with
 //! `slurm`, `select.rs`, `optimize.rs`, `sensitivity.rs`, `stability.rs`, `size.rs`).
 
+mod calibrate;
 mod optimize;
 mod run;
 mod select;
@@ -66,6 +67,10 @@ pub enum Command {
     Optimize(OptimizeArgs),
     /// Which uncertain inputs (an experiment's [lhs] ranges) drive a metric: Morris screening or Sobol indices.
     Sensitivity(SensitivityArgs),
+    /// Learn a scenario's unknown parameters from observations (per-minute series, reported figures) by
+    /// ABC-SMC: their posterior, the calibrated scenario and the posterior-predictive band of every
+    /// observation.
+    Calibrate(CalibrateArgs),
     /// Whether each configuration comes back by itself after a trigger (an experiment's [stability]):
     /// recovery times against baseline twins, and a class per configuration (stable, vulnerable, metastable).
     Stability(StabilityArgs),
@@ -371,6 +376,29 @@ pub struct SensitivityArgs {
     pub budget: BudgetArgs,
 }
 
+/// Arguments of `rentree calibrate`.
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// Calibration file (TOML): a [calibration] table, the [parameters] with their priors, and the
+    /// observations ([[series]] files and [targets]).
+    pub calibration: PathBuf,
+    /// Output directory.
+    #[arg(long, default_value = "results/calibration")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024), allow_negative_numbers = true)]
+    pub jobs: Option<u64>,
+    /// Continue an interrupted calibration: skip the runs already written.
+    #[arg(long)]
+    pub resume: bool,
+    /// Where the generations run.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Limits of each run's size, checked before each run is started.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
 /// Arguments of `rentree stability`.
 #[derive(Debug, clap::Args)]
 pub struct StabilityArgs {
@@ -551,6 +579,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Select(args) => select::select(args),
         Command::Optimize(args) => optimize::optimize(args),
         Command::Sensitivity(args) => sensitivity::sensitivity(args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Stability(args) => stability::stability(args),
         Command::Size(args) => size::size(args),
         Command::Stage { batch, task, jobs } => {

@@ -218,6 +218,12 @@ pub struct AbcSpec {
     /// Stop when the share of a generation's new particles closer than the previous tolerance is at most
     /// this (Lenormand et al.'s `p_acc_min`).
     pub min_acceptance: f64,
+    /// Stop when a generation shrinks the tolerance by less than this share of it: with a stochastic
+    /// simulator the distance has a floor (two runs at the same parameters differ), and a tolerance at it
+    /// stops shrinking while the acceptance stays high, each generation only wearing the population's
+    /// effective size down (the relative-decrease criterion of pyABC: Klinger, Rickert and Hasenauer 2018,
+    /// "pyABC: distributed, likelihood-free inference", *Bioinformatics* 34(20):3591–3593). 0 disables it.
+    pub min_epsilon_drop: f64,
     /// Stop after this many generations whatever the acceptance (the first included).
     pub max_generations: usize,
     /// Seed of the proposals.
@@ -232,9 +238,8 @@ impl AbcSpec {
 
     /// Checks the settings.
     pub fn check(&self) -> Result<(), AbcError> {
-        let setting = |field: &'static str, found: String, expected: &str| {
-            Err(AbcError::Setting { field, found, expected: expected.into() })
-        };
+        let setting =
+            |field: &'static str, found: String, expected: &str| Err(AbcError::Setting { field, found, expected: expected.into() });
         if !(4..=1_000_000).contains(&self.particles) {
             return setting("particles", self.particles.to_string(), "an integer from 4 to 1,000,000");
         }
@@ -247,6 +252,9 @@ impl AbcSpec {
         }
         if !(0.0..1.0).contains(&self.min_acceptance) {
             return setting("min_acceptance", self.min_acceptance.to_string(), "a share in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.min_epsilon_drop) {
+            return setting("min_epsilon_drop", self.min_epsilon_drop.to_string(), "a share in [0, 1)");
         }
         if !(1..=1000).contains(&self.max_generations) {
             return setting("max_generations", self.max_generations.to_string(), "an integer from 1 to 1000");
@@ -302,6 +310,8 @@ pub struct Generation {
 pub enum Stop {
     /// The acceptance fell to `min_acceptance`: the tolerance no longer shrinks for the runs spent.
     Converged,
+    /// The tolerance shrank by less than `min_epsilon_drop`: it has reached the simulator's noise.
+    Stalled,
     /// `max_generations` were run.
     MaxGenerations,
 }
@@ -414,16 +424,11 @@ impl Abc {
         all.truncate(self.spec.kept());
         let epsilon = all.last().expect("at least two kept").distance;
         self.population = all;
-        self.generations.push(Generation {
-            index,
-            simulated,
-            epsilon,
-            acceptance,
-            kept: self.population.len(),
-            ess: self.ess(),
-        });
+        self.generations.push(Generation { index, simulated, epsilon, acceptance, kept: self.population.len(), ess: self.ess() });
         if index > 0 && acceptance <= self.spec.min_acceptance {
             self.stop = Some(Stop::Converged);
+        } else if previous.is_some_and(|p| p > 0.0 && epsilon > p * (1.0 - self.spec.min_epsilon_drop)) {
+            self.stop = Some(Stop::Stalled);
         } else if index + 1 >= self.spec.max_generations {
             self.stop = Some(Stop::MaxGenerations);
         }
@@ -517,12 +522,8 @@ impl Abc {
 
     /// The weighted `q`-quantile of parameter `k`'s applied values over the population.
     pub fn quantile(&self, k: usize, q: f64) -> f64 {
-        let values: Vec<(f64, f64)> = self
-            .population
-            .iter()
-            .zip(self.normalised())
-            .map(|(p, w)| (self.params[k].value(p.proposal.theta[k]), w))
-            .collect();
+        let values: Vec<(f64, f64)> =
+            self.population.iter().zip(self.normalised()).map(|(p, w)| (self.params[k].value(p.proposal.theta[k]), w)).collect();
         weighted_quantile(values, q)
     }
 
@@ -570,7 +571,7 @@ mod tests {
     use rand_distr::{Distribution, Poisson};
 
     fn spec(particles: usize, seed: u64) -> AbcSpec {
-        AbcSpec { particles, keep: 0.5, min_acceptance: 0.02, max_generations: 40, seed }
+        AbcSpec { particles, keep: 0.5, min_acceptance: 0.02, min_epsilon_drop: 0.0, max_generations: 40, seed }
     }
 
     /// Until no new particle can beat the tolerance (with discrete distances, an exact match).

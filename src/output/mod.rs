@@ -23,7 +23,7 @@ pub use manifest::{
     MANIFEST, RUN_ID_KEY, RUN_TABLES,
 };
 pub use spill::MinuteSpill;
-pub use table::{frame, parquet_run_id, read_parquet, read_table, write_csv, write_parquet, Table};
+pub use table::{frame, parquet_run_id, read_parquet, read_table, read_user_table, write_csv, write_parquet, Table};
 use table::{write_csv_spilled, write_parquet_spilled};
 
 /// Which table formats to write.

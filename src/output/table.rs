@@ -106,7 +106,28 @@ impl Table {
 
 /// Reads a Parquet file into a [`Table`].
 pub fn read_table(path: &Path) -> Result<Table> {
-    let df = read_parquet(path)?;
+    table_of(path, read_parquet(path)?)
+}
+
+/// Reads a file a user exported (from monitoring, a spreadsheet) into a [`Table`]: CSV with a header row
+/// when its name ends in `.csv`, Parquet otherwise. Empty CSV cells are missing values (NaN).
+pub fn read_user_table(path: &Path) -> Result<Table> {
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !is_csv {
+        return read_table(path);
+    }
+    // Opened here first, so that a missing or unreadable file is reported as such, not as a parse error.
+    std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .try_into_reader_with_file_path(Some(path.to_owned()))
+        .and_then(|r| r.finish())
+        .map_err(|e| Error::Parse { path: path.to_owned(), message: e.to_string() })?;
+    table_of(path, df)
+}
+
+fn table_of(path: &Path, df: DataFrame) -> Result<Table> {
     let err = |e: PolarsError| Error::Parse { path: path.to_owned(), message: e.to_string() };
     let mut t = Table { height: df.height(), ..Table::default() };
     for col in df.columns() {

@@ -18,6 +18,7 @@
 //! sweep's id is a function of the rentree version and the plan (which holds the experiment's SHA-256), so
 //! a local sweep, a resumed one and a Slurm array's merge write the same id and the same bytes.
 
+pub mod calibrate;
 pub mod experiment;
 pub mod optimize;
 pub mod select;
@@ -57,6 +58,13 @@ pub const TIMESERIES_METRICS: &[MinuteColumn] = &[
     MinuteColumn::wasted_work_s,
     MinuteColumn::servers_ready,
     MinuteColumn::server_hours,
+    // What a pool's monitoring sees, which a calibration's series compare with (appended: the columns
+    // above keep their places).
+    MinuteColumn::arrivals,
+    MinuteColumn::served,
+    MinuteColumn::refused,
+    MinuteColumn::mean_wait_s,
+    MinuteColumn::p95_wait_s,
 ];
 
 /// One finished run, as written to its part file.
@@ -71,22 +79,38 @@ pub struct RunRecord {
     /// Replication index of the run's streams (equal to `replication` with common random numbers).
     pub stream_replication: u64,
     /// The whole-system summary row, numeric columns by name (NaN stored as null).
-    pub summary: Vec<(String, Option<f64>)>,
+    pub summary: NumericRow,
     /// Per pool and minute, the values of [`TIMESERIES_METRICS`].
     pub timeseries: Vec<(String, u64, Vec<f64>)>,
+    /// Per platform, its summary row (every cohort), numeric columns by name: what a calibration's targets
+    /// on one platform read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<(String, NumericRow)>,
+}
+
+/// A summary row's numeric columns by name (NaN stored as `None`).
+pub type NumericRow = Vec<(String, Option<f64>)>;
+
+/// A summary row's numeric columns by name (NaN as `None`).
+fn numeric_fields(row: &crate::metrics::Summary) -> NumericRow {
+    row.fields()
+        .into_iter()
+        .filter_map(|(n, v)| match v {
+            Field::U64(x) => Some((n.to_owned(), Some(x as f64))),
+            Field::F64(x) => Some((n.to_owned(), x.is_finite().then_some(x))),
+            Field::Str(_) => None,
+        })
+        .collect()
 }
 
 impl RunRecord {
     fn new(config: usize, replication: u64, seed: u64, stream_replication: u64, report: &world::RunReport) -> RunRecord {
-        let summary = report
-            .summary
-            .fields()
-            .into_iter()
-            .filter_map(|(n, v)| match v {
-                Field::U64(x) => Some((n.to_owned(), Some(x as f64))),
-                Field::F64(x) => Some((n.to_owned(), x.is_finite().then_some(x))),
-                Field::Str(_) => None,
-            })
+        let summary = numeric_fields(&report.summary);
+        let platforms = report
+            .rows
+            .iter()
+            .filter(|s| s.cohort == "all" && s.platform != "all")
+            .map(|s| (s.platform.clone(), numeric_fields(s)))
             .collect();
         let timeseries = report
             .timeseries
@@ -96,12 +120,21 @@ impl RunRecord {
                 (m.platform.clone(), m.minute, values)
             })
             .collect();
-        RunRecord { config, replication, seed, stream_replication, summary, timeseries }
+        RunRecord { config, replication, seed, stream_replication, summary, timeseries, platforms }
     }
 
     /// A summary metric (`None` where it is undefined, e.g. a mean of nothing).
     pub fn metric(&self, column: SummaryColumn) -> Option<f64> {
         self.summary.iter().find(|(n, _)| n == column.name()).and_then(|(_, v)| *v)
+    }
+
+    /// A summary metric of one platform's row, or of the whole system's for `"all"`.
+    pub fn platform_metric(&self, platform: &str, column: SummaryColumn) -> Option<f64> {
+        if platform == "all" {
+            return self.metric(column);
+        }
+        let (_, row) = self.platforms.iter().find(|(p, _)| p == platform)?;
+        row.iter().find(|(n, _)| n == column.name()).and_then(|(_, v)| *v)
     }
 }
 

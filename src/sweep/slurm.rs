@@ -136,7 +136,12 @@ pub(super) fn run_stage(experiment: &Experiment, out: &Path, todo: &[(usize, u64
 /// batch is `i` modulo `n`, on `jobs` threads, skipping those already written; returns the runs executed.
 pub fn run_task(batch_path: &Path, (i, n): (usize, usize), jobs: usize, budget: &world::budget::Budget) -> Result<u64> {
     let batch: Batch = read_json(batch_path)?;
-    let experiment = Experiment::load(&batch.experiment)?;
+    // A calibration's generations are stages too: its runs' base scenario comes from its own file.
+    let experiment = if super::calibrate::is_calibration(&batch.experiment) {
+        super::calibrate::Calibration::load(&batch.experiment)?.experiment
+    } else {
+        Experiment::load(&batch.experiment)?
+    };
     let origin = format!("{}", batch_path.display());
     let mut scenarios = Vec::new();
     for b in &batch.configs {

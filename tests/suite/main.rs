@@ -19,6 +19,8 @@ mod theory;
 #[cfg(feature = "files")]
 mod bad_input;
 #[cfg(feature = "files")]
+mod calibrate;
+#[cfg(feature = "files")]
 mod optimize;
 #[cfg(feature = "files")]
 mod results_folder;
