@@ -141,6 +141,17 @@ pub struct RunArgs {
     /// Table format.
     #[arg(long, value_enum, default_value_t = FormatArg::Parquet)]
     pub format: FormatArg,
+    /// Run at the posterior median of a calibration (the `--out` folder of `rentree calibrate`), and say how
+    /// much the figures move over the posterior: runs at --draws draws from it, and replications at the
+    /// median for the simulation's own noise.
+    #[arg(long, value_name = "DIR")]
+    pub posterior: Option<PathBuf>,
+    /// With --posterior: runs at posterior draws.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..=10_000), allow_negative_numbers = true)]
+    pub draws: u64,
+    /// With --posterior: further replications at the posterior median.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=10_000), allow_negative_numbers = true)]
+    pub noise_replications: u64,
     /// Limits of the run's size, checked before it starts.
     #[command(flatten)]
     pub budget: BudgetArgs,

@@ -2,7 +2,9 @@
 
 use super::{budget_with_rows, Outcome, RunArgs};
 use anyhow::Context;
-use rentree::output::{self, Manifest};
+use rentree::output::{self, Manifest, MetricUncertainty, PosteriorNote};
+use rentree::scenario::Source;
+use rentree::sweep::calibrate::Posterior;
 use rentree::world;
 use rentree::world::budget::Rows;
 use rentree::world::{MinuteSink, SinkError};
@@ -13,7 +15,14 @@ use std::time::Instant;
 
 /// Runs the scenario once and writes its results folder.
 pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
-    let resolved = args.source.source()?;
+    let posterior = args.posterior.as_deref().map(Posterior::load).transpose()?;
+    let mut resolved = args.source.source()?;
+    let mut overrides = args.source.overrides.clone();
+    if let Some(p) = &posterior {
+        let median = p.median_overrides();
+        overrides.extend(median.iter().map(|o| format!("{} (posterior median)", o.assignment)));
+        resolved = resolved.with(median);
+    }
     let (scenario, source) = (resolved.scenario()?, resolved.label().to_owned());
     let disk_bytes = args.max_disk.map(|mib| mib as f64 * 1024.0 * 1024.0).or_else(|| output::disk_available_bytes(&args.out));
     let limits = budget_with_rows(&args.budget, 1, (Rows::Disk, disk_bytes))?
@@ -42,7 +51,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         scenario: scenario.name.clone(),
         scenario_source: source.clone(),
         scenario_sha256: scenario.hash_hex(),
-        overrides: args.source.overrides.clone(),
+        overrides,
         seed: args.seed,
         scale: args.source.scale,
         replication: 0,
@@ -55,7 +64,11 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         faithful_scale: scenario.faithful_scale,
         scale_warning,
         files: Vec::new(),
+        posterior: None,
     };
+    if let Some(p) = &posterior {
+        manifest.posterior = Some(uncertainty(p, &args, &resolved, &report, &limits)?);
+    }
     let written = output::write_run(&args.out, &report, &mut spills, &mut manifest, args.format.into())
         .with_context(|| format!("writing results of {source}"))?;
     let s = &report.summary;
@@ -78,6 +91,28 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         );
     }
     eprintln!("{} events in {:.2} s ({:.1} M events/s)", report.events, wall_s, manifest.events_per_s / 1e6);
+    if let Some(note) = &manifest.posterior {
+        let headline: &[&str] = if s.users > 0 {
+            &["served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"]
+        } else {
+            &["mean_wait_s", "utilization"]
+        };
+        eprintln!(
+            "over the calibration's posterior ({} draws on this run's streams; the simulation's own noise from {} replications at the median):",
+            note.draws,
+            note.noise_replications + 1
+        );
+        for m in note.metrics.iter().filter(|m| headline.contains(&m.metric.as_str())) {
+            eprintln!(
+                "  {}: {} (90% credible interval {} to {} over the calibrated unknowns; ± {} from the simulation's own noise, one sd)",
+                m.metric,
+                figure(m.value),
+                figure(m.credible_lo),
+                figure(m.credible_hi),
+                figure(m.noise_sd)
+            );
+        }
+    }
     for p in written {
         println!("{}", p.display());
     }
@@ -157,4 +192,82 @@ impl<S: MinuteSink> MinuteSink for Watched<S> {
     fn progress(&mut self, now_s: f64, events: u64) {
         self.watch.update(self.component, now_s, events);
     }
+}
+
+/// A figure with four significant digits.
+fn figure(x: f64) -> String {
+    if !x.is_finite() {
+        return "undefined".into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let digits = (3 - x.abs().max(1e-12).log10().floor() as i32).clamp(0, 8) as usize;
+    format!("{x:.digits$}")
+}
+
+/// The runs of `run --posterior` beside the main one: `--draws` at posterior draws on the main run's streams
+/// (common random numbers), and `--noise-replications` at the median on further streams; each summary
+/// metric's credible interval over the first and its single-run noise over the second (with the main run).
+fn uncertainty(
+    posterior: &Posterior,
+    args: &RunArgs,
+    median: &Source,
+    report: &world::RunReport,
+    limits: &world::Limits,
+) -> anyhow::Result<PosteriorNote> {
+    use rayon::prelude::*;
+    let base = args.source.source()?;
+    let draws = posterior.draws(args.draws as usize, args.seed);
+    let origin = |what: String| -> std::path::PathBuf { format!("--posterior {} ({what})", posterior.dir.display()).into() };
+    // (scenario, replication) of every further run: the draws on replication 0, then the median's.
+    let mut jobs = Vec::new();
+    for (i, d) in draws.into_iter().enumerate() {
+        let scenario = base.scenario_with(&d).map_err(|e| rentree::Error::Invalid {
+            path: posterior.dir.clone(),
+            field: format!("--posterior (draw {i})"),
+            found: e.to_string(),
+            expected: "a calibration whose parameters are fields of this run's scenario".into(),
+        })?;
+        jobs.push((scenario, 0));
+    }
+    let at_median = median.scenario()?;
+    for r in 1..=args.noise_replications {
+        jobs.push((at_median.clone(), r));
+    }
+    let reports = jobs
+        .par_iter()
+        .map(|(scenario, r)| world::run_with(scenario, args.seed, *r, limits).map_err(|e| e.into_error(origin("runs".into()), "")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (at_draws, at_median) = reports.split_at(args.draws as usize);
+    use rentree::metrics::Column;
+    let metrics = rentree::metrics::SummaryColumn::metrics()
+        .map(|m| {
+            let value = report.summary.value(m).unwrap_or(f64::NAN);
+            let over: Vec<(f64, f64)> =
+                at_draws.iter().filter_map(|r| r.summary.value(m)).filter(|x| x.is_finite()).map(|x| (x, 1.0)).collect();
+            let noise: Vec<f64> =
+                std::iter::once(value).chain(at_median.iter().filter_map(|r| r.summary.value(m))).filter(|x| x.is_finite()).collect();
+            let mean = noise.iter().sum::<f64>() / noise.len().max(1) as f64;
+            let noise_sd = if noise.len() > 1 {
+                (noise.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (noise.len() - 1) as f64).sqrt()
+            } else {
+                f64::NAN
+            };
+            MetricUncertainty {
+                metric: m.name().to_owned(),
+                value,
+                credible_lo: rentree::decide::abc::weighted_quantile(over.clone(), 0.05),
+                credible_hi: rentree::decide::abc::weighted_quantile(over, 0.95),
+                noise_sd,
+            }
+        })
+        .collect();
+    Ok(PosteriorNote {
+        calibration: posterior.dir.display().to_string(),
+        calibration_run_id: posterior.run_id.clone(),
+        draws: args.draws as usize,
+        noise_replications: args.noise_replications as usize,
+        metrics,
+    })
 }

@@ -65,6 +65,42 @@ pub struct Manifest {
     pub scale_warning: Option<String>,
     /// Files written next to the manifest, with their SHA-256; set by [`write_run`](super::write_run).
     pub files: Vec<FileEntry>,
+    /// With `run --posterior`: the run is at a calibration's posterior median, and this is how much its
+    /// figures move over the posterior's draws and from the simulation's own noise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorNote>,
+}
+
+/// How a run's figures depend on what a calibration left uncertain (`rentree run --posterior DIR`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PosteriorNote {
+    /// The calibration's results folder.
+    pub calibration: String,
+    /// The calibration's run id.
+    pub calibration_run_id: String,
+    /// Runs at draws from the posterior, on the run's own random streams (common random numbers, so that
+    /// their spread is the parameters', not the simulation's).
+    pub draws: usize,
+    /// Further replications at the posterior median, whose spread is the simulation's own noise.
+    pub noise_replications: usize,
+    /// Per whole-system summary metric.
+    pub metrics: Vec<MetricUncertainty>,
+}
+
+/// One summary metric's uncertainty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricUncertainty {
+    /// The metric.
+    pub metric: String,
+    /// This run's value (at the posterior median).
+    pub value: f64,
+    /// The 5% quantile over the posterior draws.
+    pub credible_lo: f64,
+    /// The 95% quantile over the posterior draws.
+    pub credible_hi: f64,
+    /// The standard deviation of a single run at the posterior median over its replications (this run's
+    /// among them).
+    pub noise_sd: f64,
 }
 
 /// The manifest file of a results folder: written last, withdrawn first.
@@ -151,6 +187,13 @@ fn is_table_name(name: &str) -> bool {
     let mut parts = Path::new(name).components();
     matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(n)), None) if n == name)
         && (name.ends_with(".parquet") || name.ends_with(".csv"))
+}
+
+/// A scenario or experiment file a results folder holds (a calibration's `calibrated.toml`): a plain
+/// file name of the folder ending in `.toml`.
+fn is_scenario_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(n)), None) if n == name) && name.ends_with(".toml")
 }
 
 /// The file names an existing manifest lists, in either form rentree has written (`["a.parquet"]`, or
@@ -266,8 +309,10 @@ pub fn check_results(dir: &Path) -> Result<CheckedResults> {
     })?;
     for entry in &head.files {
         let name = entry.name.as_str();
-        if !is_table_name(name) && name != "plan.json" {
-            return Err(refuse(format!("{MANIFEST} lists {name:?}: expected a file name of this folder (a table or plan.json)")));
+        if !is_table_name(name) && name != "plan.json" && !is_scenario_name(name) {
+            return Err(refuse(format!(
+                "{MANIFEST} lists {name:?}: expected a file name of this folder (a table, plan.json or a scenario's .toml)"
+            )));
         }
         let file = dir.join(name);
         let sha256 = match sha256_file(&file) {

@@ -721,7 +721,7 @@ pub struct GenerationNote {
 }
 
 /// A parameter's posterior, as the manifest records it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParameterNote {
     /// Dotted path.
     pub name: String,
@@ -741,6 +741,9 @@ pub struct ParameterNote {
     pub q95: f64,
     /// The interval's width over the prior's 90% width: how much the data narrowed it.
     pub narrowing: f64,
+    /// Applied as an integer.
+    #[serde(default)]
+    pub integer: bool,
 }
 
 /// What a calibration folder's `manifest.json` records.
@@ -994,6 +997,7 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
                 q05,
                 q95,
                 narrowing: (q95 - q05) / prior_band(p),
+                integer: p.integer,
             }
         })
         .collect();
@@ -1132,4 +1136,79 @@ fn draws_experiment(cal: &Calibration, draws: &[Vec<f64>]) -> String {
         out.push_str(&format!("{} = [{}]\n", key(&p.name), values.join(", ")));
     }
     out
+}
+
+/// A calibration's posterior read back from its results folder: what `rentree run --posterior DIR` applies.
+#[derive(Debug, Clone)]
+pub struct Posterior {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The calibration's run id.
+    pub run_id: String,
+    /// Each parameter's posterior summary (median, interval, whether it is an integer).
+    pub parameters: Vec<ParameterNote>,
+    /// The final population: each particle's values (in `parameters` order) and normalised weight.
+    pub particles: Vec<(Vec<f64>, f64)>,
+}
+
+impl Posterior {
+    /// Reads the posterior of the calibration folder `dir`, refusing a folder its manifest does not vouch
+    /// for, or one that is not a calibration's.
+    pub fn load(dir: &Path) -> Result<Posterior> {
+        let checked = output::check_results(dir)?;
+        let not_calibration = || {
+            Error::Parse {
+            path: dir.to_owned(),
+            message: "not a calibration's results folder (no posterior.parquet in its manifest): give --posterior the --out folder of `rentree calibrate`".into(),
+        }
+        };
+        if !checked.has(POSTERIOR_TABLE) {
+            return Err(not_calibration());
+        }
+        #[derive(Deserialize)]
+        struct Head {
+            parameters: Vec<ParameterNote>,
+        }
+        let head: Head = read_json(&dir.join(output::MANIFEST)).map_err(|_| not_calibration())?;
+        let table = output::read_table(&dir.join(POSTERIOR_TABLE))?;
+        let generation = table.num("generation")?;
+        let last = generation.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let weight = table.num("weight")?;
+        let columns = head.parameters.iter().map(|p| table.num(&p.name)).collect::<Result<Vec<_>>>()?;
+        let particles =
+            (0..table.height).filter(|&i| generation[i] == last).map(|i| (columns.iter().map(|c| c[i]).collect(), weight[i])).collect();
+        Ok(Posterior { dir: dir.to_owned(), run_id: checked.run_id, parameters: head.parameters, particles })
+    }
+
+    fn overrides(&self, values: &[f64], what: &str) -> Vec<Override> {
+        let origin = format!("--posterior {} ({what})", self.dir.display());
+        self.parameters.iter().zip(values).map(|(p, &v)| Override::set(&origin, &p.name, &number(v, p.integer))).collect()
+    }
+
+    /// The overrides that set every parameter to its posterior median.
+    pub fn median_overrides(&self) -> Vec<Override> {
+        let medians: Vec<f64> = self.parameters.iter().map(|p| p.median).collect();
+        self.overrides(&medians, "posterior median")
+    }
+
+    /// `count` draws from the posterior by weight, each as the overrides that apply it; a function of
+    /// `seed`.
+    pub fn draws(&self, count: usize, seed: u64) -> Vec<Vec<Override>> {
+        let total: f64 = self.particles.iter().map(|p| p.1).sum();
+        let mut rng = stream(seed, 0, "calibrate/posterior-draws");
+        (0..count)
+            .map(|i| {
+                let mut u = rng.random::<f64>() * total;
+                let chosen = self
+                    .particles
+                    .iter()
+                    .find(|p| {
+                        u -= p.1;
+                        u < 0.0
+                    })
+                    .unwrap_or_else(|| self.particles.last().expect("a posterior has particles"));
+                self.overrides(&chosen.0, &format!("posterior draw {i}"))
+            })
+            .collect()
+    }
 }

@@ -67,6 +67,7 @@ fn recovery_case(d: &Path, particles: usize) -> PathBuf {
 fn known_parameters_are_recovered_from_their_own_simulated_monitoring() {
     let d = scratch("calibrate", "recovery");
     let cal = recovery_case(&d, 300);
+    let truth = d.join("truth");
     let out = d.join("out");
     let said = ok(&["calibrate", cal.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert!(said.contains("posterior median and 90% credible interval"), "{said}");
@@ -103,6 +104,35 @@ fn known_parameters_are_recovered_from_their_own_simulated_monitoring() {
     ok(&["validate", draws.to_str().unwrap()]);
     ok(&["sweep", draws.to_str().unwrap(), "--out", sweep.to_str().unwrap()]);
     assert_eq!(read_table(&sweep.join("configs.parquet")).unwrap().height, 30);
+    // A run at the posterior median says how much its figures move over the posterior and from its own noise.
+    let at = d.join("at-posterior");
+    let (code, _, stderr) =
+        rentree(&["run", d.join("queue.toml").to_str().unwrap(), "--posterior", out.to_str().unwrap(), "--out", at.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("90% credible interval") && stderr.contains("from the simulation's own noise"), "{stderr}");
+    let m = manifest(&at);
+    assert!(m["overrides"].as_array().unwrap().iter().any(|o| o.as_str().unwrap().ends_with("(posterior median)")), "{m}");
+    let note = &m["posterior"];
+    assert_eq!(note["draws"], 20);
+    let arrivals = note["metrics"].as_array().unwrap().iter().find(|x| x["metric"] == "arrivals").unwrap();
+    let (lo, hi, sd) =
+        (arrivals["credible_lo"].as_f64().unwrap(), arrivals["credible_hi"].as_f64().unwrap(), arrivals["noise_sd"].as_f64().unwrap());
+    // 20 minutes at about 8 arrivals a second: some 9,600 arrivals, a Poisson noise of about 100.
+    assert!(lo < hi && lo > 6_000.0 && hi < 13_000.0, "credible interval of arrivals [{lo}, {hi}]");
+    // The sd of 5 runs has 4 degrees of freedom: 99.9% of estimates of a true sd near 100 (Poisson, the
+    // rate fixed at the median) fall between 0.14 and 2.24 times it (chi-square quantiles 0.08 and 20.0).
+    assert!((10.0..250.0).contains(&sd), "a single run's noise on arrivals: {sd}");
+    // A folder that is not a calibration's is refused.
+    let (code, _, stderr) = rentree(&[
+        "run",
+        d.join("queue.toml").to_str().unwrap(),
+        "--posterior",
+        truth.to_str().unwrap(),
+        "--out",
+        d.join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a calibration's results folder"), "{stderr}");
 }
 
 /// The posterior of a Poisson rate `λ` given that a count within `k` of `s` was seen over `t` seconds,
