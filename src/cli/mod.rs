@@ -616,6 +616,23 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;
+            if rentree::scenario::source::has_table(&text, "calibration") {
+                let c = rentree::sweep::calibrate::Calibration::load(&file)?;
+                let series = c.statistics.iter().filter(|s| matches!(s.reading, rentree::sweep::calibrate::Reading::Minute { .. })).count();
+                println!(
+                    "{}: valid calibration \"{}\": {} parameter(s) ({}), {} observed minute(s) and {} target(s); up to {} generation(s) of {} particles at scale {}; run it with `rentree calibrate`",
+                    file.display(),
+                    c.raw.calibration.name,
+                    c.parameters.len(),
+                    c.parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                    series,
+                    c.statistics.len() - series,
+                    c.spec.max_generations,
+                    c.spec.particles,
+                    c.raw.calibration.scale
+                );
+                return Ok(Outcome::Success);
+            }
             if Experiment::is_experiment_text(&text) {
                 let e = Experiment::load(&file)?;
                 if let Some(p) = &e.problem {

@@ -32,6 +32,14 @@ impl Source {
             return Ok(Source::builtin(&builtin::REPLAY));
         };
         let text = std::fs::read_to_string(p).map_err(|source| Error::Read { path: p.to_owned(), source })?;
+        if has_table(&text, "calibration") {
+            return Err(Error::Parse {
+                path: p.to_owned(),
+                message: "this is a calibration file (it has a [calibration] table), not a scenario: run it with \
+                          `rentree calibrate FILE`"
+                    .into(),
+            });
+        }
         if is_experiment_text(&text) {
             return Err(Error::Parse {
                 path: p.to_owned(),
