@@ -20,6 +20,7 @@ impl Lang {
             "title_selection" => ("Choix de la meilleure stratégie", "Choosing the best strategy"),
             "title_optimization" => ("La configuration la moins chère", "The cheapest set-up"),
             "title_sensitivity" => ("Les hypothèses qui comptent", "The assumptions that matter"),
+            "title_calibration" => ("Ce que les observations disent des inconnues", "What the observations say of the unknowns"),
             "title_stability" => ("Retour à la normale après un déclencheur", "Recovery after a trigger"),
             "summary" => ("En bref", "In brief"),
             "demand" => ("Demande et capacité par minute", "Demand against capacity per minute"),

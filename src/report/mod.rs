@@ -4,6 +4,7 @@
 //! This is the only module that knows plotly. It reads results through [`crate::output::read_table`]
 //! (polars stays in `output`) and renders with headless Chromium only for image export.
 
+mod calibration;
 mod decisions;
 pub mod labels;
 
@@ -482,10 +483,11 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     }
     // Only what the manifest vouches for is read: a table beside it may be from another, interrupted run.
     let checked = output::check_results(dir)?;
+    let is_calibration = checked.has(crate::sweep::calibrate::POSTERIOR_TABLE);
     let is_sweep = checked.has("configs.parquet");
     let needed: &[&str] =
         if is_sweep { &["configs.parquet", "timeseries.parquet", "plan.json"] } else { &["summary.parquet", "timeseries.parquet"] };
-    if let Some(missing) = needed.iter().find(|f| !checked.has(f)) {
+    if let Some(missing) = needed.iter().find(|f| !checked.has(f) && !is_calibration) {
         return Err(Error::Parse {
             path: dir.to_owned(),
             message: format!(
@@ -494,9 +496,21 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
             ),
         });
     }
-    let (name, mut sentences, mut charts) = if is_sweep { sweep_report(dir, lang)? } else { run_report(dir, lang)? };
+    let (name, mut sentences, mut charts) = if is_calibration {
+        calibration::calibration(dir, lang)?
+    } else if is_sweep {
+        sweep_report(dir, lang)?
+    } else {
+        run_report(dir, lang)?
+    };
     // A decision made on the sweep (a selection, an optimisation, a sensitivity analysis) comes first.
-    let mut kind = if is_sweep { "title_sweep" } else { "title_run" };
+    let mut kind = if is_calibration {
+        "title_calibration"
+    } else if is_sweep {
+        "title_sweep"
+    } else {
+        "title_run"
+    };
     if is_sweep {
         let (said, drawn) = decisions::decisions(dir, &checked, lang)?;
         for (table, title) in [

@@ -731,6 +731,12 @@ pub struct ParameterNote {
     pub min: f64,
     /// Prior bounds.
     pub max: f64,
+    /// A normal prior's mean (absent for the uniform ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_mean: Option<f64>,
+    /// A normal prior's standard deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_sd: Option<f64>,
     /// Posterior mean.
     pub mean: f64,
     /// Posterior median (the calibrated variant's value).
@@ -992,6 +998,14 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
                 prior: prior_text(p),
                 min: p.min,
                 max: p.max,
+                prior_mean: match p.prior {
+                    Prior::Normal { mean, .. } => Some(mean),
+                    _ => None,
+                },
+                prior_sd: match p.prior {
+                    Prior::Normal { sd, .. } => Some(sd),
+                    _ => None,
+                },
                 mean: abc.mean(k),
                 median: abc.quantile(k, 0.5),
                 q05,

@@ -122,6 +122,16 @@ fn known_parameters_are_recovered_from_their_own_simulated_monitoring() {
     // The sd of 5 runs has 4 degrees of freedom: 99.9% of estimates of a true sd near 100 (Poisson, the
     // rate fixed at the median) fall between 0.14 and 2.24 times it (chi-square quantiles 0.08 and 20.0).
     assert!((10.0..250.0).contains(&sd), "a single run's noise on arrivals: {sd}");
+    // The briefing: each parameter's prior against its posterior, each series against its predictive band.
+    let (code, page, stderr) = rentree(&["report", out.to_str().unwrap(), "--lang", "en", "--out", d.join("brief").to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("Calibrated by ABC-SMC on 40 observations"), "{stderr}");
+    assert!(stderr.contains("cohorts.callers.arrivals.rate_per_s: ") && stderr.contains("of the prior's width"), "{stderr}");
+    let html = std::fs::read_to_string(page.trim()).unwrap();
+    for id in ["posterior-0", "posterior-1", "predictive-0", "predictive-1"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "the briefing has no chart {id}");
+    }
+    assert!(html.contains("What the observations say of the unknowns"));
     // A folder that is not a calibration's is refused.
     let (code, _, stderr) = rentree(&[
         "run",
