@@ -439,6 +439,37 @@ impl Abc {
         Ok(Status::Running)
     }
 
+    /// Replaces the current population's distances (in [`Abc::population`]'s order) by those of new
+    /// simulations of the same particles, and the tolerance by their largest: what a change of the
+    /// simulator's fidelity between generations needs (a calibration's cheap early generations at a reduced
+    /// scale, then the target scale). The particles, their weights and the pending proposals are unchanged;
+    /// the next acceptance is judged against the new tolerance. A procedure that had stopped on the cheap
+    /// simulator's distances goes on (unless it ran its `max_generations`): its stopping rules judged another
+    /// model.
+    pub fn rescore(&mut self, distances: &[f64]) -> Result<Status, AbcError> {
+        if distances.len() != self.population.len() {
+            return Err(AbcError::Feedback(format!("{} distances for a population of {}", distances.len(), self.population.len())));
+        }
+        if let Some(d) = distances.iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
+            return Err(AbcError::Feedback(format!("distance {d}: expected a finite distance >= 0")));
+        }
+        for (p, &d) in self.population.iter_mut().zip(distances) {
+            p.distance = d;
+        }
+        self.population.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.tie.cmp(&b.tie)).then(a.proposal.id.cmp(&b.proposal.id)));
+        if let Some(g) = self.generations.last_mut() {
+            g.epsilon = self.population.last().map_or(0.0, |p| p.distance);
+        }
+        if matches!(self.stop, Some(Stop::Converged | Stop::Stalled)) {
+            self.stop = None;
+            self.propose(self.generations.len());
+        }
+        Ok(match self.stop {
+            Some(stop) => Status::Done(stop),
+            None => Status::Running,
+        })
+    }
+
     /// The kept population's effective sample size, `(Σw)² / Σw²`.
     pub fn ess(&self) -> f64 {
         let (s, s2) = self.population.iter().fold((0.0, 0.0), |(s, s2), p| (s + p.proposal.weight, s2 + p.proposal.weight.powi(2)));
@@ -664,6 +695,25 @@ mod tests {
         assert!(g.windows(2).all(|w| w[1].epsilon <= w[0].epsilon), "{g:?}");
         // A deterministic model: the posterior is the point (0.3, 0.7).
         assert!((abc.mean(0) - 0.3).abs() < 0.01 && (abc.mean(1) - 0.7).abs() < 0.01, "{} {}", abc.mean(0), abc.mean(1));
+    }
+
+    #[test]
+    fn a_rescored_population_keeps_its_particles_and_takes_the_new_tolerance() {
+        let mut abc = Abc::new(vec![uniform("a", 0.0, 1.0)], spec(20, 4)).unwrap();
+        let d: Vec<f64> = abc.pending().iter().map(|p| (p.theta[0] - 0.5).abs()).collect();
+        abc.observe(&d).unwrap();
+        let before: Vec<usize> = abc.population().iter().map(|p| p.proposal.id).collect();
+        let pending = abc.pending().to_vec();
+        let doubled: Vec<f64> = abc.population().iter().map(|p| 2.0 * p.distance).collect();
+        assert_eq!(abc.rescore(&doubled).unwrap(), Status::Running);
+        let mut after: Vec<usize> = abc.population().iter().map(|p| p.proposal.id).collect();
+        after.sort();
+        let mut sorted = before.clone();
+        sorted.sort();
+        assert_eq!(after, sorted);
+        assert_eq!(abc.generations()[0].epsilon, doubled.iter().copied().fold(0.0, f64::max));
+        assert_eq!(abc.pending(), &pending[..]);
+        assert!(abc.rescore(&[1.0]).is_err());
     }
 
     #[test]

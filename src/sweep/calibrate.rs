@@ -21,6 +21,8 @@
 //! min_epsilon_drop = 0.01                          # or when ε shrinks by less than 1% in a generation
 //! max_generations = 20
 //! predictive = 40                                  # posterior-predictive runs at the end
+//! early_scale = 0.1                                # optional: the first generations at a reduced scale,
+//! early_generations = 3                            # at least the scenario's measured faithful_scale
 //!
 //! [parameters]
 //! "platforms.ent.admission.0.max_sessions" = { prior = "log-uniform", min = 3000, max = 30000, integer = true }
@@ -46,6 +48,12 @@
 //! median absolute deviation × 1.4826, its standard deviation where that is 0, else 1), and each series
 //! weighs as much as one target however many minutes it has (each of its points weighs `weight / points`).
 //! A simulated value that is undefined (a quantile of nothing) counts as five scales away.
+//!
+//! **Cheap fidelity first.** The first `early_generations` may run at `early_scale`, a reduced scale that
+//! must be at least the base scenario's `faithful_scale` (the smallest scale the scale-bias measurements
+//! found to agree with full scale); after them the population is simulated again at the target scale,
+//! its distances and tolerance replaced ([`Abc::rescore`]), and every later generation, the final one
+//! included, runs at the target scale.
 //!
 //! **Outputs.** `posterior.parquet` (every generation's population: particle, parameters, weight,
 //! distance, the tolerance), `predictive.parquet` (for every observed point, the observation and the
@@ -147,6 +155,14 @@ pub struct RawCalibrationSettings {
     /// Posterior-predictive runs, at draws from the final population.
     #[serde(default = "default_predictive")]
     pub predictive: usize,
+    /// Cheap fidelity first: the first `early_generations` run at this reduced scale, which must be one the
+    /// scale-bias measurements found faithful for the base scenario (its `faithful_scale`); the population is
+    /// then simulated again at `scale` and the rest run there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_scale: Option<f64>,
+    /// How many generations run at `early_scale`.
+    #[serde(default)]
+    pub early_generations: usize,
 }
 
 fn one() -> f64 {
@@ -283,6 +299,19 @@ pub struct Calibration {
     pub experiment: Experiment,
     /// SHA-256 of the observation files' bytes, in order.
     observations_sha: Vec<String>,
+    /// Cheap fidelity first: the early generations' base scenario and scale.
+    pub early: Option<Early>,
+}
+
+/// The early generations of a calibration, at a reduced scale measured to be faithful.
+#[derive(Debug, Clone)]
+pub struct Early {
+    /// The base scenario at the early scale.
+    pub base: Source,
+    /// The early scale.
+    pub scale: f64,
+    /// How many generations run at it.
+    pub generations: usize,
 }
 
 fn invalid(path: &Path, field: &str, found: impl ToString, expected: &str) -> Error {
@@ -364,6 +393,41 @@ impl Calibration {
         let common: Vec<Override> = s.set.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
         let base = base.with(common).scaled(s.scale);
         let scenario = base.scenario()?;
+        let early = match (s.early_scale, s.early_generations) {
+            (None, 0) => None,
+            (None, n) => {
+                return Err(invalid(path, "calibration.early_generations", n, "0 without an early_scale, or an early_scale beside it"));
+            }
+            (Some(e), n) => {
+                if !(n >= 1 && n < s.max_generations) {
+                    return Err(invalid(
+                        path,
+                        "calibration.early_generations",
+                        n,
+                        &format!(
+                            "from 1 to max_generations − 1 ({}), so that the last generations run at the target scale",
+                            s.max_generations - 1
+                        ),
+                    ));
+                }
+                let faithful = scenario.faithful_scale;
+                if !(e.is_finite() && e > 0.0 && e < s.scale && faithful.is_some_and(|f| e >= f)) {
+                    return Err(invalid(
+                        path,
+                        "calibration.early_scale",
+                        e,
+                        &match faithful {
+                            Some(f) => format!(
+                                "a scale below scale ({}) and at least the base scenario's faithful_scale ({f}), the smallest scale measured to agree with full scale: below it a reduced scale biases the statistics",
+                                s.scale
+                            ),
+                            None => "no early scale: the base scenario states no faithful_scale, so no reduced scale was measured to leave its statistics unbiased".into(),
+                        },
+                    ));
+                }
+                Some(Early { base: base.clone().scaled(e), scale: e, generations: n })
+            }
+        };
         // Parameters: a prior each, and a value the scenario accepts at both ends of its range.
         if raw.parameters.is_empty() {
             return Err(invalid(path, "parameters", "no parameter", "at least one \"dotted.path\" = { prior = …, min = …, max = … }"));
@@ -585,7 +649,7 @@ impl Calibration {
             base,
             problem: None,
         };
-        Ok(Calibration { raw, path: path.to_owned(), parameters, statistics, spec, experiment, observations_sha })
+        Ok(Calibration { raw, path: path.to_owned(), parameters, statistics, spec, experiment, observations_sha, early })
     }
 
     /// The procedure's description, hashed into the plan with the file's text: the observations' bytes
@@ -594,10 +658,9 @@ impl Calibration {
         format!("calibrate observations={}", self.observations_sha.join(","))
     }
 
-    /// The statistics of run `record` at scale `scale`, in real units, with each target's observation error
-    /// drawn for particle `particle` (none when `noise` is false).
-    pub fn statistics_of(&self, record: &RunRecord, particle: usize, noise: bool) -> Vec<f64> {
-        let scale = self.raw.calibration.scale;
+    /// The statistics of run `record`, made at scale `scale`, in real units, with each target's observation
+    /// error drawn for particle `particle` (none when `noise` is false).
+    pub fn statistics_of(&self, record: &RunRecord, scale: f64, particle: usize, noise: bool) -> Vec<f64> {
         let mut rng = stream(self.spec.seed, particle as u64, "calibrate/observation-error");
         self.statistics
             .iter()
@@ -816,7 +879,7 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     /// Adds the configuration of parameter `values`; returns its index.
-    fn add(&mut self, values: &[f64], parameters: &[Parameter], label: String) -> Result<usize> {
+    fn add(&mut self, base: &Source, values: &[f64], parameters: &[Parameter], label: String) -> Result<usize> {
         let index = self.design.configs.len();
         let path = self.design.path.clone();
         let origin = format!("{}, [parameters]", path.display());
@@ -824,7 +887,7 @@ impl Runner<'_> {
             parameters.iter().zip(values).map(|(p, &v)| (p.name.as_str(), number(v, p.integer))).collect();
         let params = picks.iter().map(|(p, v)| ((*p).to_owned(), v.to_string())).collect();
         let overrides: Vec<Override> = picks.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
-        let scenario = self.design.base.scenario_with(&overrides).map_err(|e| Error::Invalid {
+        let scenario = base.scenario_with(&overrides).map_err(|e| Error::Invalid {
             path: path.clone(),
             field: format!("parameters at {label}"),
             found: e.to_string(),
@@ -892,44 +955,68 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         Runner { design: cal.experiment.clone(), options, sha: sha.clone(), limits: Vec::new(), reps: Vec::new(), executed: 0, skipped: 0 };
     let mut prior_scales: Option<Vec<f64>> = None;
     let mut posterior_rows = Vec::new();
+    let target_scale = cal.raw.calibration.scale;
     let stop = loop {
+        let generation = abc.generations().len();
+        let (base, scale) = match &cal.early {
+            Some(e) if generation < e.generations => (&e.base, e.scale),
+            _ => (&cal.experiment.base, target_scale),
+        };
         let pending = abc.pending().to_vec();
         let mut configs = Vec::with_capacity(pending.len());
         for p in &pending {
-            let c = runner.add(&abc.values(&p.theta), &cal.parameters, format!("generation {} particle {}", p.generation, p.id))?;
-            debug_assert_eq!(c, p.id, "a particle's number is its configuration's index");
-            configs.push(c);
+            configs.push(runner.add(
+                base,
+                &abc.values(&p.theta),
+                &cal.parameters,
+                format!("generation {} particle {}", p.generation, p.id),
+            )?);
         }
         let records = runner.run(&configs)?;
-        let stats: Vec<Vec<f64>> = records.iter().zip(&pending).map(|(r, p)| cal.statistics_of(r, p.id, true)).collect();
+        let stats: Vec<Vec<f64>> = records.iter().zip(&pending).map(|(r, p)| cal.statistics_of(r, scale, p.id, true)).collect();
         let scales = prior_scales.get_or_insert_with(|| cal.scales(&stats));
         let distances: Vec<f64> = stats.iter().map(|s| cal.distance(s, scales)).collect();
-        let status = abc.observe(&distances).map_err(|e| invalid(path, "calibration", e, "distances the procedure can use"))?;
+        let mut status = abc.observe(&distances).map_err(|e| invalid(path, "calibration", e, "distances the procedure can use"))?;
+        posterior_rows.extend(population_rows(cal, &abc, scale));
         let g = abc.generations().last().expect("a generation was observed").clone();
-        let total: f64 = abc.population().iter().map(|p| p.proposal.weight).sum();
-        for particle in abc.population() {
-            let mut row: Vec<(String, Field)> = vec![
-                ("generation".into(), Field::U64(g.index as u64)),
-                ("particle".into(), Field::U64(particle.proposal.id as u64)),
-                ("proposed_in".into(), Field::U64(particle.proposal.generation as u64)),
-                ("weight".into(), Field::F64(particle.proposal.weight / total)),
-                ("distance".into(), Field::F64(particle.distance)),
-                ("epsilon".into(), Field::F64(g.epsilon)),
-            ];
-            for (p, v) in cal.parameters.iter().zip(abc.values(&particle.proposal.theta)) {
-                row.push((p.name.clone(), Field::F64(v)));
-            }
-            posterior_rows.push(row);
-        }
         if options.progress {
             eprintln!(
-                "generation {}: {} runs, tolerance {:.4}, acceptance {:.1}%, effective sample size {:.0}",
+                "generation {}: {} runs at scale {scale}, tolerance {:.4}, acceptance {:.1}%, effective sample size {:.0}",
                 g.index,
                 g.simulated,
                 g.epsilon,
                 100.0 * g.acceptance,
                 g.ess
             );
+        }
+        // The last early generation: its population simulated again at the target scale, and judged there.
+        if cal
+            .early
+            .as_ref()
+            .is_some_and(|e| generation + 1 == e.generations || (generation + 1 < e.generations && status != Status::Running))
+        {
+            let population = abc.population().to_vec();
+            let mut configs = Vec::with_capacity(population.len());
+            for p in &population {
+                let label = format!("generation {} particle {} at scale {target_scale}", g.index, p.proposal.id);
+                configs.push(runner.add(&cal.experiment.base, &abc.values(&p.proposal.theta), &cal.parameters, label)?);
+            }
+            let records = runner.run(&configs)?;
+            let distances: Vec<f64> = records
+                .iter()
+                .zip(&population)
+                .map(|(r, p)| cal.distance(&cal.statistics_of(r, target_scale, p.proposal.id, true), scales))
+                .collect();
+            status = abc.rescore(&distances).map_err(|e| invalid(path, "calibration", e, "distances the procedure can use"))?;
+            posterior_rows.extend(population_rows(cal, &abc, target_scale));
+            if options.progress {
+                eprintln!(
+                    "generation {}: its {} particles again at scale {target_scale}, tolerance {:.4}",
+                    g.index,
+                    population.len(),
+                    abc.generations().last().map_or(f64::NAN, |g| g.epsilon)
+                );
+            }
         }
         if let Status::Done(stop) = status {
             break stop;
@@ -955,10 +1042,10 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         .collect();
     let mut configs = Vec::new();
     for (i, d) in draws.iter().enumerate() {
-        configs.push(runner.add(d, &cal.parameters, format!("posterior draw {i}"))?);
+        configs.push(runner.add(&cal.experiment.base, d, &cal.parameters, format!("posterior draw {i}"))?);
     }
     let records = runner.run(&configs)?;
-    let predictive: Vec<Vec<f64>> = records.iter().zip(&configs).map(|(r, &c)| cal.statistics_of(r, c, false)).collect();
+    let predictive: Vec<Vec<f64>> = records.iter().zip(&configs).map(|(r, &c)| cal.statistics_of(r, target_scale, c, false)).collect();
     let mut predictive_rows = Vec::new();
     for (k, s) in cal.statistics.iter().enumerate() {
         let values: Vec<f64> = predictive.iter().map(|v| v[k]).filter(|x| x.is_finite()).collect();
@@ -1068,6 +1155,30 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
     };
     files.push(output::finish_results(out, &manifest)?);
     Ok(CalibrateOutcome { manifest, files, stale_temps_removed })
+}
+
+/// The rows of `posterior.parquet` for the current population, its distances made at scale `scale`.
+fn population_rows(cal: &Calibration, abc: &Abc, scale: f64) -> Vec<Vec<(String, Field)>> {
+    let g = abc.generations().last().expect("a generation was observed");
+    let total: f64 = abc.population().iter().map(|p| p.proposal.weight).sum();
+    abc.population()
+        .iter()
+        .map(|particle| {
+            let mut row: Vec<(String, Field)> = vec![
+                ("generation".into(), Field::U64(g.index as u64)),
+                ("scale".into(), Field::F64(scale)),
+                ("particle".into(), Field::U64(particle.proposal.id as u64)),
+                ("proposed_in".into(), Field::U64(particle.proposal.generation as u64)),
+                ("weight".into(), Field::F64(particle.proposal.weight / total)),
+                ("distance".into(), Field::F64(particle.distance)),
+                ("epsilon".into(), Field::F64(g.epsilon)),
+            ];
+            for (p, v) in cal.parameters.iter().zip(abc.values(&particle.proposal.theta)) {
+                row.push((p.name.clone(), Field::F64(v)));
+            }
+            row
+        })
+        .collect()
 }
 
 /// A TOML key for a dotted path.

@@ -316,3 +316,42 @@ fn bad_calibration_files_are_refused_with_the_file_the_field_and_what_was_expect
         assert!(!stderr.contains("panicked"), "case {i}: {stderr}");
     }
 }
+
+#[test]
+fn early_generations_run_at_a_measured_faithful_scale_and_the_final_ones_at_the_target() {
+    let d = scratch("calibrate", "early");
+    let cal = recovery_case(&d, 60);
+    // The queue states that scale 0.5 was measured faithful; the calibration's first two generations use it.
+    std::fs::write(d.join("queue.toml"), QUEUE.replace("clock_start = \"08:00\"\n", "clock_start = \"08:00\"\nfaithful_scale = 0.5\n"))
+        .unwrap();
+    let text = std::fs::read_to_string(&cal).unwrap();
+    let early = text.replace(
+        "particles = 60\n",
+        "particles = 60\nearly_scale = 0.5\nearly_generations = 2\nmin_epsilon_drop = 0.0\nmax_generations = 5\n",
+    );
+    std::fs::write(&cal, &early).unwrap();
+    let out = d.join("out");
+    ok(&["calibrate", cal.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let post = read_table(&out.join("posterior.parquet")).unwrap();
+    let (g, scale) = (post.num("generation").unwrap(), post.num("scale").unwrap());
+    let last = g.iter().copied().fold(0.0, f64::max);
+    for i in 0..post.height {
+        match g[i] as u64 {
+            0 => assert_eq!(scale[i], 0.5),
+            1 => assert!(scale[i] == 0.5 || scale[i] == 1.0),
+            _ => assert_eq!(scale[i], 1.0, "generation {} at scale {}", g[i], scale[i]),
+        }
+    }
+    assert!(last >= 2.0, "the calibration went on at the target scale: last generation {last}");
+    // The last early population was simulated again at the target scale: 30 more runs.
+    let rescored = (0..post.height).filter(|&i| g[i] == 1.0 && scale[i] == 1.0).count();
+    assert_eq!(rescored, 30);
+    // A scale below the measured faithful one, or on a scenario that states none, is refused.
+    std::fs::write(&cal, early.replace("early_scale = 0.5", "early_scale = 0.2")).unwrap();
+    let (code, _, stderr) = rentree(&["calibrate", cal.to_str().unwrap(), "--out", d.join("x").to_str().unwrap()]);
+    assert!(code == 2 && stderr.contains("calibration.early_scale") && stderr.contains("faithful_scale (0.5)"), "{stderr}");
+    std::fs::write(d.join("queue.toml"), QUEUE).unwrap();
+    std::fs::write(&cal, &early).unwrap();
+    let (code, _, stderr) = rentree(&["calibrate", cal.to_str().unwrap(), "--out", d.join("y").to_str().unwrap()]);
+    assert!(code == 2 && stderr.contains("calibration.early_scale") && stderr.contains("states no faithful_scale"), "{stderr}");
+}
