@@ -1,7 +1,7 @@
 //! Whether `rentree calibrate`'s credible intervals hold what they say: a measurement, not a test.
 //!
-//! `cargo run --release --example calibration_coverage -- [REPS]` (default 20; a few seconds per repetition
-//! on two cores).
+//! `cargo run --release --example calibration_coverage -- [REPS] [prior|adaptive]` (default 20 repetitions
+//! with the default distance, `prior`; some 20 seconds per repetition on two cores).
 //!
 //! Each repetition draws true parameters from the prior (the arrival rate of a ten-agent call centre, uniform
 //! on 2 to 20 per second, and its mean service time, log-uniform on 0.2 to 5 s), simulates the centre on a
@@ -43,6 +43,11 @@ fn main() {
             std::process::exit(2)
         }),
     };
+    let distance = std::env::args().nth(2).unwrap_or_else(|| "prior".into());
+    if !["prior", "adaptive"].contains(&distance.as_str()) {
+        eprintln!("calibration_coverage: the distance is prior or adaptive, found {distance:?}");
+        std::process::exit(2)
+    }
     let scratch = std::env::temp_dir().join(format!("rentree-calibration-coverage-{}", std::process::id()));
     // Per parameter: covered by the 50% and by the 90% interval.
     let mut covered = [[0u64; 2]; 2];
@@ -72,7 +77,7 @@ fn main() {
         }
         std::fs::write(dir.join("observed.csv"), csv).expect("scratch folder is writable");
         let text = format!(
-            "[calibration]\nname = \"coverage {rep}\"\nscenario = \"queue.toml\"\nparticles = 300\nseed = {rep}\npredictive = 10\n\n\
+            "[calibration]\nname = \"coverage {rep}\"\nscenario = \"queue.toml\"\nparticles = 300\nseed = {rep}\npredictive = 10\ndistance = \"{distance}\"\n\n\
              [parameters]\n\"{RATE}\" = {{ prior = \"uniform\", min = 2.0, max = 20.0 }}\n\
              \"{SERVICE}\" = {{ prior = \"log-uniform\", min = 0.2, max = 5.0 }}\n\n\
              [[series]]\nfile = \"observed.csv\"\nplatform = \"desk\"\nmetrics = [\"served\", \"mean_wait_s\"]\n"
@@ -113,7 +118,7 @@ fn main() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     println!();
-    println!("coverage over {reps} synthetic data sets (Wilson 95% intervals):");
+    println!("coverage over {reps} synthetic data sets, distance {distance:?} (Wilson 95% intervals):");
     for (k, name) in ["arrival rate", "service time"].iter().enumerate() {
         for (j, nominal) in [0.5, 0.9].iter().enumerate() {
             let (lo, hi) = wilson(covered[k][j], reps);

@@ -393,8 +393,29 @@ impl Abc {
     /// Feeds back the distances of the pending proposals, in their order; keeps the closest particles,
     /// sets the next tolerance, and proposes the next generation unless the procedure stops.
     pub fn observe(&mut self, distances: &[f64]) -> Result<Status, AbcError> {
+        self.observe_with(distances, None)
+    }
+
+    /// [`Abc::observe`] under a distance that changed with this generation (an adaptive distance, whose
+    /// scales are re-estimated from each generation's simulations: Prangle 2017, "Adapting the ABC distance
+    /// function", *Bayesian Analysis* 12(1):289–309): `population` gives the current population's distances
+    /// under the new distance, in [`Abc::population`]'s order. The previous tolerance, against which the
+    /// acceptance and the tolerance's decrease are judged, is then the largest of them, the old population's
+    /// tolerance under the new distance.
+    pub fn observe_with(&mut self, distances: &[f64], population: Option<&[f64]>) -> Result<Status, AbcError> {
         if let Some(stop) = self.stop {
             return Ok(Status::Done(stop));
+        }
+        if let Some(pop) = population {
+            if pop.len() != self.population.len() {
+                return Err(AbcError::Feedback(format!("{} distances for a population of {}", pop.len(), self.population.len())));
+            }
+            if let Some(d) = pop.iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
+                return Err(AbcError::Feedback(format!("distance {d}: expected a finite distance >= 0")));
+            }
+            for (p, &d) in self.population.iter_mut().zip(pop) {
+                p.distance = d;
+            }
         }
         if distances.len() != self.pending.len() {
             return Err(AbcError::Feedback(format!("{} distances for {} proposals", distances.len(), self.pending.len())));
@@ -403,7 +424,10 @@ impl Abc {
             return Err(AbcError::Feedback(format!("distance {d}: expected a finite distance >= 0")));
         }
         let index = self.generations.len();
-        let previous = self.generations.last().map(|g| g.epsilon);
+        let previous = match population {
+            Some(pop) if !pop.is_empty() => Some(pop.iter().copied().fold(0.0, f64::max)),
+            _ => self.generations.last().map(|g| g.epsilon),
+        };
         let simulated = self.pending.len();
         // Lenormand et al.'s acceptance: the share of the new particles closer than the tolerance they were
         // proposed under.
@@ -714,6 +738,41 @@ mod tests {
         assert_eq!(abc.generations()[0].epsilon, doubled.iter().copied().fold(0.0, f64::max));
         assert_eq!(abc.pending(), &pending[..]);
         assert!(abc.rescore(&[1.0]).is_err());
+    }
+
+    #[test]
+    fn an_adaptive_distance_rescores_the_population_and_judges_against_its_new_tolerance() {
+        // Two parameters seen through statistics on very different scales: with scales re-estimated every
+        // generation from its simulations, both are pinned down (a fixed scale would let the large one rule).
+        let mut abc = Abc::new(vec![uniform("a", 0.0, 1.0), uniform("b", 0.0, 1.0)], spec(200, 8)).unwrap();
+        let stats = |v: &[f64]| [1000.0 * v[0], v[1]];
+        let observed = [300.0, 0.7];
+        let mut all: std::collections::BTreeMap<usize, [f64; 2]> = Default::default();
+        loop {
+            let pending = abc.pending().to_vec();
+            for p in &pending {
+                all.insert(p.id, stats(&abc.values(&p.theta)));
+            }
+            // Each statistic's scale: its spread over this generation's simulations.
+            let scale: Vec<f64> = (0..2)
+                .map(|k| {
+                    let x: Vec<f64> = pending.iter().map(|p| all[&p.id][k]).collect();
+                    let m = x.iter().sum::<f64>() / x.len() as f64;
+                    (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt().max(1e-12)
+                })
+                .collect();
+            let d = |id: usize| ((0..2).map(|k| ((all[&id][k] - observed[k]) / scale[k]).powi(2)).sum::<f64>()).sqrt();
+            let new: Vec<f64> = pending.iter().map(|p| d(p.id)).collect();
+            let pop: Vec<f64> = abc.population().iter().map(|p| d(p.proposal.id)).collect();
+            let status = abc.observe_with(&new, (!pop.is_empty()).then_some(&pop[..])).unwrap();
+            let g = abc.generations().last().unwrap();
+            assert!(abc.population().iter().all(|p| p.distance <= g.epsilon));
+            if let Status::Done(_) = status {
+                break;
+            }
+        }
+        assert!((abc.mean(0) - 0.3).abs() < 0.01 && (abc.mean(1) - 0.7).abs() < 0.01, "{} {}", abc.mean(0), abc.mean(1));
+        assert!(abc.observe_with(&[], Some(&[1.0])).is_ok(), "a finished procedure ignores feedback");
     }
 
     #[test]

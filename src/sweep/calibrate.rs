@@ -19,6 +19,7 @@
 //! keep = 0.5                                       # the share kept each generation (its quantile is ε)
 //! min_acceptance = 0.05                            # stop when fewer new particles than this beat ε
 //! min_epsilon_drop = 0.01                          # or when ε shrinks by less than 1% in a generation
+//! distance = "prior"                               # statistics scaled on the prior predictive, or "adaptive"
 //! max_generations = 20
 //! predictive = 40                                  # posterior-predictive runs at the end
 //! early_scale = 0.1                                # optional: the first generations at a reduced scale,
@@ -44,8 +45,11 @@
 //! "Approximate Bayesian computation (ABC) gives exact results under the assumption of model error",
 //! *Statistical Applications in Genetics and Molecular Biology* 12(2):129–141), so the posterior accounts
 //! for the figure's own uncertainty. The distance is Euclidean on standardised statistics: each is divided
-//! by its scale over the first generation's simulations, drawn from the prior (the prior predictive; the
-//! median absolute deviation × 1.4826, its standard deviation where that is 0, else 1), and each series
+//! by its scale (the median absolute deviation × 1.4826, its standard deviation where that is 0, else 1)
+//! over the first generation's simulations, drawn from the prior (`distance = "prior"`, the default: the
+//! prior predictive), or over the population each generation judges, its kept particles and its new ones
+//! (`"adaptive"`, after Prangle 2017, "Adapting the ABC distance function", *Bayesian Analysis*
+//! 12(1):289–309, the population re-scored each generation), and each series
 //! weighs as much as one target however many minutes it has (each of its points weighs `weight / points`).
 //! A simulated value that is undefined (a quantile of nothing) counts as five scales away.
 //!
@@ -155,6 +159,11 @@ pub struct RawCalibrationSettings {
     /// Posterior-predictive runs, at draws from the final population.
     #[serde(default = "default_predictive")]
     pub predictive: usize,
+    /// How each statistic is scaled in the distance: `prior` (default), by its spread over the prior
+    /// predictive, or `adaptive`, by its spread over the population each generation judges (after Prangle
+    /// 2017); see the README for what each gets right and wrong.
+    #[serde(default = "default_distance")]
+    pub distance: String,
     /// Cheap fidelity first: the first `early_generations` run at this reduced scale, which must be one the
     /// scale-bias measurements found faithful for the base scenario (its `faithful_scale`); the population is
     /// then simulated again at `scale` and the rest run there.
@@ -179,6 +188,9 @@ fn default_keep() -> f64 {
 }
 fn default_min_acceptance() -> f64 {
     0.05
+}
+fn default_distance() -> String {
+    "prior".into()
 }
 fn default_min_epsilon_drop() -> f64 {
     0.01
@@ -364,6 +376,9 @@ impl Calibration {
             }
             other => invalid(path, "calibration", other, "valid settings"),
         })?;
+        if !["adaptive", "prior"].contains(&s.distance.as_str()) {
+            return Err(invalid(path, "calibration.distance", format!("{:?}", s.distance), "\"adaptive\" or \"prior\""));
+        }
         if !(1..=super::experiment::MAX_CONFIGS).contains(&s.predictive) {
             return Err(invalid(path, "calibration.predictive", s.predictive, "an integer from 1 to 100000"));
         }
@@ -953,7 +968,10 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
     let Prepared { sha, stale_temps_removed, .. } = prepare(&cal.experiment, out, options.resume, false, &options.budget, &cal.describe())?;
     let mut runner =
         Runner { design: cal.experiment.clone(), options, sha: sha.clone(), limits: Vec::new(), reps: Vec::new(), executed: 0, skipped: 0 };
-    let mut prior_scales: Option<Vec<f64>> = None;
+    let adaptive = cal.raw.calibration.distance == "adaptive";
+    let mut scales: Vec<f64> = Vec::new();
+    // Every simulated particle's statistics, by number: an adaptive distance re-scores the population.
+    let mut particle_stats: std::collections::BTreeMap<usize, Vec<f64>> = std::collections::BTreeMap::new();
     let mut posterior_rows = Vec::new();
     let target_scale = cal.raw.calibration.scale;
     let stop = loop {
@@ -974,9 +992,26 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         }
         let records = runner.run(&configs)?;
         let stats: Vec<Vec<f64>> = records.iter().zip(&pending).map(|(r, p)| cal.statistics_of(r, scale, p.id, true)).collect();
-        let scales = prior_scales.get_or_insert_with(|| cal.scales(&stats));
-        let distances: Vec<f64> = stats.iter().map(|s| cal.distance(s, scales)).collect();
-        let mut status = abc.observe(&distances).map_err(|e| invalid(path, "calibration", e, "distances the procedure can use"))?;
+        for (p, st) in pending.iter().zip(&stats) {
+            particle_stats.insert(p.id, st.clone());
+        }
+        // The scales of the distance: this generation's spread (adaptive), or the prior predictive's.
+        scales = if generation == 0 {
+            cal.scales(&stats)
+        } else if adaptive {
+            // Over the whole population about to be judged: the kept particles and the new ones.
+            let pool: Vec<Vec<f64>> =
+                abc.population().iter().map(|p| particle_stats[&p.proposal.id].clone()).chain(stats.iter().cloned()).collect();
+            cal.scales(&pool)
+        } else {
+            scales
+        };
+        let distances: Vec<f64> = stats.iter().map(|s| cal.distance(s, &scales)).collect();
+        let population: Option<Vec<f64>> = (adaptive && generation > 0)
+            .then(|| abc.population().iter().map(|p| cal.distance(&particle_stats[&p.proposal.id], &scales)).collect());
+        let mut status = abc
+            .observe_with(&distances, population.as_deref())
+            .map_err(|e| invalid(path, "calibration", e, "distances the procedure can use"))?;
         posterior_rows.extend(population_rows(cal, &abc, scale));
         let g = abc.generations().last().expect("a generation was observed").clone();
         if options.progress {
@@ -1002,11 +1037,12 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
                 configs.push(runner.add(&cal.experiment.base, &abc.values(&p.proposal.theta), &cal.parameters, label)?);
             }
             let records = runner.run(&configs)?;
-            let distances: Vec<f64> = records
-                .iter()
-                .zip(&population)
-                .map(|(r, p)| cal.distance(&cal.statistics_of(r, target_scale, p.proposal.id, true), scales))
-                .collect();
+            let mut distances = Vec::with_capacity(population.len());
+            for (r, p) in records.iter().zip(&population) {
+                let st = cal.statistics_of(r, target_scale, p.proposal.id, true);
+                distances.push(cal.distance(&st, &scales));
+                particle_stats.insert(p.proposal.id, st);
+            }
             status = abc.rescore(&distances).map_err(|e| invalid(path, "calibration", e, "distances the procedure can use"))?;
             posterior_rows.extend(population_rows(cal, &abc, target_scale));
             if options.progress {
@@ -1022,7 +1058,6 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
             break stop;
         }
     };
-    let scales = prior_scales.expect("the first generation ran");
     // The posterior predictive: fresh runs at draws from the final population, by weight.
     let population = abc.population().to_vec();
     let total: f64 = population.iter().map(|p| p.proposal.weight).sum();

@@ -211,6 +211,12 @@ fn an_arrival_rate_seen_through_its_count_has_the_gamma_posterior() {
 fn the_same_bytes_with_one_or_two_jobs_and_after_losing_runs_and_resuming() {
     let d = scratch("calibrate", "bytes");
     let cal = recovery_case(&d, 60);
+    // The adaptive distance re-scores the population from statistics read back from the part files: a
+    // resume must find the same.
+    let text = std::fs::read_to_string(&cal)
+        .unwrap()
+        .replace("particles = 60\n", "particles = 60\ndistance = \"adaptive\"\nmax_generations = 6\n");
+    std::fs::write(&cal, text).unwrap();
     let (one, two) = (d.join("one"), d.join("two"));
     let said = ok(&["calibrate", cal.to_str().unwrap(), "--jobs", "1", "--out", one.to_str().unwrap()]);
     ok(&["calibrate", cal.to_str().unwrap(), "--jobs", "2", "--out", two.to_str().unwrap()]);
@@ -254,6 +260,7 @@ fn bad_calibration_files_are_refused_with_the_file_the_field_and_what_was_expect
     let cases: Vec<(String, &str, &str)> = vec![
         (format!("{head}particles = 2\n{rate}{target}"), "calibration.particles", "from 4"),
         (format!("{head}keep = 1.5\n{rate}{target}"), "calibration.keep", "a share in (0, 1)"),
+        (format!("{head}distance = \"euclid\"\n{rate}{target}"), "calibration.distance", "\"adaptive\" or \"prior\""),
         (format!("{head}colour = 1\n{rate}{target}"), "unknown field `colour`", "expected one of"),
         (format!("{head}{target}"), "parameters", "at least one"),
         (
