@@ -3,7 +3,8 @@
 //! - A sweep: the sbatch script that runs an experiment as a job array of shards (`rentree sweep --shard
 //!   I/N`, each writing its part files), then a merge job that waits for all of them and builds the tables
 //!   (`rentree sweep --merge`), byte-identical to a local sweep ([`script`]).
-//! - The stages of a procedure (`select`, `optimize`, `sensitivity` with `--slurm TASKS`): each stage's runs
+//! - The stages of a procedure (`select`, `optimize`, `sensitivity`, `stability`, `calibrate` with `--slurm
+//!   TASKS`): each stage's runs
 //!   are written to a batch file, submitted as a job array with `sbatch --wait`, and run by the hidden
 //!   command `rentree stage BATCH --task I/N`; the procedure waits for the array, reads the part files and
 //!   decides the next stage ([`run_stage`], [`run_task`]). The batch names each configuration by its
@@ -55,6 +56,9 @@ pub struct BatchConfig {
     pub label: String,
     /// Its overrides of the base scenario: dotted path and value, in order.
     pub set: Vec<(String, toml::Value)>,
+    /// The scale it runs at, where it is not the base scenario's (a calibration's early generations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -72,6 +76,7 @@ pub(super) fn run_stage(experiment: &Experiment, out: &Path, todo: &[(usize, u64
                 index: c,
                 label: config.label.clone(),
                 set: config.overrides.iter().map(|o| (o.path.join("."), o.value.clone())).collect(),
+                scale: (config.scenario.scale != experiment.base.scale()).then_some(config.scenario.scale),
             });
         }
     }
@@ -146,7 +151,10 @@ pub fn run_task(batch_path: &Path, (i, n): (usize, usize), jobs: usize, budget: 
     let mut scenarios = Vec::new();
     for b in &batch.configs {
         let overrides: Vec<Override> = b.set.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
-        let scenario = experiment.base.scenario_with(&overrides)?;
+        let scenario = match b.scale {
+            Some(scale) => experiment.base.clone().scaled(scale).scenario_with(&overrides)?,
+            None => experiment.base.scenario_with(&overrides)?,
+        };
         let limits = budget
             .check(&scenario)
             .map_err(|message| Error::TooLarge { path: batch_path.to_owned(), message: format!("{}: {message}", b.label) })?;

@@ -158,3 +158,43 @@ fn a_selection_a_sensitivity_analysis_and_a_stability_study_staged_on_slurm_writ
         assert_eq!(a, b, "{t}.parquet differs between the local stability study and the staged one");
     }
 }
+
+#[test]
+fn a_calibration_staged_on_slurm_writes_the_local_bytes() {
+    // Each generation is a job array, the early generations' reduced scale included (the batch carries it).
+    if std::env::var_os("RENTREE_SLURM").is_none() {
+        eprintln!("not run: start a cluster with scripts/slurm-cluster.sh start and set RENTREE_SLURM=1");
+        return;
+    }
+    let d = scratch("calibrate");
+    std::fs::write(
+        d.join("queue.toml"),
+        "[scenario]\nname = \"queue\"\nhorizon_s = 600.0\nwarmup_s = 0.0\nfaithful_scale = 0.5\n[cohorts.callers]\nplatform = \"desk\"\n\
+         arrivals = { process = \"poisson\", rate_per_s = 8.0 }\n[platforms.desk.pool]\nservers = 10\n\
+         service = { dist = \"exponential\", mean_s = 1.0 }\n",
+    )
+    .unwrap();
+    let cal = d.join("calibration.toml");
+    std::fs::write(
+        &cal,
+        "[calibration]\nname = \"staged\"\nscenario = \"queue.toml\"\nparticles = 20\nmax_generations = 3\nmin_epsilon_drop = 0.0\n\
+         early_scale = 0.5\nearly_generations = 1\npredictive = 4\nseed = 2\n[parameters]\n\
+         \"cohorts.callers.arrivals.rate_per_s\" = { prior = \"uniform\", min = 2.0, max = 20.0 }\n\
+         [targets]\n\"all.served\" = { value = 4800, sd = 50 }\n",
+    )
+    .unwrap();
+    let (local, cluster) = (d.join("local"), d.join("cluster"));
+    let said = rentree_out(&["calibrate", cal.to_str().unwrap(), "--jobs", "2", "--out", local.to_str().unwrap()]);
+    let staged = rentree_out(&["calibrate", cal.to_str().unwrap(), "--slurm", "2", "--out", cluster.to_str().unwrap()]);
+    assert_eq!(staged, said.replace(&local.display().to_string(), &cluster.display().to_string()));
+    let stages = std::fs::read_dir(cluster.join("stages"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .count();
+    // Three generations, the early population again at the target scale, the predictive runs.
+    assert_eq!(stages, 5, "one array per batch");
+    for f in ["posterior.parquet", "predictive.parquet", "calibrated.toml", "posterior-draws.toml"] {
+        assert_eq!(std::fs::read(local.join(f)).unwrap(), std::fs::read(cluster.join(f)).unwrap(), "{f} differs between local and staged");
+    }
+}
