@@ -16,6 +16,49 @@ use plotly::{Bar, Plot, Scatter};
 use serde_json::Value;
 use std::path::Path;
 
+/// The sentences of a run made at a calibration's posterior median (`rentree run --posterior`): each
+/// headline figure with its credible interval over the calibrated unknowns and a single run's own noise.
+/// None for a run without a posterior.
+pub(super) fn posterior_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>> {
+    let path = dir.join(output::MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    let m: Value = serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.clone(), message: e.to_string() })?;
+    let note = &m["posterior"];
+    let Some(metrics) = note["metrics"].as_array() else {
+        return Ok(Vec::new());
+    };
+    let users = metrics.iter().find(|x| x["metric"] == "users").and_then(|x| x["value"].as_f64()).unwrap_or(0.0);
+    let headline: &[&str] = if users > 0.0 {
+        &["served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"]
+    } else {
+        &["mean_wait_s", "utilization"]
+    };
+    let draws = note["draws"].as_u64().unwrap_or(0);
+    let mut said = Vec::new();
+    for x in metrics.iter().filter(|x| x["metric"].as_str().is_some_and(|n| headline.contains(&n))) {
+        let f = |k: &str| x[k].as_f64().unwrap_or(f64::NAN);
+        let name = x["metric"].as_str().unwrap_or("");
+        let share = name.starts_with("served_share") || name == "utilization";
+        let show = |v: f64| if share { lang.percent(v) } else { number(lang, v) };
+        let noise = if share { lang.percent(f("noise_sd")) } else { number(lang, f("noise_sd")) };
+        said.push(match lang {
+            Lang::Fr => format!(
+                "{name} : {} (intervalle crédible à 90 % de {} à {} sur les inconnues calées, {draws} tirages a posteriori ; ± {noise} de bruit propre à la simulation).",
+                show(f("value")),
+                show(f("credible_lo")),
+                show(f("credible_hi"))
+            ),
+            Lang::En => format!(
+                "{name}: {} (90% credible interval {} to {} over the calibrated unknowns, {draws} posterior draws; ± {noise} from the simulation's own noise).",
+                show(f("value")),
+                show(f("credible_lo")),
+                show(f("credible_hi"))
+            ),
+        });
+    }
+    Ok(said)
+}
+
 /// Bins of a posterior histogram.
 const BINS: usize = 30;
 

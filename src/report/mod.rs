@@ -503,6 +503,9 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     } else {
         run_report(dir, lang)?
     };
+    if !is_calibration && !is_sweep {
+        sentences.extend(calibration::posterior_sentences(dir, lang)?);
+    }
     // A decision made on the sweep (a selection, an optimisation, a sensitivity analysis) comes first.
     let mut kind = if is_calibration {
         "title_calibration"

@@ -122,6 +122,13 @@ fn known_parameters_are_recovered_from_their_own_simulated_monitoring() {
     // The sd of 5 runs has 4 degrees of freedom: 99.9% of estimates of a true sd near 100 (Poisson, the
     // rate fixed at the median) fall between 0.14 and 2.24 times it (chi-square quantiles 0.08 and 20.0).
     assert!((10.0..250.0).contains(&sd), "a single run's noise on arrivals: {sd}");
+    // The run's briefing quotes the same intervals.
+    let (code, _, stderr) = rentree(&["report", at.to_str().unwrap(), "--lang", "en", "--out", d.join("brief-run").to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("mean_wait_s: ") && stderr.contains("90% credible interval") && stderr.contains("20 posterior draws"),
+        "{stderr}"
+    );
     // The briefing: each parameter's prior against its posterior, each series against its predictive band.
     let (code, page, stderr) = rentree(&["report", out.to_str().unwrap(), "--lang", "en", "--out", d.join("brief").to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
