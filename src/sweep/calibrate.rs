@@ -683,7 +683,11 @@ impl Calibration {
                 let raw = match &s.reading {
                     Reading::Minute { platform, minute, metric } => {
                         let column = TIMESERIES_METRICS.iter().position(|m| m == metric).expect("validated against TIMESERIES_METRICS");
-                        record.timeseries.iter().find(|(p, m, _)| p == platform && m == minute).map_or(f64::NAN, |(_, _, v)| v[column])
+                        record
+                            .timeseries
+                            .iter()
+                            .find(|(p, m, _)| p == platform && m == minute)
+                            .map_or(f64::NAN, |(_, _, v)| v.get(column).copied().unwrap_or(f64::NAN))
                     }
                     Reading::Summary { platform, metric, times_users } => {
                         let v = record.platform_metric(platform, *metric).unwrap_or(f64::NAN);

@@ -91,7 +91,7 @@ pub struct RunRecord {
 /// A summary row's numeric columns by name (NaN stored as `None`).
 pub type NumericRow = Vec<(String, Option<f64>)>;
 
-/// A summary row's numeric columns by name (NaN as `None`).
+/// The numeric columns of summary row `row`.
 fn numeric_fields(row: &crate::metrics::Summary) -> NumericRow {
     row.fields()
         .into_iter()
@@ -681,7 +681,9 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
                 row.push(("platform".into(), Field::Str(platform.clone())));
                 row.push(("minute".into(), Field::U64(*minute)));
                 for (j, &m) in TIMESERIES_METRICS.iter().enumerate() {
-                    let values: Vec<f64> = recs.iter().map(|r| r.timeseries.get(k).map_or(f64::NAN, |t| t.2[j])).collect();
+                    // A part file written before a metric was kept has no value for it (a resumed old sweep).
+                    let values: Vec<f64> =
+                        recs.iter().map(|r| r.timeseries.get(k).and_then(|t| t.2.get(j).copied()).unwrap_or(f64::NAN)).collect();
                     let e = Estimate::new(&values, 0.95);
                     row.push((Stat::Mean.of(m), Field::F64(e.mean)));
                     row.push((Stat::Lo.of(m), Field::F64(e.lo())));
