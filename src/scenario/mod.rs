@@ -377,7 +377,7 @@ impl Scenario {
 }
 
 /// `"HH:MM"` to seconds after midnight.
-fn parse_clock(text: &str) -> Option<f64> {
+pub(crate) fn parse_clock(text: &str) -> Option<f64> {
     let (h, m) = text.split_once(':')?;
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60).then(|| f64::from(h * 3600 + m * 60))

@@ -341,12 +341,6 @@ fn clock_text(seconds: f64) -> String {
     format!("{:02}:{:02}", m.div_euclid(60).rem_euclid(24), m.rem_euclid(60))
 }
 
-fn parse_clock(text: &str) -> Option<f64> {
-    let (h, m) = text.trim().split_once(':')?;
-    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60).then(|| f64::from(h * 3600 + m * 60))
-}
-
 impl Calibration {
     /// Reads and validates the calibration at `path`, its base scenario and its observation files.
     pub fn load(path: &Path) -> Result<Calibration> {
@@ -526,7 +520,7 @@ impl Calibration {
                 c.iter()
                     .enumerate()
                     .map(|(r, t)| {
-                        let at = parse_clock(t).map(|s| s - scenario.clock_start_s);
+                        let at = crate::scenario::parse_clock(t.trim()).map(|s| s - scenario.clock_start_s);
                         match at {
                             Some(at) if at >= 0.0 && ((at / 60.0) as u64) < minutes => Ok((at / 60.0) as u64),
                             _ => Err(file_err(
