@@ -82,28 +82,48 @@ impl Override {
     }
 
     /// Sets the value in `table`, creating intermediate tables where the path is absent (an optional
-    /// section); whether the final path is a real field is checked by the schema afterwards.
+    /// section); whether the final path is a real field is checked by the schema afterwards. A segment that
+    /// is a whole number indexes an existing array (`platforms.ent.admission.0.max_sessions`: the first
+    /// admission policy's quota).
     pub fn apply(&self, table: &mut toml::Table) -> Result<()> {
-        let mut current = table;
-        for (depth, key) in self.path[..self.path.len() - 1].iter().enumerate() {
-            let entry = current.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            current = match entry {
-                toml::Value::Table(t) => t,
-                other => {
-                    return Err(Error::Override {
-                        origin: self.origin.clone(),
-                        assignment: self.assignment.clone(),
-                        message: format!(
-                            "{} is a {}, not a table: cannot set a field inside it",
-                            self.path[..=depth].join("."),
-                            other.type_str()
-                        ),
-                    })
+        let err = |depth: usize, message: String| Error::Override {
+            origin: self.origin.clone(),
+            assignment: self.assignment.clone(),
+            message: format!("{}{message}", self.path[..=depth].join(".")),
+        };
+        let last = self.path.len() - 1;
+        let mut current = table.entry(self.path[0].clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if last == 0 {
+            *current = self.value.clone();
+            return Ok(());
+        }
+        for depth in 1..=last {
+            let key = &self.path[depth];
+            let kind = current.type_str();
+            current = match current {
+                toml::Value::Table(t) if depth == last => {
+                    t.insert(key.clone(), self.value.clone());
+                    return Ok(());
                 }
+                toml::Value::Table(t) => t.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new())),
+                toml::Value::Array(a) => {
+                    let len = a.len();
+                    let slot = key.parse::<usize>().ok().and_then(|i| a.get_mut(i)).ok_or_else(|| {
+                        err(
+                            depth - 1,
+                            format!(" is an array of {len}: expected an index from 0 to {} after it, found {key:?}", len.max(1) - 1),
+                        )
+                    })?;
+                    if depth == last {
+                        *slot = self.value.clone();
+                        return Ok(());
+                    }
+                    slot
+                }
+                _ => return Err(err(depth - 1, format!(" is a {kind}, not a table: cannot set a field inside it"))),
             };
         }
-        current.insert(self.path[self.path.len() - 1].clone(), self.value.clone());
-        Ok(())
+        unreachable!("the loop returns at the path's last segment")
     }
 }
 
@@ -133,4 +153,38 @@ pub(super) fn deserialize_overridden(base: &toml::Table, table: toml::Table, ove
         assignment: overrides.iter().map(|o| o.assignment.as_str()).collect::<Vec<_>>().join(" "),
         message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> toml::Table {
+        toml::from_str("[p.ent]\nadmission = [{ policy = \"session_quota\", max_sessions = 10 }, { policy = \"x\" }]\nn = 1\n").unwrap()
+    }
+
+    #[test]
+    fn a_whole_number_segment_indexes_an_array() {
+        let mut t = tree();
+        Override::parse("p.ent.admission.0.max_sessions=25").unwrap().apply(&mut t).unwrap();
+        assert_eq!(t["p"]["ent"]["admission"][0]["max_sessions"].as_integer(), Some(25));
+        assert_eq!(t["p"]["ent"]["admission"][1]["policy"].as_str(), Some("x"), "the other element is untouched");
+        // The element itself, replaced whole.
+        Override::parse("p.ent.admission.1={ policy = \"y\" }").unwrap().apply(&mut t).unwrap();
+        assert_eq!(t["p"]["ent"]["admission"][1]["policy"].as_str(), Some("y"));
+    }
+
+    #[test]
+    fn an_index_outside_the_array_or_a_field_inside_a_number_is_refused_with_the_path() {
+        let mut t = tree();
+        let e = Override::parse("p.ent.admission.2.max_sessions=25").unwrap().apply(&mut t).unwrap_err().to_string();
+        assert!(e.contains("p.ent.admission is an array of 2: expected an index from 0 to 1"), "{e}");
+        let e = Override::parse("p.ent.admission.first.max_sessions=25").unwrap().apply(&mut t).unwrap_err().to_string();
+        assert!(e.contains("found \"first\""), "{e}");
+        let e = Override::parse("p.ent.n.x=1").unwrap().apply(&mut t).unwrap_err().to_string();
+        assert!(e.contains("p.ent.n is a integer, not a table"), "{e}");
+        // An absent section is created (an optional table), as before.
+        Override::parse("p.cned.pool.servers=3").unwrap().apply(&mut t).unwrap();
+        assert_eq!(t["p"]["cned"]["pool"]["servers"].as_integer(), Some(3));
+    }
 }
