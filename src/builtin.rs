@@ -37,6 +37,24 @@ pub const REPLAY: BuiltinModel = model!("models/france-2021-04-06.toml");
 /// The Monday-evening profile with the same capacities.
 pub const EVENING: BuiltinModel = model!("models/france-2021-04-05-evening.toml");
 
+/// A calibration shipped with a built-in model: its folder, its manifest (embedded) and the model.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinCalibration {
+    /// The calibration's results folder, relative to the repository root.
+    pub folder: &'static str,
+    /// Its `manifest.json`.
+    pub manifest: &'static str,
+    /// The model it calibrates, as it stands (no variant, no override).
+    pub model: BuiltinModel,
+}
+
+/// The calibrations shipped with the built-in models (`models/calibration/`).
+pub const CALIBRATED: &[BuiltinCalibration] = &[BuiltinCalibration {
+    folder: "models/calibration/france-2021-04-06.posterior",
+    manifest: include_str!("../models/calibration/france-2021-04-06.posterior/manifest.json"),
+    model: REPLAY,
+}];
+
 /// The built-in model at `path`, if any.
 pub fn find(path: &str) -> Option<&'static BuiltinModel> {
     TEXTBOOK.iter().chain([&REPLAY, &EVENING]).find(|m| m.path == path)

@@ -202,6 +202,14 @@ pub struct SweepArgs {
     /// Replication cap for --until-ci.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(2..=100_000), allow_negative_numbers = true)]
     pub max_replications: u64,
+    /// Run every configuration at draws from a calibration's posterior (the `--out` folder of `rentree
+    /// calibrate`): each configuration at each of --draws draws, its replications on each, and
+    /// `credible.parquet` with each figure's 90% credible interval over the calibrated unknowns.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["merge", "shard", "until_ci"])]
+    pub posterior: Option<PathBuf>,
+    /// With --posterior: draws per configuration (the same draws for every configuration).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..=10_000), allow_negative_numbers = true, requires = "posterior")]
+    pub draws: u64,
     /// Limits of each run's size, checked before the sweep starts.
     #[command(flatten)]
     pub budget: BudgetArgs,

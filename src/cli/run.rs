@@ -65,7 +65,15 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         scale_warning,
         files: Vec::new(),
         posterior: None,
+        calibrated: None,
     };
+    // A built-in model as it stands quotes the calibration shipped with it (no variant or override: those
+    // change what was calibrated).
+    if posterior.is_none() && args.source.variant.is_none() && args.source.overrides.is_empty() {
+        if let Some(shipped) = rentree::sweep::calibrate::ShippedCalibration::for_scenario(resolved.text()) {
+            manifest.calibrated = Some(shipped.note(args.source.scale, |m| report.summary.value(m)));
+        }
+    }
     if let Some(p) = &posterior {
         manifest.posterior = Some(uncertainty(p, &args, &resolved, &report, &limits)?);
     }
@@ -111,6 +119,20 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
                 figure(m.credible_hi),
                 figure(m.noise_sd)
             );
+        }
+    }
+    if let Some(note) = &manifest.calibrated {
+        let headline = ["accessed", "served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"];
+        eprintln!(
+            "calibrated to the day's reported figures ({}: {} posterior-predictive runs at scale {}), 90% intervals{}:",
+            note.calibration,
+            note.predictive_runs,
+            note.calibration_scale,
+            if args.source.scale == 1.0 { String::new() } else { format!(" (counts at this run's scale, {})", args.source.scale) }
+        );
+        for m in note.metrics.iter().filter(|m| headline.contains(&m.metric.as_str())) {
+            let show = |x: f64| if m.metric.starts_with("served_share") { format!("{:.1}%", 100.0 * x) } else { figure(x) };
+            eprintln!("  {}: {} here; calibrated {} to {} (median {})", m.metric, show(m.value), show(m.q05), show(m.q95), show(m.median));
         }
     }
     for p in written {

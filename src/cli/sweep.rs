@@ -29,7 +29,23 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let path = args.experiment.expect("clap requires the experiment unless --merge");
-    let experiment = Experiment::load(&path)?;
+    let mut experiment = Experiment::load(&path)?;
+    // Over a posterior: every configuration at the same draws (a function of the experiment's seed).
+    let posterior = match &args.posterior {
+        Some(dir) => {
+            let p = rentree::sweep::calibrate::Posterior::load(dir)?;
+            let draws = p.draws(args.draws as usize, experiment.raw.experiment.seed);
+            let configurations = experiment.configs.iter().map(|c| c.label.clone()).collect();
+            experiment = experiment.over_draws(&draws, dir)?;
+            Some(sweeps::PosteriorSweep {
+                calibration: dir.display().to_string(),
+                calibration_run_id: p.run_id.clone(),
+                draws: args.draws as usize,
+                configurations,
+            })
+        }
+        None => None,
+    };
     // One warning per distinct wording: the configurations of a study usually share their scenario's.
     let mut warned = Vec::new();
     for c in &experiment.configs {
@@ -61,6 +77,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         until_ci,
         max_replications: args.max_replications,
         progress: std::io::stderr().is_terminal(),
+        posterior: posterior.clone(),
     };
     let outcome = sweeps::sweep(&experiment, &options)?;
     if outcome.stale_temps_removed > 0 {
@@ -81,6 +98,9 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
             let status = if *hw <= *bound { "reached" } else { "NOT reached (replication cap)" };
             eprintln!("  {}: {} replications, {metric} half-width {hw:.5} ({status} {bound})", c.label, n);
         }
+    }
+    if let Some(p) = &posterior {
+        print_credible(&args.out, p)?;
     }
     let note = sweeps::ShardNote {
         rentree_version: env!("CARGO_PKG_VERSION").into(),
@@ -127,4 +147,19 @@ pub(super) fn slurm(args: SlurmArgs) -> anyhow::Result<Outcome> {
     output::write_atomic(&path, |f| std::io::Write::write_all(f, script.as_bytes()).map_err(|e| e.to_string()))?;
     println!("{}", path.display());
     Ok(Outcome::Success)
+}
+
+/// Prints each configuration's headline figures with their credible interval, from `credible.parquet`.
+fn print_credible(out: &Path, p: &sweeps::PosteriorSweep) -> anyhow::Result<()> {
+    let table = output::read_table(&out.join(sweeps::CREDIBLE_TABLE))?;
+    let (label, metric) = (table.text("label")?, table.text("metric")?);
+    let (mean, lo, hi, noise) = (table.num("mean")?, table.num("credible_lo")?, table.num("credible_hi")?, table.num("noise_sd")?);
+    let users = (0..table.height).any(|i| metric[i] == "users" && mean[i] > 0.0);
+    let headline: &[&str] =
+        if users { &["served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"] } else { &["mean_wait_s", "utilization"] };
+    eprintln!("over {} draws from the posterior of {} (90% credible intervals; ± one run's own noise, one sd):", p.draws, p.calibration);
+    for i in (0..table.height).filter(|&i| headline.contains(&metric[i].as_str())) {
+        eprintln!("  {}: {} {:.4} [{:.4}, {:.4}] ± {:.4}", label[i], metric[i], mean[i], lo[i], hi[i], noise[i]);
+    }
+    Ok(())
 }

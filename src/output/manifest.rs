@@ -69,6 +69,41 @@ pub struct Manifest {
     /// figures move over the posterior's draws and from the simulation's own noise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posterior: Option<PosteriorNote>,
+    /// A run of a built-in model as it stands (no variant, no override) whose calibration ships with it:
+    /// each figure's band over that calibration's posterior predictive, beside this run's value. Read from
+    /// the shipped manifest: no extra run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated: Option<CalibratedNote>,
+}
+
+/// What the calibration shipped with a built-in model says of a run of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibratedNote {
+    /// The calibration's folder, in the repository.
+    pub calibration: String,
+    /// The calibration's run id.
+    pub calibration_run_id: String,
+    /// The scale of the calibration's runs.
+    pub calibration_scale: f64,
+    /// Its posterior-predictive runs.
+    pub predictive_runs: usize,
+    /// Per whole-system summary metric, in this run's units (counts at this run's scale).
+    pub metrics: Vec<CalibratedMetric>,
+}
+
+/// One summary metric of a run beside the shipped calibration's posterior predictive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibratedMetric {
+    /// The metric.
+    pub metric: String,
+    /// This run's value.
+    pub value: f64,
+    /// The posterior predictive's 5% quantile.
+    pub q05: f64,
+    /// Its median.
+    pub median: f64,
+    /// Its 95% quantile.
+    pub q95: f64,
 }
 
 /// How a run's figures depend on what a calibration left uncertain (`rentree run --posterior DIR`).

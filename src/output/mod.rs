@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use manifest::run_id_of;
 pub use manifest::{
-    begin_results, check_results, file_entries, finish_results, run_id, sha256_file, sha256_hex, CheckedResults, FileEntry, Manifest,
-    MetricUncertainty, PosteriorNote, MANIFEST, RUN_ID_KEY, RUN_TABLES,
+    begin_results, check_results, file_entries, finish_results, run_id, sha256_file, sha256_hex, CalibratedMetric, CalibratedNote,
+    CheckedResults, FileEntry, Manifest, MetricUncertainty, PosteriorNote, MANIFEST, RUN_ID_KEY, RUN_TABLES,
 };
 pub use spill::MinuteSpill;
 pub use table::{frame, parquet_run_id, read_parquet, read_table, read_user_table, write_csv, write_parquet, Table};

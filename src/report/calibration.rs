@@ -59,6 +59,47 @@ pub(super) fn posterior_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>>
     Ok(said)
 }
 
+/// The sentences of a run of a built-in model as it stands, whose calibration ships with it: each headline
+/// figure beside the calibration's 90% posterior-predictive interval. None for other runs.
+pub(super) fn calibrated_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>> {
+    let path = dir.join(output::MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    let m: Value = serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.clone(), message: e.to_string() })?;
+    let note = &m["calibrated"];
+    let Some(metrics) = note["metrics"].as_array() else {
+        return Ok(Vec::new());
+    };
+    let runs = note["predictive_runs"].as_u64().unwrap_or(0);
+    let scale = note["calibration_scale"].as_f64().unwrap_or(f64::NAN);
+    let folder = note["calibration"].as_str().unwrap_or("");
+    let mut said = vec![match lang {
+        Lang::Fr => format!(
+            "Calage sur les chiffres rapportés ce jour-là ({folder}, {runs} simulations a posteriori à l'échelle {}) : intervalles à 90 %.",
+            number(lang, scale)
+        ),
+        Lang::En => format!(
+            "Calibrated to the figures reported that day ({folder}, {runs} posterior-predictive runs at scale {}): 90% intervals.",
+            number(lang, scale)
+        ),
+    }];
+    for x in metrics.iter().filter(|x| {
+        x["metric"]
+            .as_str()
+            .is_some_and(|n| ["accessed", "served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"].contains(&n))
+    }) {
+        let f = |k: &str| x[k].as_f64().unwrap_or(f64::NAN);
+        let name = x["metric"].as_str().unwrap_or("");
+        let show = |v: f64| if name.starts_with("served_share") { lang.percent(v) } else { number(lang, v) };
+        said.push(match lang {
+            Lang::Fr => {
+                format!("{name} : {} dans cette simulation ; {} à {} une fois calé.", show(f("value")), show(f("q05")), show(f("q95")))
+            }
+            Lang::En => format!("{name}: {} in this run; {} to {} once calibrated.", show(f("value")), show(f("q05")), show(f("q95"))),
+        });
+    }
+    Ok(said)
+}
+
 /// Bins of a posterior histogram.
 const BINS: usize = 30;
 

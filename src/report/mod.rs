@@ -505,6 +505,7 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     };
     if !is_calibration && !is_sweep {
         sentences.extend(calibration::posterior_sentences(dir, lang)?);
+        sentences.extend(calibration::calibrated_sentences(dir, lang)?);
     }
     // A decision made on the sweep (a selection, an optimisation, a sensitivity analysis) comes first.
     let mut kind = if is_calibration {

@@ -221,6 +221,10 @@ pub struct RawPrior {
     /// Applied as an integer.
     #[serde(default)]
     pub integer: bool,
+    /// Further fields that take the same value: one unknown written in several places (every cohort's
+    /// come-back delay, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
 }
 
 /// `[[series]]`.
@@ -243,11 +247,24 @@ pub struct RawSeries {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    /// The observed value, in real units.
-    pub value: f64,
-    /// Its standard error (0: taken as exact).
+    /// The observed value, in real units; for an `onset_METRIC`, a clock time `"HH:MM"`.
+    pub value: TargetValue,
+    /// Its standard error (0: taken as exact), in the statistic's unit: seconds for an onset.
     #[serde(default)]
     pub sd: f64,
+    /// For an `onset_METRIC`: the per-minute level, in real units, that the metric must exceed (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+}
+
+/// A target's value: a number, or a clock time for an onset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TargetValue {
+    /// A number in real units.
+    Number(f64),
+    /// A clock time, `"HH:MM"`.
+    Clock(String),
 }
 
 /// What a statistic reads from a run.
@@ -270,6 +287,18 @@ pub enum Reading {
         metric: SummaryColumn,
         /// Multiplied by the row's users (a share turned into a count).
         times_users: bool,
+    },
+    /// The clock time (seconds since midnight) of the start of the first minute in which a platform's
+    /// timeseries metric, in real units, exceeds a level: when a quota first refused, when timeouts began.
+    Onset {
+        /// Platform (or dependency) name.
+        platform: String,
+        /// The metric.
+        metric: MinuteColumn,
+        /// The level to exceed, per minute, in real units.
+        above: f64,
+        /// The run's clock at t = 0, seconds since midnight.
+        clock_start_s: f64,
     },
 }
 
@@ -301,6 +330,8 @@ pub struct Calibration {
     pub path: PathBuf,
     /// The unknowns, in the table's (sorted) order.
     pub parameters: Vec<Parameter>,
+    /// The fields each parameter writes: its own path, then its `also` paths.
+    pub fields: Vec<Vec<String>>,
     /// The observed statistics: series points (file by file, metric by metric, minute by minute), then
     /// targets.
     pub statistics: Vec<Statistic>,
@@ -339,6 +370,56 @@ pub fn is_calibration(path: &Path) -> bool {
 fn clock_text(seconds: f64) -> String {
     let m = (seconds / 60.0).round() as i64;
     format!("{:02}:{:02}", m.div_euclid(60).rem_euclid(24), m.rem_euclid(60))
+}
+
+/// An `onset_METRIC` target: when a platform's timeseries metric first exceeded `above` in a minute.
+fn onset_target(
+    path: &Path,
+    field: &str,
+    platform: &str,
+    name: &str,
+    t: &RawTarget,
+    platforms: &[&str],
+    clock_start_s: f64,
+) -> Result<Statistic> {
+    if !platforms.contains(&platform) {
+        return Err(invalid(path, field, format!("platform {platform:?}"), &format!("one of {platforms:?} (an onset is one pool's)")));
+    }
+    let metric = parse_metric::<MinuteColumn>(name).map_err(|e| invalid(path, field, format!("{name:?}"), &e.expected()))?;
+    if !TIMESERIES_METRICS.contains(&metric) {
+        let names: Vec<&str> = TIMESERIES_METRICS.iter().map(|m| m.name()).collect();
+        return Err(invalid(
+            path,
+            field,
+            format!("onset of {name:?}"),
+            &format!("the onset of a metric a run's part file keeps: one of {names:?}"),
+        ));
+    }
+    let value_field = format!("{field}.value");
+    let observed = match &t.value {
+        TargetValue::Clock(c) => {
+            crate::scenario::parse_clock(c.trim()).ok_or_else(|| invalid(path, &value_field, format!("{c:?}"), "a clock time \"HH:MM\""))?
+        }
+        TargetValue::Number(x) => {
+            return Err(invalid(path, &value_field, x, "a clock time \"HH:MM\" (when the metric first exceeded `above`)"))
+        }
+    };
+    if !(t.sd.is_finite() && t.sd >= 0.0) {
+        return Err(invalid(path, &format!("{field}.sd"), t.sd, "an sd >= 0, in seconds"));
+    }
+    let above = t.above.unwrap_or(0.0);
+    if !(above.is_finite() && above >= 0.0) {
+        return Err(invalid(path, &format!("{field}.above"), above, "a level >= 0 per minute, in real units"));
+    }
+    Ok(Statistic {
+        name: format!("{platform}.onset_{name}"),
+        reading: Reading::Onset { platform: platform.to_owned(), metric, above, clock_start_s },
+        observed,
+        sd: t.sd,
+        weight: 1.0,
+        scaled: false,
+        clock: String::new(),
+    })
 }
 
 impl Calibration {
@@ -442,6 +523,7 @@ impl Calibration {
             return Err(invalid(path, "parameters", "no parameter", "at least one \"dotted.path\" = { prior = …, min = …, max = … }"));
         }
         let mut parameters = Vec::new();
+        let mut fields: Vec<Vec<String>> = Vec::new();
         for (name, p) in &raw.parameters {
             let field = format!("parameters.\"{name}\"");
             let prior = match p.prior.as_str() {
@@ -467,18 +549,34 @@ impl Calibration {
             };
             let parameter = Parameter { name: name.clone(), prior, min: p.min, max: p.max, integer: p.integer };
             parameter.check().map_err(|e| invalid(path, &field, format!("min = {}, max = {}", p.min, p.max), &e.to_string()))?;
-            for end in [p.min, p.max] {
-                let value = number(end, p.integer);
-                base.scenario_with(&[Override::set(&format!("{}, [parameters]", path.display()), name, &value)]).map_err(|e| {
-                    invalid(
+            let mut written = vec![name.clone()];
+            for (j, other) in p.also.iter().enumerate() {
+                if raw.parameters.contains_key(other) || fields.iter().chain([&written]).any(|f: &Vec<String>| f.contains(other)) {
+                    return Err(invalid(
                         path,
-                        &field,
-                        e.to_string(),
-                        "a field of the scenario that accepts every value of the prior's range (integer = true for a count)",
-                    )
-                })?;
+                        &format!("{field}.also[{j}]"),
+                        format!("{other:?}, written by another parameter or twice"),
+                        "a field no other parameter writes",
+                    ));
+                }
+                written.push(other.clone());
+            }
+            for (j, target) in written.iter().enumerate() {
+                let at = if j == 0 { field.clone() } else { format!("{field}.also[{}]", j - 1) };
+                for end in [p.min, p.max] {
+                    let value = number(end, p.integer);
+                    base.scenario_with(&[Override::set(&format!("{}, [parameters]", path.display()), target, &value)]).map_err(|e| {
+                        invalid(
+                            path,
+                            &at,
+                            e.to_string(),
+                            "a field of the scenario that accepts every value of the prior's range (integer = true for a count)",
+                        )
+                    })?;
+                }
             }
             parameters.push(parameter);
+            fields.push(written);
         }
         let minutes = (scenario.horizon.as_secs_f64() / 60.0).ceil() as u64;
         let platforms: Vec<&str> =
@@ -598,9 +696,24 @@ impl Calibration {
         }
         for (key, t) in &raw.targets {
             let field = format!("targets.\"{key}\"");
-            let expected = "PLATFORM.METRIC: a platform of the scenario (or \"all\") and a summary metric, or accessed_by_0830, _0900, _1000, _1200 (users in by then)";
+            let expected = "PLATFORM.METRIC: a platform of the scenario (or \"all\") and a summary metric, accessed_by_0830, _0900, _1000, _1200 (users in by then), or onset_METRIC (when a timeseries metric first exceeded `above`)";
             let Some((platform, metric)) = key.split_once('.') else {
                 return Err(invalid(path, &field, format!("{key:?}"), expected));
+            };
+            if let Some(name) = metric.strip_prefix("onset_") {
+                statistics.push(onset_target(path, &field, platform, name, t, &platforms, scenario.clock_start_s)?);
+                continue;
+            }
+            if t.above.is_some() {
+                return Err(invalid(path, &format!("{field}.above"), "above", "no `above`: it is the level of an onset_METRIC target"));
+            }
+            let TargetValue::Number(value) = t.value else {
+                return Err(invalid(
+                    path,
+                    &format!("{field}.value"),
+                    format!("{:?}", t.value),
+                    "a number: a clock time is the value of an onset_METRIC target only",
+                ));
             };
             if platform != "all" && !scenario.platforms.iter().any(|p| p.name == platform) {
                 let names: Vec<&str> = scenario.platforms.iter().map(|p| p.name.as_str()).collect();
@@ -616,13 +729,13 @@ impl Calibration {
                     (parse_metric::<SummaryColumn>(metric).map_err(|e| invalid(path, &field, format!("{metric:?}"), &e.expected()))?, false)
                 }
             };
-            if !(t.value.is_finite() && t.sd.is_finite() && t.sd >= 0.0) {
-                return Err(invalid(path, &field, format!("value = {}, sd = {}", t.value, t.sd), "a finite value and an sd >= 0"));
+            if !(value.is_finite() && t.sd.is_finite() && t.sd >= 0.0) {
+                return Err(invalid(path, &field, format!("value = {value}, sd = {}", t.sd), "a finite value and an sd >= 0"));
             }
             statistics.push(Statistic {
                 name: key.clone(),
                 reading: Reading::Summary { platform: platform.to_owned(), metric: column, times_users },
-                observed: t.value,
+                observed: value,
                 sd: t.sd,
                 weight: 1.0,
                 scaled: times_users || column.merge().additive(),
@@ -658,7 +771,7 @@ impl Calibration {
             base,
             problem: None,
         };
-        Ok(Calibration { raw, path: path.to_owned(), parameters, statistics, spec, experiment, observations_sha, early })
+        Ok(Calibration { raw, path: path.to_owned(), parameters, fields, statistics, spec, experiment, observations_sha, early })
     }
 
     /// The procedure's description, hashed into the plan with the file's text: the observations' bytes
@@ -690,6 +803,18 @@ impl Calibration {
                         } else {
                             v
                         }
+                    }
+                    Reading::Onset { platform, metric, above, clock_start_s } => {
+                        let column = TIMESERIES_METRICS.iter().position(|m| m == metric).expect("validated against TIMESERIES_METRICS");
+                        // A count per minute is compared in real units; a level (a latency) as it is.
+                        let per = if metric.merge().additive() { scale } else { 1.0 };
+                        record
+                            .timeseries
+                            .iter()
+                            .filter(|(p, _, v)| p == platform && v.get(column).is_some_and(|x| x / per > *above))
+                            .map(|(_, m, _)| *m)
+                            .min()
+                            .map_or(f64::NAN, |m| clock_start_s + m as f64 * 60.0)
                     }
                 };
                 let real = if s.scaled { raw / scale } else { raw };
@@ -826,6 +951,26 @@ pub struct ParameterNote {
     /// Applied as an integer.
     #[serde(default)]
     pub integer: bool,
+    /// Further fields that take the same value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+}
+
+/// A whole-system summary metric over the posterior-predictive runs, in real (national) units: what a run
+/// of the calibrated scenario may be expected to give, the calibration's uncertainty and the simulation's
+/// noise at the calibration's scale together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictiveMetric {
+    /// The summary metric.
+    pub metric: String,
+    /// Mean over the runs where it is defined.
+    pub mean: f64,
+    /// 5% quantile.
+    pub q05: f64,
+    /// Median.
+    pub median: f64,
+    /// 95% quantile.
+    pub q95: f64,
 }
 
 /// What a calibration folder's `manifest.json` records.
@@ -859,6 +1004,10 @@ pub struct CalibrationManifest {
     pub parameters: Vec<ParameterNote>,
     /// Observed statistics (series points and targets).
     pub statistics: usize,
+    /// Posterior-predictive runs, at draws from the final population.
+    pub predictive_runs: usize,
+    /// Every whole-system summary metric over them (metrics undefined in every run left out).
+    pub predictive_summary: Vec<PredictiveMetric>,
     /// Runs in all (generations and posterior predictive).
     pub runs: u64,
     /// How it ran.
@@ -892,14 +1041,19 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     /// Adds the configuration of parameter `values`; returns its index.
-    fn add(&mut self, base: &Source, values: &[f64], parameters: &[Parameter], label: String) -> Result<usize> {
+    fn add(&mut self, base: &Source, values: &[f64], cal: &Calibration, label: String) -> Result<usize> {
         let index = self.design.configs.len();
         let path = self.design.path.clone();
         let origin = format!("{}, [parameters]", path.display());
         let picks: Vec<(&str, toml::Value)> =
-            parameters.iter().zip(values).map(|(p, &v)| (p.name.as_str(), number(v, p.integer))).collect();
+            cal.parameters.iter().zip(values).map(|(p, &v)| (p.name.as_str(), number(v, p.integer))).collect();
         let params = picks.iter().map(|(p, v)| ((*p).to_owned(), v.to_string())).collect();
-        let overrides: Vec<Override> = picks.iter().map(|(p, v)| Override::set(&origin, p, v)).collect();
+        // Each value written to every field of its parameter.
+        let overrides: Vec<Override> = picks
+            .iter()
+            .zip(&cal.fields)
+            .flat_map(|((_, v), fields)| fields.iter().map(|f| Override::set(&origin, f, v)).collect::<Vec<_>>())
+            .collect();
         let scenario = base.scenario_with(&overrides).map_err(|e| Error::Invalid {
             path: path.clone(),
             field: format!("parameters at {label}"),
@@ -981,12 +1135,7 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         let pending = abc.pending().to_vec();
         let mut configs = Vec::with_capacity(pending.len());
         for p in &pending {
-            configs.push(runner.add(
-                base,
-                &abc.values(&p.theta),
-                &cal.parameters,
-                format!("generation {} particle {}", p.generation, p.id),
-            )?);
+            configs.push(runner.add(base, &abc.values(&p.theta), cal, format!("generation {} particle {}", p.generation, p.id))?);
         }
         let records = runner.run(&configs)?;
         let stats: Vec<Vec<f64>> = records.iter().zip(&pending).map(|(r, p)| cal.statistics_of(r, scale, p.id, true)).collect();
@@ -1032,7 +1181,7 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
             let mut configs = Vec::with_capacity(population.len());
             for p in &population {
                 let label = format!("generation {} particle {} at scale {target_scale}", g.index, p.proposal.id);
-                configs.push(runner.add(&cal.experiment.base, &abc.values(&p.proposal.theta), &cal.parameters, label)?);
+                configs.push(runner.add(&cal.experiment.base, &abc.values(&p.proposal.theta), cal, label)?);
             }
             let records = runner.run(&configs)?;
             let mut distances = Vec::with_capacity(population.len());
@@ -1075,10 +1224,11 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         .collect();
     let mut configs = Vec::new();
     for (i, d) in draws.iter().enumerate() {
-        configs.push(runner.add(&cal.experiment.base, d, &cal.parameters, format!("posterior draw {i}"))?);
+        configs.push(runner.add(&cal.experiment.base, d, cal, format!("posterior draw {i}"))?);
     }
     let records = runner.run(&configs)?;
     let predictive: Vec<Vec<f64>> = records.iter().zip(&configs).map(|(r, &c)| cal.statistics_of(r, target_scale, c, false)).collect();
+    let predictive_summary = predictive_summary(&records, target_scale);
     let mut predictive_rows = Vec::new();
     for (k, s) in cal.statistics.iter().enumerate() {
         let values: Vec<f64> = predictive.iter().map(|v| v[k]).filter(|x| x.is_finite()).collect();
@@ -1086,7 +1236,7 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         let q = |q: f64| weighted_quantile(values.iter().map(|&v| (v, 1.0)).collect(), q);
         let (kind, platform, metric, minute) = match &s.reading {
             Reading::Minute { platform, minute, metric } => ("series", platform.clone(), metric.name().to_owned(), *minute as f64),
-            Reading::Summary { platform, .. } => {
+            Reading::Summary { platform, .. } | Reading::Onset { platform, .. } => {
                 ("target", platform.clone(), s.name.split_once('.').map_or("", |x| x.1).to_owned(), f64::NAN)
             }
         };
@@ -1132,6 +1282,7 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
                 q95,
                 narrowing: (q95 - q05) / prior_band(p),
                 integer: p.integer,
+                also: cal.fields[k][1..].to_vec(),
             }
         })
         .collect();
@@ -1182,12 +1333,36 @@ pub fn calibrate(cal: &Calibration, options: &CalibrateOptions) -> Result<Calibr
         generations,
         parameters: parameter_notes,
         statistics: cal.statistics.len(),
+        predictive_runs: records.len(),
+        predictive_summary,
         runs: runner.reps.iter().sum(),
         invocation: SweepInvocation::since(path, runner.executed, runner.skipped, options.jobs, started),
         files: output::file_entries(out, &[POSTERIOR_TABLE, PREDICTIVE_TABLE, CALIBRATED_SCENARIO, DRAWS_EXPERIMENT, "plan.json"])?,
     };
     files.push(output::finish_results(out, &manifest)?);
     Ok(CalibrateOutcome { manifest, files, stale_temps_removed })
+}
+
+/// Every whole-system summary metric over the runs `records` made at scale `scale`, counts and levels in
+/// real units.
+fn predictive_summary(records: &[RunRecord], scale: f64) -> Vec<PredictiveMetric> {
+    SummaryColumn::metrics()
+        .filter_map(|m| {
+            let per = if m.merge().additive() { scale } else { 1.0 };
+            let values: Vec<(f64, f64)> =
+                records.iter().filter_map(|r| r.metric(m)).filter(|x| x.is_finite()).map(|x| (x / per, 1.0)).collect();
+            if values.is_empty() {
+                return None;
+            }
+            Some(PredictiveMetric {
+                metric: m.name().to_owned(),
+                mean: values.iter().map(|v| v.0).sum::<f64>() / values.len() as f64,
+                q05: weighted_quantile(values.clone(), BAND.0),
+                median: weighted_quantile(values.clone(), 0.5),
+                q95: weighted_quantile(values, BAND.1),
+            })
+        })
+        .collect()
 }
 
 /// The rows of `posterior.parquet` for the current population, its distances made at scale `scale`.
@@ -1256,8 +1431,10 @@ fn calibrated_scenario(cal: &Calibration, notes: &[ParameterNote], generations: 
     for (p, v) in &s.set {
         out.push_str(&format!("{} = {v}\n", key(p)));
     }
-    for (p, n) in cal.parameters.iter().zip(notes) {
-        out.push_str(&format!("{} = {}\n", key(&p.name), number(n.median, p.integer)));
+    for ((p, n), fields) in cal.parameters.iter().zip(notes).zip(&cal.fields) {
+        for f in fields {
+            out.push_str(&format!("{} = {}\n", key(f), number(n.median, p.integer)));
+        }
     }
     Ok(out)
 }
@@ -1291,9 +1468,72 @@ fn draws_experiment(cal: &Calibration, draws: &[Vec<f64>]) -> String {
     out.push_str("\n[grid]\n");
     for (k, p) in cal.parameters.iter().enumerate() {
         let values: Vec<String> = draws.iter().map(|d| number(d[k], p.integer).to_string()).collect();
-        out.push_str(&format!("{} = [{}]\n", key(&p.name), values.join(", ")));
+        // A zip design: a parameter's further fields take the same list, so the same value in each run.
+        for f in &cal.fields[k] {
+            out.push_str(&format!("{} = [{}]\n", key(f), values.join(", ")));
+        }
     }
     out
+}
+
+/// A calibration shipped with a built-in model (`models/calibration/`), read from its manifest as embedded
+/// in the binary: what a run of that model as it stands quotes beside its own figures, with no extra run.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShippedCalibration {
+    /// Its folder in the repository.
+    #[serde(skip)]
+    pub folder: &'static str,
+    /// The calibration's run id.
+    pub run_id: String,
+    /// Its name.
+    pub calibration: String,
+    /// The scale of its runs.
+    pub scale: f64,
+    /// Its posterior-predictive runs.
+    pub predictive_runs: usize,
+    /// Every whole-system summary metric over them, in real units.
+    pub predictive_summary: Vec<PredictiveMetric>,
+    /// Each parameter's posterior.
+    pub parameters: Vec<ParameterNote>,
+}
+
+impl ShippedCalibration {
+    /// The calibration shipped with the built-in model whose text is `text`, if any.
+    pub fn for_scenario(text: &str) -> Option<ShippedCalibration> {
+        crate::builtin::CALIBRATED.iter().find(|c| c.model.text == text).map(|c| {
+            let mut shipped: ShippedCalibration =
+                serde_json::from_str(c.manifest).expect("a shipped calibration's manifest parses (tested)");
+            shipped.folder = c.folder;
+            shipped
+        })
+    }
+
+    /// The note of a run at scale `scale` whose summary metrics are `value`: each metric's band in the run's
+    /// units (counts and levels at its scale).
+    pub fn note(&self, scale: f64, value: impl Fn(SummaryColumn) -> Option<f64>) -> output::CalibratedNote {
+        let metrics = self
+            .predictive_summary
+            .iter()
+            .filter_map(|p| {
+                let m = parse_metric::<SummaryColumn>(&p.metric).ok()?;
+                let per = if m.merge().additive() { scale } else { 1.0 };
+                Some(output::CalibratedMetric {
+                    metric: p.metric.clone(),
+                    value: value(m).unwrap_or(f64::NAN),
+                    q05: p.q05 * per,
+                    median: p.median * per,
+                    q95: p.q95 * per,
+                })
+            })
+            .collect();
+        output::CalibratedNote {
+            calibration: self.folder.to_owned(),
+            calibration_run_id: self.run_id.clone(),
+            calibration_scale: self.scale,
+            predictive_runs: self.predictive_runs,
+            metrics,
+        }
+    }
 }
 
 /// A calibration's posterior read back from its results folder: what `rentree run --posterior DIR` applies.
@@ -1340,7 +1580,14 @@ impl Posterior {
 
     fn overrides(&self, values: &[f64], what: &str) -> Vec<Override> {
         let origin = format!("--posterior {} ({what})", self.dir.display());
-        self.parameters.iter().zip(values).map(|(p, &v)| Override::set(&origin, &p.name, &number(v, p.integer))).collect()
+        self.parameters
+            .iter()
+            .zip(values)
+            .flat_map(|(p, &v)| {
+                let value = number(v, p.integer);
+                std::iter::once(&p.name).chain(&p.also).map(|f| Override::set(&origin, f, &value)).collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// The overrides that set every parameter to its posterior median.

@@ -704,6 +704,35 @@ impl Experiment {
         Ok(Experiment { raw, path: path.to_owned(), configs, param_names, base, problem })
     }
 
+    /// The experiment over a calibration's posterior: each configuration `c` at each of the `draws` (a draw's
+    /// overrides, from [`Posterior::draws`](super::calibrate::Posterior::draws)) becomes configuration
+    /// `c × draws.len() + d`, labelled with its draw, whose parameter `posterior_draw` is `d`. The draw is
+    /// applied first, so that a field a configuration sets itself (a decision such as a quota) keeps its
+    /// value. With common random numbers, draw `d` of every configuration shares its streams and its
+    /// parameters: configurations are compared at the same values of the unknowns.
+    pub fn over_draws(&self, draws: &[Vec<Override>], origin: &Path) -> Result<Experiment> {
+        let mut configs = Vec::with_capacity(self.configs.len() * draws.len());
+        for c in &self.configs {
+            for (d, draw) in draws.iter().enumerate() {
+                let index = configs.len();
+                let label = format!("{}, posterior draw {d}", c.label);
+                let overrides: Vec<Override> = draw.iter().chain(&c.overrides).cloned().collect();
+                let scenario = self.base.scenario_with(&overrides).map_err(|e| Error::Invalid {
+                    path: origin.to_owned(),
+                    field: format!("--posterior (configuration {} ({}), draw {d})", c.index, c.label),
+                    found: e.to_string(),
+                    expected: "a calibration whose parameters are fields of the experiment's scenario".into(),
+                })?;
+                let mut params = c.params.clone();
+                params.push(("posterior_draw".into(), d.to_string()));
+                configs.push(Config { index, label, params, overrides, scenario, stream_offset: c.stream_offset });
+            }
+        }
+        let mut param_names = self.param_names.clone();
+        param_names.push("posterior_draw".into());
+        Ok(Experiment { configs, param_names, ..self.clone() })
+    }
+
     /// Replications per configuration.
     pub fn replications(&self) -> u64 {
         self.raw.experiment.replications

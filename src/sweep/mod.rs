@@ -203,6 +203,59 @@ pub struct SweepOptions {
     pub progress: bool,
     /// The budget of one run (its share of the machine when `jobs` run at once).
     pub budget: world::budget::Budget,
+    /// The experiment is crossed with a calibration's posterior draws ([`Experiment::over_draws`]).
+    pub posterior: Option<PosteriorSweep>,
+}
+
+/// A sweep over a calibration's posterior (`rentree sweep --posterior DIR --draws N`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PosteriorSweep {
+    /// The calibration's results folder.
+    pub calibration: String,
+    /// Its run id.
+    pub calibration_run_id: String,
+    /// Draws per configuration.
+    pub draws: usize,
+    /// The experiment's own configurations' labels: configuration `c` at draw `d` is `c × draws + d`.
+    pub configurations: Vec<String>,
+}
+
+/// The table of a sweep over a posterior: per configuration and summary metric, the credible interval over
+/// the draws and the simulation's own noise.
+pub const CREDIBLE_TABLE: &str = "credible.parquet";
+
+/// Per configuration of the experiment and summary metric: the mean over every run, the 5% and 95%
+/// quantiles of the draws' means (the 90% credible interval over the calibrated unknowns), and the pooled
+/// standard deviation of a single run within a draw (the simulation's own noise; NaN with one replication).
+fn credible_rows(p: &PosteriorSweep, records: &[Vec<RunRecord>]) -> Rows {
+    let mut rows = Vec::new();
+    for (c, label) in p.configurations.iter().enumerate() {
+        let by_draw = &records[c * p.draws..(c + 1) * p.draws];
+        for m in SummaryColumn::metrics() {
+            let values: Vec<Vec<f64>> =
+                by_draw.iter().map(|recs| recs.iter().filter_map(|r| r.metric(m)).filter(|x| x.is_finite()).collect()).collect();
+            let means: Vec<(f64, f64)> =
+                values.iter().filter(|v| !v.is_empty()).map(|v| (v.iter().sum::<f64>() / v.len() as f64, 1.0)).collect();
+            let all: Vec<f64> = values.iter().flatten().copied().collect();
+            let (mut ss, mut dof) = (0.0, 0usize);
+            for v in values.iter().filter(|v| v.len() > 1) {
+                let mean = v.iter().sum::<f64>() / v.len() as f64;
+                ss += v.iter().map(|x| (x - mean).powi(2)).sum::<f64>();
+                dof += v.len() - 1;
+            }
+            rows.push(vec![
+                ("config".into(), Field::U64(c as u64)),
+                ("label".into(), Field::Str(label.clone())),
+                ("metric".into(), Field::Str(m.name().into())),
+                ("draws".into(), Field::U64(means.len() as u64)),
+                ("mean".into(), Field::F64(if all.is_empty() { f64::NAN } else { all.iter().sum::<f64>() / all.len() as f64 })),
+                ("credible_lo".into(), Field::F64(crate::decide::abc::weighted_quantile(means.clone(), 0.05))),
+                ("credible_hi".into(), Field::F64(crate::decide::abc::weighted_quantile(means, 0.95))),
+                ("noise_sd".into(), Field::F64(if dof > 0 { (ss / dof as f64).sqrt() } else { f64::NAN })),
+            ]);
+        }
+    }
+    rows
 }
 
 /// What a sweep did.
@@ -264,6 +317,9 @@ pub struct SweepManifest {
     /// (`stability.parquet`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stability: Option<stability::StabilityNote>,
+    /// The calibration whose posterior draws the runs were made at (`sweep --posterior`; `credible.parquet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub posterior: Option<PosteriorSweep>,
     /// The tables and `plan.json`, with their SHA-256.
     pub files: Vec<output::FileEntry>,
 }
@@ -526,8 +582,11 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
         });
     }
     let out = &options.out;
+    // Over a posterior, the calibration and the number of draws are part of the plan: a resumed sweep never
+    // mixes runs of two posteriors.
+    let describe = options.posterior.as_ref().map_or(String::new(), |p| format!("posterior={} draws={}", p.calibration_run_id, p.draws));
     let Prepared { limits, sha, stale_temps_removed } =
-        prepare(experiment, out, options.resume, options.shard.is_some(), &options.budget, "")?;
+        prepare(experiment, out, options.resume, options.shard.is_some(), &options.budget, &describe)?;
     let plan_path = out.join("plan.json");
     let mut reps = vec![experiment.replications(); experiment.configs.len()];
     let (mut executed, mut skipped) = (0, 0);
@@ -575,7 +634,20 @@ pub fn sweep(experiment: &Experiment, options: &SweepOptions) -> Result<SweepOut
     let files = if options.shard.is_some() {
         Vec::new()
     } else {
-        merge_with(out, Some(SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started)), None)?
+        let addition = match &options.posterior {
+            Some(p) => {
+                let plan: Plan = read_json(&plan_path)?;
+                let records = load_records(out, &plan)?;
+                Some(Addition {
+                    name: CREDIBLE_TABLE,
+                    rows: credible_rows(p, &records),
+                    note: Note::Posterior(p.clone()),
+                    more: Vec::new(),
+                })
+            }
+            None => None,
+        };
+        merge_with(out, Some(SweepInvocation::since(&experiment.path, executed, skipped, options.jobs, started)), addition)?
     };
     Ok(SweepOutcome { executed, skipped, wall_s: started.elapsed().as_secs_f64(), precision, files, stale_temps_removed })
 }
@@ -635,6 +707,7 @@ enum Note {
     Sensitivity(sensitivity::SensitivityNote),
     Optimization(optimize::OptimizationNote),
     Stability(stability::StabilityNote),
+    Posterior(PosteriorSweep),
 }
 
 fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<Addition>) -> Result<Vec<PathBuf>> {
@@ -695,7 +768,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
     }
     let mut frames = Vec::new();
     let mut tables: Vec<&str> = SWEEP_TABLES.to_vec();
-    let (mut selection, mut sensitivity, mut optimization, mut stability) = (None, None, None, None);
+    let (mut selection, mut sensitivity, mut optimization, mut stability, mut posterior) = (None, None, None, None, None);
     let mut named = vec![("runs.parquet", runs), ("configs.parquet", configs), ("timeseries.parquet", series)];
     if let Some(a) = addition {
         named.push((a.name, a.rows));
@@ -709,6 +782,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
             Note::Sensitivity(n) => sensitivity = Some(n),
             Note::Optimization(n) => optimization = Some(n),
             Note::Stability(n) => stability = Some(n),
+            Note::Posterior(n) => posterior = Some(n),
         }
     }
     for (name, rows) in named {
@@ -744,6 +818,7 @@ fn merge_with(out: &Path, invocation: Option<SweepInvocation>, addition: Option<
         sensitivity,
         optimization,
         stability,
+        posterior,
         files: output::file_entries(out, &listed)?,
     };
     files.push(output::finish_results(out, &manifest)?);

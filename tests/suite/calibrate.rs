@@ -319,6 +319,44 @@ fn bad_calibration_files_are_refused_with_the_file_the_field_and_what_was_expect
             "one of",
         ),
         (format!("{head}variant = \"sunny\"\n{rate}{target}"), "calibration.variant", "no variant"),
+        (
+            format!("{head}{rate}[targets]\n\"desk.onset_served\" = {{ value = 300, sd = 60 }}\n"),
+            "targets.\"desk.onset_served\".value",
+            "a clock time",
+        ),
+        (format!("{head}{rate}[targets]\n\"desk.onset_servd\" = {{ value = \"08:05\" }}\n"), "targets.\"desk.onset_servd\"", "served"),
+        (format!("{head}{rate}[targets]\n\"all.onset_served\" = {{ value = \"08:05\" }}\n"), "targets.\"all.onset_served\"", "one of"),
+        (
+            format!("{head}{rate}[targets]\n\"desk.onset_served\" = {{ value = \"8 o'clock\" }}\n"),
+            "targets.\"desk.onset_served\".value",
+            "\"HH:MM\"",
+        ),
+        (
+            format!("{head}{rate}[targets]\n\"desk.onset_served\" = {{ value = \"08:05\", above = -1 }}\n"),
+            "targets.\"desk.onset_served\".above",
+            "a level >= 0",
+        ),
+        (format!("{head}{rate}[targets]\n\"all.served\" = {{ value = 1, above = 3 }}\n"), "targets.\"all.served\".above", "onset_METRIC"),
+        (format!("{head}{rate}[targets]\n\"all.served\" = {{ value = \"08:00\" }}\n"), "targets.\"all.served\".value", "a number"),
+        (
+            format!(
+                "{head}[parameters]\n\"cohorts.callers.arrivals.rate_per_s\" = {{ prior = \"uniform\", min = 2, max = 20, also = [\"platforms.desk.pool.colour\"] }}\n{target}"
+            ),
+            "parameters.\"cohorts.callers.arrivals.rate_per_s\".also[0]",
+            "a field of the scenario",
+        ),
+        (
+            format!(
+                "{head}[parameters]\n\"cohorts.callers.arrivals.rate_per_s\" = {{ prior = \"uniform\", min = 2, max = 20, also = [\"cohorts.callers.arrivals.rate_per_s\"] }}\n{target}"
+            ),
+            "parameters.\"cohorts.callers.arrivals.rate_per_s\".also[0]",
+            "a field no other parameter writes",
+        ),
+        (
+            format!("{head}[parameters]\n\"platforms.desk.admission.0.max_sessions\" = {{ prior = \"uniform\", min = 2, max = 20 }}\n{target}"),
+            "parameters.\"platforms.desk.admission.0.max_sessions\"",
+            "a field of the scenario",
+        ),
     ];
     for (i, (text, field, expected)) in cases.iter().enumerate() {
         let path = d.join(format!("bad-{i}.toml"));
@@ -368,4 +406,170 @@ fn early_generations_run_at_a_measured_faithful_scale_and_the_final_ones_at_the_
     std::fs::write(&cal, &early).unwrap();
     let (code, _, stderr) = rentree(&["calibrate", cal.to_str().unwrap(), "--out", d.join("y").to_str().unwrap()]);
     assert!(code == 2 && stderr.contains("calibration.early_scale") && stderr.contains("states no faithful_scale"), "{stderr}");
+}
+
+/// Two cohorts of callers at the same unknown rate λ each, on twenty agents of 1 s: past λ = 10 a backlog
+/// grows at 2λ − 20 a second, and the mean wait, about backlog / 20, passes 30 s after some 300 / (λ − 10)
+/// seconds (the fluid approximation).
+const TWO_COHORTS: &str = r#"[scenario]
+name = "two cohorts"
+horizon_s = 1200.0
+warmup_s = 0.0
+clock_start = "08:00"
+
+[cohorts.callers]
+platform = "desk"
+arrivals = { process = "poisson", rate_per_s = 8.0 }
+
+[cohorts.walkins]
+platform = "desk"
+arrivals = { process = "poisson", rate_per_s = 8.0 }
+
+[platforms.desk.pool]
+servers = 20
+service = { dist = "exponential", mean_s = 1.0 }
+"#;
+
+/// A calibration of the two cohorts' shared rate from when the mean wait first passed 30 s: 8:05, half a
+/// minute either way, that is λ near 11 by the fluid approximation.
+fn onset_case(d: &Path) -> PathBuf {
+    std::fs::write(d.join("desk.toml"), TWO_COHORTS).unwrap();
+    let cal = d.join("onset.toml");
+    std::fs::write(
+        &cal,
+        "[calibration]\nname = \"onset\"\nscenario = \"desk.toml\"\nparticles = 60\nseed = 5\npredictive = 20\nmax_generations = 6\n\n\
+         [parameters]\n\"cohorts.callers.arrivals.rate_per_s\" = { prior = \"uniform\", min = 2.0, max = 20.0, also = [\"cohorts.walkins.arrivals.rate_per_s\"] }\n\n\
+         [targets]\n\"desk.onset_mean_wait_s\" = { value = \"08:05\", sd = 30, above = 30 }\n",
+    )
+    .unwrap();
+    cal
+}
+
+#[test]
+fn an_onset_pins_a_rate_written_in_two_places_and_a_sweep_runs_over_its_posterior() {
+    let d = scratch("calibrate", "onset");
+    let cal = onset_case(&d);
+    let out = d.join("out");
+    ok(&["calibrate", cal.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let m = manifest(&out);
+    let p = &m["parameters"][0];
+    let (lo, median, hi) = (p["q05"].as_f64().unwrap(), p["median"].as_f64().unwrap(), p["q95"].as_f64().unwrap());
+    // The fluid approximation puts an onset at 8:05 ± 30 s at λ = 11 (10.9 to 11.1); below λ = 10 there is
+    // no onset at all. The posterior must be above 10 and far narrower than the prior's 2 to 20.
+    assert!(lo > 10.0 && hi < 13.0 && (lo..=hi).contains(&median), "rate posterior [{lo}, {hi}], median {median}");
+    assert_eq!(p["also"], serde_json::json!(["cohorts.walkins.arrivals.rate_per_s"]));
+    // The onset is compared as a clock time, in seconds since midnight: 8:05 is 29,100 s.
+    let pred = read_table(&out.join("predictive.parquet")).unwrap();
+    let (obs, plo, phi) = (pred.num("observed").unwrap(), pred.num("predictive_lo").unwrap(), pred.num("predictive_hi").unwrap());
+    assert_eq!(obs[0], 29_100.0);
+    assert!(plo[0] <= 29_100.0 && 29_100.0 <= phi[0] && phi[0] - plo[0] <= 600.0, "predictive onset [{}, {}]", plo[0], phi[0]);
+    // The calibrated variant writes the median to both cohorts.
+    let text = std::fs::read_to_string(out.join("calibrated.toml")).unwrap();
+    let variant = text.split("[variants.calibrated]").nth(1).unwrap();
+    for cohort in ["callers", "walkins"] {
+        assert!(variant.contains(&format!("\"cohorts.{cohort}.arrivals.rate_per_s\" = {median}")), "{variant}");
+    }
+
+    // A sweep over its posterior: two staffing levels at the same four draws, with common random numbers.
+    let exp = d.join("staffing.toml");
+    std::fs::write(
+        &exp,
+        "[experiment]\nname = \"staffing\"\nscenario = \"desk.toml\"\nreplications = 2\nseed = 9\ncrn = true\ndesign = \"grid\"\n\n\
+         [grid]\n\"platforms.desk.pool.servers\" = [20, 24]\n",
+    )
+    .unwrap();
+    let sweep = d.join("sweep");
+    let (code, _, stderr) =
+        rentree(&["sweep", exp.to_str().unwrap(), "--posterior", out.to_str().unwrap(), "--draws", "4", "--out", sweep.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("over 4 draws from the posterior"), "{stderr}");
+    let runs = read_table(&sweep.join("runs.parquet")).unwrap();
+    assert_eq!(runs.height, 2 * 4 * 2, "two configurations, four draws, two replications");
+    // Arrivals depend on the rate and the streams only: the same at the same draw and replication whatever
+    // the staffing (common draws and common random numbers), and the draws' own rates tell them apart.
+    let (config, arrivals) = (runs.num("config").unwrap(), runs.num("arrivals").unwrap());
+    let replication = runs.num("replication").unwrap();
+    let at = |c: f64, r: f64| (0..runs.height).find(|&i| config[i] == c && replication[i] == r).map(|i| arrivals[i]).unwrap();
+    for draw in 0..4 {
+        for r in [0.0, 1.0] {
+            assert_eq!(at(draw as f64, r), at(4.0 + draw as f64, r), "draw {draw}, replication {r}");
+        }
+    }
+    let distinct: std::collections::BTreeSet<u64> = (0..4).map(|draw| at(draw as f64, 0.0) as u64).collect();
+    assert!(distinct.len() > 1, "four posterior draws gave one rate: {distinct:?}");
+    // credible.parquet: per configuration and metric, the interval over the draws holds the mean.
+    let cred = read_table(&sweep.join("credible.parquet")).unwrap();
+    let (metric, mean, clo, chi) =
+        (cred.text("metric").unwrap(), cred.num("mean").unwrap(), cred.num("credible_lo").unwrap(), cred.num("credible_hi").unwrap());
+    let rows: Vec<usize> = (0..cred.height).filter(|&i| metric[i] == "arrivals").collect();
+    assert_eq!(rows.len(), 2);
+    for i in rows {
+        assert!(clo[i] < chi[i] && (clo[i]..=chi[i]).contains(&mean[i]), "arrivals {} in [{}, {}]", mean[i], clo[i], chi[i]);
+    }
+    let sm = manifest(&sweep);
+    assert_eq!(sm["posterior"]["draws"], 4);
+    assert!(sm["files"].as_array().unwrap().iter().any(|f| f["name"] == "credible.parquet"), "{sm}");
+    // The same sweep resumed finds every run; a sweep over a posterior cannot be sharded.
+    let (code, _, stderr) = rentree(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--posterior",
+        out.to_str().unwrap(),
+        "--draws",
+        "4",
+        "--resume",
+        "--out",
+        sweep.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("16 run(s) done (16 skipped"), "{stderr}");
+    let (code, _, stderr) = rentree(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--posterior",
+        out.to_str().unwrap(),
+        "--shard",
+        "0/2",
+        "--out",
+        d.join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--shard") && stderr.contains("--posterior"), "{stderr}");
+}
+
+#[test]
+fn the_replay_as_it_stands_quotes_its_shipped_calibration_and_a_variant_does_not() {
+    let d = scratch("calibrate", "shipped");
+    let run = d.join("run");
+    let (code, _, stderr) = rentree(&["run", "--scale", "0.01", "--out", run.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("calibrated to the day's reported figures (models/calibration/france-2021-04-06.posterior"), "{stderr}");
+    let note = &manifest(&run)["calibrated"];
+    assert!(note["predictive_runs"].as_u64().unwrap() >= 20, "{note}");
+    assert_eq!(note["calibration_scale"], 0.1);
+    for name in ["served_share_by_0900", "accessed", "p95_time_to_access_s"] {
+        let x = note["metrics"].as_array().unwrap().iter().find(|x| x["metric"] == name).unwrap();
+        let (lo, median, hi) = (x["q05"].as_f64().unwrap(), x["median"].as_f64().unwrap(), x["q95"].as_f64().unwrap());
+        assert!(lo <= median && median <= hi, "{name}: [{lo}, {hi}], median {median}");
+    }
+    // The shipped manifest is the folder's own (its checksums hold), and counts are quoted at the run's scale.
+    let shipped: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::repo("models/calibration/france-2021-04-06.posterior/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(note["calibration_run_id"], shipped["run_id"]);
+    rentree::output::check_results(&crate::common::repo("models/calibration/france-2021-04-06.posterior")).unwrap();
+    let national =
+        shipped["predictive_summary"].as_array().unwrap().iter().find(|x| x["metric"] == "accessed").unwrap()["median"].as_f64().unwrap();
+    let quoted = note["metrics"].as_array().unwrap().iter().find(|x| x["metric"] == "accessed").unwrap()["median"].as_f64().unwrap();
+    assert!((quoted - national * 0.01).abs() < 1e-6 * national, "{quoted} against {national} × 0.01");
+    // The briefing says it.
+    let (code, _, stderr) = rentree(&["report", run.to_str().unwrap(), "--lang", "en", "--out", d.join("brief").to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("Calibrated to the figures reported that day") && stderr.contains("once calibrated"), "{stderr}");
+    // A variant or an override changes what was calibrated: no quote.
+    let other = d.join("variant");
+    let (code, _, stderr) = rentree(&["run", "--scale", "0.01", "--variant", "no-attack", "--out", other.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("calibrated to the day's") && manifest(&other).get("calibrated").is_none(), "{stderr}");
 }

@@ -90,6 +90,7 @@ fn common_random_numbers_narrow_the_interval_of_a_difference() {
             max_replications: 20,
             progress: false,
             budget: rentree::world::budget::Budget::default(),
+            posterior: None,
         };
         rentree::sweep::sweep(&e, &opts).unwrap();
         let plan: Plan = serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
