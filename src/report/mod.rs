@@ -570,37 +570,46 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     );
     let page_path = options.out.join(format!("briefing-{}.html", lang.code()));
     output::write_atomic(&page_path, |f| std::io::Write::write_all(f, page.as_bytes()).map_err(|e| e.to_string()))?;
-    let mut images = Vec::new();
-    for (format, wanted) in [("png", options.png), ("svg", options.svg)] {
-        if !wanted {
-            continue;
-        }
-        for c in &charts {
-            let path = options.out.join(format!("{}-{}.{format}", c.id, lang.code()));
-            export(&options.chromium, &c.plot, &c.id, format, &path)?;
-            images.push(path);
+    let mut wanted = Vec::new();
+    for (format, asked) in [("png", options.png), ("svg", options.svg)] {
+        if asked {
+            for c in &charts {
+                wanted.push((c, format, options.out.join(format!("{}-{}.{format}", c.id, lang.code()))));
+            }
         }
     }
+    if !wanted.is_empty() {
+        export(&options.chromium, &charts, &wanted)?;
+    }
+    let images = wanted.into_iter().map(|(_, _, path)| path).collect();
     Ok(ReportOutcome { page: page_path, images, sentences })
 }
 
-/// Renders one chart to PNG or SVG with headless Chromium: a scratch page draws it with the embedded
-/// plotly.js, asks plotly for the image and prints it (base64) into the DOM, which Chromium dumps.
-fn export(chromium: &Path, plot: &Plot, id: &str, format: &str, path: &Path) -> Result<()> {
+/// Renders charts to PNG or SVG with one headless Chromium: a scratch page draws every chart with the
+/// embedded plotly.js, asks plotly for each image wanted and prints it (base64) into the DOM, which Chromium
+/// dumps once. (One browser for all: its start-up, seconds each, dominated an export chart by chart.)
+fn export(chromium: &Path, charts: &[Chart], wanted: &[(&Chart, &str, PathBuf)]) -> Result<()> {
     use base64::Engine;
-    let err = |m: String| Error::Write { path: path.to_owned(), message: m };
-    let scratch = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
+    let first = &wanted[0].2;
+    let err = |path: &Path, m: String| Error::Write { path: path.to_owned(), message: m };
+    let scratch = tempfile::tempdir().map_err(|e| err(first, e.to_string()))?;
+    let mut body = String::new();
+    for c in charts {
+        body.push_str(&format!("<div style=\"width:1000px;height:500px\">{}</div>\n", c.plot.to_inline_html(Some(&c.id))));
+    }
+    let jobs: Vec<String> = wanted.iter().map(|(c, format, _)| format!("['{}','{format}']", c.id)).collect();
     let page = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">{}</head><body><div style=\"width:1000px;height:500px\">{}</div>\
-         <script>\n(function wait(){{ var gd=document.getElementById('{id}'); if(!gd||!gd._fullLayout){{return setTimeout(wait,50);}}\
-         Plotly.toImage(gd,{{format:'{format}',width:1000,height:500}}).then(function(u){{\
-         var b = '{format}'==='svg' ? btoa(unescape(encodeURIComponent(decodeURIComponent(u.replace(/^data:image\\/svg\\+xml,/,''))))) : u.split(',')[1];\
-         var p=document.createElement('pre'); p.id='export'; p.textContent=b; document.body.appendChild(p); }}); }})();\n</script></body></html>",
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">{}</head><body>{body}\
+         <script>\n[{}].forEach(function(job){{ var id=job[0], format=job[1];\
+         (function wait(){{ var gd=document.getElementById(id); if(!gd||!gd._fullLayout){{return setTimeout(wait,50);}}\
+         Plotly.toImage(gd,{{format:format,width:1000,height:500}}).then(function(u){{\
+         var b = format==='svg' ? btoa(unescape(encodeURIComponent(decodeURIComponent(u.replace(/^data:image\\/svg\\+xml,/,''))))) : u.split(',')[1];\
+         var p=document.createElement('pre'); p.id='export-'+id+'-'+format; p.textContent=b; document.body.appendChild(p); }}); }})(); }});\n</script></body></html>",
         Plot::offline_js_sources(),
-        plot.to_inline_html(Some(id))
+        jobs.join(",")
     );
-    let html = scratch.path().join("chart.html");
-    std::fs::write(&html, page).map_err(|e| err(e.to_string()))?;
+    let html = scratch.path().join("charts.html");
+    std::fs::write(&html, page).map_err(|e| err(first, e.to_string()))?;
     let profile = scratch.path().join("profile");
     let out = std::process::Command::new(chromium)
         .args([
@@ -617,14 +626,18 @@ fn export(chromium: &Path, plot: &Plot, id: &str, format: &str, path: &Path) -> 
         ])
         .arg(&html)
         .output()
-        .map_err(|e| err(format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
+        .map_err(|e| err(first, format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
     let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom
-        .find("<pre id=\"export\">")
-        .ok_or_else(|| err(format!("{} drew no image (exit {:?})", chromium.display(), out.status.code())))?
-        + 17;
-    let end = dom[start..].find("</pre>").map(|e| start + e).ok_or_else(|| err("truncated image".into()))?;
-    let bytes =
-        base64::engine::general_purpose::STANDARD.decode(dom[start..end].trim()).map_err(|e| err(format!("bad image data: {e}")))?;
-    output::write_atomic(path, |f| std::io::Write::write_all(f, &bytes).map_err(|e| e.to_string()))
+    for (c, format, path) in wanted {
+        let tag = format!("<pre id=\"export-{}-{format}\">", c.id);
+        let start =
+            dom.find(&tag).ok_or_else(|| err(path, format!("{} drew no image (exit {:?})", chromium.display(), out.status.code())))?
+                + tag.len();
+        let end = dom[start..].find("</pre>").map(|e| start + e).ok_or_else(|| err(path, "truncated image".into()))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(dom[start..end].trim())
+            .map_err(|e| err(path, format!("bad image data: {e}")))?;
+        output::write_atomic(path, |f| std::io::Write::write_all(f, &bytes).map_err(|e| e.to_string()))?;
+    }
+    Ok(())
 }
