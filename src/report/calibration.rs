@@ -16,13 +16,18 @@ use plotly::{Bar, Plot, Scatter};
 use serde_json::Value;
 use std::path::Path;
 
+/// A run folder's manifest, as JSON (the report has checked it already).
+fn run_manifest(dir: &Path) -> Result<Value> {
+    let path = dir.join(output::MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|e| Error::Parse { path, message: e.to_string() })
+}
+
 /// The sentences of a run made at a calibration's posterior median (`rentree run --posterior`): each
 /// headline figure with its credible interval over the calibrated unknowns and a single run's own noise.
 /// None for a run without a posterior.
 pub(super) fn posterior_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>> {
-    let path = dir.join(output::MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-    let m: Value = serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.clone(), message: e.to_string() })?;
+    let m = run_manifest(dir)?;
     let note = &m["posterior"];
     let Some(metrics) = note["metrics"].as_array() else {
         return Ok(Vec::new());
@@ -62,9 +67,7 @@ pub(super) fn posterior_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>>
 /// The sentences of a run of a built-in model as it stands, whose calibration ships with it: each headline
 /// figure beside the calibration's 90% posterior-predictive interval. None for other runs.
 pub(super) fn calibrated_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>> {
-    let path = dir.join(output::MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-    let m: Value = serde_json::from_str(&text).map_err(|e| Error::Parse { path: path.clone(), message: e.to_string() })?;
+    let m = run_manifest(dir)?;
     let note = &m["calibrated"];
     let Some(metrics) = note["metrics"].as_array() else {
         return Ok(Vec::new());
