@@ -7,6 +7,7 @@
 mod calibrate;
 mod optimize;
 mod run;
+mod schema;
 mod select;
 mod sensitivity;
 mod size;
@@ -87,6 +88,16 @@ pub enum Command {
         /// Worker threads (default: the task's CPUs, `SLURM_CPUS_PER_TASK`, or 1).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
         jobs: Option<u64>,
+    },
+    /// Print the JSON Schema of scenario or experiment files (generated from the types that read them), for
+    /// editors; or, with --markdown, the reference of every field generated from it.
+    Schema {
+        /// Which files.
+        #[arg(value_enum, default_value = "scenario")]
+        kind: schema::SchemaKind,
+        /// The Markdown reference of both kinds of file (docs/scenario-reference.md) instead of the schema.
+        #[arg(long)]
+        markdown: bool,
     },
     /// Write the briefing page of a run or a sweep (and its charts as PNG/SVG for slides).
     Report(ReportArgs),
@@ -622,6 +633,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             );
             Ok(Outcome::Success)
         }
+        Command::Schema { kind, markdown } => schema::schema(kind, markdown),
         Command::Validate { file } => {
             let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;
             if rentree::scenario::source::has_table(&text, "calibration") {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Run-wide settings.
@@ -23,11 +24,13 @@ pub struct RawScenario {
     /// Named variants of the scenario, each a set of overrides (dotted path → value) that `--variant NAME`
     /// applies on top of the file, before any `--set`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "files", schemars(with = "BTreeMap<String, BTreeMap<String, serde_json::Value>>"))]
     pub variants: BTreeMap<String, BTreeMap<String, toml::Value>>,
 }
 
 /// The `[scenario]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     /// A short name, shown in reports.
@@ -56,6 +59,7 @@ pub struct RawRun {
 
 /// One `[cohorts.NAME]` table: a group of people (or customers) with one arrival process and behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawCohort {
     /// The one platform this cohort uses (shorthand for `platforms = { NAME = 1.0 }`).
@@ -80,6 +84,7 @@ pub struct RawCohort {
 
 /// A session: a login, then page requests separated by think times, under a client behaviour.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawSession {
     /// Page requests after a successful login.
@@ -103,6 +108,7 @@ pub struct RawSession {
 
 /// A retry policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(tag = "backoff", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawRetry {
     /// Retry at once.
@@ -147,6 +153,7 @@ fn two() -> f64 {
 
 /// Coming back later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawComeback {
     /// Delay before coming back.
@@ -171,6 +178,7 @@ fn is_classical(s: &str) -> bool {
 
 /// A shared tier, `[dependencies.NAME]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawDependency {
     /// Its pool.
@@ -179,6 +187,7 @@ pub struct RawDependency {
 
 /// One admission policy of a platform, `[[platforms.NAME.admission]]`, tagged by `policy`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAdmission {
     /// At most `max_sessions` sessions at once; a login beyond it is told to come back later.
@@ -232,6 +241,7 @@ fn two_minutes() -> u32 {
 
 /// An arrival process, tagged by `process`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(tag = "process", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawArrivals {
     /// Poisson arrivals at a constant rate.
@@ -255,6 +265,7 @@ pub enum RawArrivals {
 
 /// A duration distribution, tagged by `dist`; every parameter is in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawDist {
     /// Exponential.
@@ -299,6 +310,7 @@ pub enum RawDist {
 
 /// One `[platforms.NAME]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawPlatform {
     /// The application pool that serves requests.
@@ -329,6 +341,7 @@ pub struct RawPlatform {
 /// with `on_s` and `off_s` it pulses (on for `on_s`, off for `off_s`, repeated); each burst ramps up
 /// linearly over `ramp_s` (in ten equal steps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawAttack {
     /// A label for reports.
@@ -377,6 +390,7 @@ fn one_f64() -> f64 {
 /// Protection against attack traffic: it engages `detection_delay_s` after the first attack starts and
 /// stays on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawMitigation {
     /// Seconds from the start of the first attack until protection is in place.
@@ -397,6 +411,7 @@ pub struct RawMitigation {
 /// Virtual classes: at each bell, classes start; a teacher and pupils log in to the platform and join a
 /// room on a media server. A class is held if its teacher gets in within the join window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawClasses {
     /// `[t_s, classes]`: classes starting at each bell.
@@ -419,6 +434,7 @@ pub struct RawClasses {
 
 /// Media servers hosting class rooms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawMedia {
     /// Number of media servers.
@@ -433,6 +449,7 @@ pub struct RawMedia {
 
 /// A pool of servers with a FIFO backlog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawPool {
     /// Number of servers.
@@ -458,6 +475,7 @@ pub struct RawPool {
 
 /// Provisioning of a pool, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawProvisioning {
     /// `servers` for the whole run.
@@ -500,6 +518,7 @@ pub enum RawProvisioning {
 
 /// A capacity incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawIncident {
     /// When the servers are lost, seconds from t = 0.
@@ -518,6 +537,7 @@ pub struct RawIncident {
 /// connection handling) makes each request slower as the crowd grows, up to `1 + slowdown` times at twice
 /// the knee, so throughput falls exactly when demand is highest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "files", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawOverload {
     /// Requests in the pool, as a multiple of the slots, where slowdown starts.

@@ -44,13 +44,14 @@ const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 type Design = (String, Vec<(String, String)>, Vec<Override>);
 
 /// The file as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExperiment {
     /// Run-wide settings.
     pub experiment: RawSettings,
     /// Axes of a `grid` or `zip` design.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, Vec<serde_json::Value>>")]
     pub grid: BTreeMap<String, Vec<toml::Value>>,
     /// Named strategies of a `strategies` design.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -80,7 +81,7 @@ pub struct RawExperiment {
 /// slow_s = 900.0                                       # recovering later than this is "vulnerable"
 /// baseline = { "cohorts.surge.arrivals.count" = 0 }    # the trigger removed
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStability {
     /// The platform whose goodput and orbit are compared.
@@ -97,6 +98,7 @@ pub struct RawStability {
     #[serde(default = "default_slow_s")]
     pub slow_s: f64,
     /// Overrides that remove the trigger from a configuration: its baseline twin.
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub baseline: BTreeMap<String, toml::Value>,
 }
 
@@ -122,7 +124,7 @@ fn default_slow_s() -> f64 {
 /// # server_hours = { pronote = 1.0 }                   # price per server-hour of each platform; or
 /// # metric = "server_hours", delta = 5.0               # any summary metric, told apart to within delta
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOptimize {
     /// The knobs: dotted path → the lattice of its values.
@@ -135,7 +137,7 @@ pub struct RawOptimize {
 }
 
 /// A knob's values: `min, min + step, …` up to `max`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawKnob {
     /// The smallest value.
@@ -151,7 +153,7 @@ pub struct RawKnob {
 }
 
 /// `[optimize.cost]`: exactly one of its fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCost {
     /// Price per unit of each knob's value (dotted path → price): a known, deterministic cost.
@@ -170,7 +172,7 @@ pub struct RawCost {
 }
 
 /// `[experiment]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSettings {
     /// Name, shown in reports.
@@ -196,6 +198,7 @@ pub struct RawSettings {
     /// Overrides of the base scenario shared by every configuration (dotted path → value), applied before
     /// the design's own: what the study fixes, kept out of the configurations' labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub set: BTreeMap<String, toml::Value>,
 }
 
@@ -210,7 +213,7 @@ fn default_seed() -> u64 {
 }
 
 /// One `[[strategy]]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStrategy {
     /// Its name.
@@ -220,11 +223,12 @@ pub struct RawStrategy {
     pub variant: Option<String>,
     /// Overrides: dotted path → value, applied after the variant's.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub set: BTreeMap<String, toml::Value>,
 }
 
 /// `[lhs]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLhs {
     /// Number of configurations.
@@ -234,7 +238,7 @@ pub struct RawLhs {
 }
 
 /// A range of an LHS axis.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRange {
     /// Lower bound.

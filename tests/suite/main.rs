@@ -29,6 +29,8 @@ mod robustness;
 #[cfg(feature = "files")]
 mod run_files;
 #[cfg(feature = "files")]
+mod schema;
+#[cfg(feature = "files")]
 mod select;
 #[cfg(feature = "files")]
 mod sensitivity;
