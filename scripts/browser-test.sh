@@ -12,6 +12,10 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "browser-test: installing Debian's chromium"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
 fi
+if ! command -v pdftoppm >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; then
+    echo "browser-test: installing poppler-utils (pdftoppm, pdftotext, pdfinfo: the printed briefing read back)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null
+fi
 if [[ ! -d "$repo/tests/browser/node_modules/playwright-core" ]]; then
     echo "browser-test: installing playwright-core (driver only, it downloads no browser)"
     (cd "$repo/tests/browser" && npm install --no-audit --no-fund --silent)
@@ -50,6 +54,33 @@ check "run, English" "$tmp/brief-run/briefing-en.html" "$tmp/run-en.png" "By 9:0
     "Virtual classes:" "blocked by the protection" "were waiting to retry or to come back"
 check "sweep, French" "$tmp/brief-sweep/briefing-fr.html" "$tmp/sweep-fr.png" "Meilleure stratégie à 9 h"
 check "sweep, English" "$tmp/brief-sweep/briefing-en.html" "$tmp/sweep-en.png" "Best strategy by 9:00"
+# The printed briefing: an A4 PDF of one or two pages whose text (read back by pdftotext) has the title, the
+# scale, the headlines, the charts' titles, the assumptions and the footer, and whose pages convert to images.
+pdf_check() {  # pdf_check NAME PDF FRAGMENT...
+    local name="$1" pdf="$2"; shift 2
+    local problems=""
+    [[ -s "$pdf" ]] || problems+=" no file;"
+    local pages; pages="$(pdfinfo "$pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')"
+    [[ "$pages" == 1 || "$pages" == 2 ]] || problems+=" $pages pages (expected 1 or 2);"
+    pdfinfo "$pdf" 2>/dev/null | grep -q "(A4)" || problems+=" not A4;"
+    local text; text="$(pdftotext -layout "$pdf" - 2>/dev/null | tr -s ' \n' '  ')"
+    for f in "$@"; do [[ "$text" == *"$f"* ]] || problems+=" lacks \"$f\";"; done
+    rm -f "$pdf.page"*.png
+    pdftoppm -r 50 -png "$pdf" "$pdf.page" 2>/dev/null
+    local images; images="$(ls "$pdf.page"*.png 2>/dev/null | wc -l)"
+    [[ "$images" == "$pages" ]] || problems+=" $images page images for $pages pages;"
+    if [[ -z "$problems" ]]; then passed=$((passed + 1)); echo "$pdf: $pages page(s), A4, text and images checked"
+    else failed=$((failed + 1)); echo "FAIL: $name:$problems" >&2; fi
+}
+for lang in fr en; do
+    "$bin" report "$tmp/run" --out "$tmp/brief-run" --lang "$lang" --pdf >/dev/null 2>/dev/null
+    "$bin" report "$tmp/sweep" --out "$tmp/brief-sweep" --lang "$lang" --pdf >/dev/null 2>/dev/null
+done
+pdf_check "run PDF, French" "$tmp/brief-run/briefing-fr.pdf" "Matinée simulée" "personnes simulées à l'échelle 0,005" \
+    "À 9 h," "Demande et capacité par minute" "Hypothèses" "capacité nominale" "rentree run --seed 1 --scale 0.005"
+pdf_check "run PDF, English" "$tmp/brief-run/briefing-en.pdf" "Simulated morning" "people simulated at scale 0.005" \
+    "By 9:00," "Demand against capacity per minute" "Assumptions" "nominal capacity" "rentree run --seed 1 --scale 0.005"
+pdf_check "sweep PDF, English" "$tmp/brief-sweep/briefing-en.pdf" "Strategies compared" "Best strategy by 9:00" "Simulated at scale 0.003"
 # Images for slides: every chart as a real PNG and SVG.
 for f in "$tmp"/brief-run/*.png; do
     if head -c 8 "$f" | od -An -tx1 | grep -q "89 50 4e 47"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $f is not a PNG" >&2; fi

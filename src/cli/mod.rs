@@ -498,7 +498,11 @@ pub struct ReportArgs {
     /// Also write each chart as SVG.
     #[arg(long)]
     pub svg: bool,
-    /// Chromium used to render images.
+    /// Also write the briefing as a one- or two-page A4 PDF (briefing-LANG.pdf): title, headline figures, the
+    /// charts that carry the story, the assumptions, date, version and command.
+    #[arg(long)]
+    pub pdf: bool,
+    /// Chromium used to render images and the PDF.
     #[arg(long, default_value = "/usr/bin/chromium")]
     pub chromium: PathBuf,
 }
@@ -593,6 +597,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 },
                 png: args.png,
                 svg: args.svg,
+                pdf: args.pdf,
                 chromium: args.chromium.clone(),
             };
             let outcome = report(&args.results, &options)?;

@@ -60,6 +60,12 @@ impl Lang {
             "orbit" => ("Utilisateurs en attente de réessayer ou de revenir", "Users waiting to retry or to come back (the orbit)"),
             "mean_orbit" => ("en attente (moyenne de la minute)", "waiting (minute average)"),
             "users_axis" => ("utilisateurs", "users"),
+            "demand_note" => (
+                "Une plateforme par panneau. Aire : requêtes envoyées (nouvelles tentatives comprises) ; trait : réponses à temps ; \
+                 tirets : capacité nominale. Quand les requêtes dépassent de loin la capacité, l'axe s'arrête au-dessus d'elle et le pic est écrit.",
+                "One platform per panel. Area: requests sent (retries included); line: answered in time; dashes: nominal capacity. \
+                 When requests far exceed capacity, the axis stops above it and the peak is written.",
+            ),
             _ => ("?", "?"),
         };
         match self {
@@ -170,6 +176,22 @@ impl Lang {
                 ),
                 true,
             ),
+        }
+    }
+
+    /// An axis title for counts drawn at the national population: at a reduced scale, the counts were
+    /// multiplied by 1/scale, and the title says so.
+    pub fn national_axis(self, base: &str, scale: f64) -> String {
+        if !(scale > 0.0 && scale < 1.0) {
+            return base.to_owned();
+        }
+        let s = match self {
+            Lang::Fr => format!("{scale}").replace('.', ","),
+            Lang::En => format!("{scale}"),
+        };
+        match self {
+            Lang::Fr => format!("{base}, pays (simulé à {s})"),
+            Lang::En => format!("{base}, national (run at {s})"),
         }
     }
 

@@ -5,8 +5,10 @@
 //! (polars stays in `output`) and renders with headless Chromium only for image export.
 
 mod calibration;
+mod charts;
 mod decisions;
 pub mod labels;
+mod pdf;
 
 use crate::error::{Error, Result};
 use crate::metrics::{AccessColumn as A, Column, MinuteColumn as M, Stat, SummaryColumn as S};
@@ -30,6 +32,8 @@ pub struct ReportOptions {
     pub png: bool,
     /// Write each chart as SVG.
     pub svg: bool,
+    /// Write the printed briefing (A4 PDF).
+    pub pdf: bool,
     /// The Chromium binary used for image export.
     pub chromium: PathBuf,
 }
@@ -47,7 +51,7 @@ struct Chart {
 pub struct ReportOutcome {
     /// The page.
     pub page: PathBuf,
-    /// Images written.
+    /// Images written, and the PDF if asked for.
     pub images: Vec<PathBuf>,
     /// The summary sentences.
     pub sentences: Vec<String>,
@@ -85,12 +89,8 @@ fn pick(col: &[f64], rows: &[usize]) -> Vec<f64> {
     rows.iter().map(|&i| col[i]).collect()
 }
 
-fn pick_text(col: &[String], rows: &[usize]) -> Vec<String> {
-    rows.iter().map(|&i| col[i].clone()).collect()
-}
-
 /// The briefing of one run.
-fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>)> {
+fn run_report(dir: &Path, lang: Lang, scale: f64) -> Result<(String, Vec<String>, Vec<Chart>)> {
     let summary = output::read_table(&dir.join("summary.parquet"))?;
     let ts = output::read_table(&dir.join("timeseries.parquet"))?;
     let name = text(&summary, S::scenario)?.first().cloned().unwrap_or_default();
@@ -157,60 +157,129 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     let tier = text(&ts, M::tier)?;
     let platforms: Vec<(String, Vec<usize>)> =
         group_rows(&ts, M::platform.name())?.into_iter().filter(|(_, rows)| rows.first().is_some_and(|&i| tier[i] == "platform")).collect();
-    let x = |rows: &[usize]| pick_text(clock, rows);
+    let x = |rows: &[usize]| charts::timestamps(clock, rows);
+    // Counts drawn at the national population: a reduced scale's pools and crowds are a fraction of the
+    // country's, and a reader compares the chart with national figures (the axis says so).
+    let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
+    let up = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|y| y * national).collect() };
+    let per_min = lang.national_axis(lang.t("per_minute"), scale);
+    let marks = run_marks(&ts, &platforms, clock, lang)?;
     let mut charts = Vec::new();
 
+    // Demand against capacity, one panel per platform: requests sent as a tinted area, answered in time as
+    // the platform's line, capacity dashed in the same colour. A panel's axis stops a little above
+    // capacity, so that what was answered stays readable beside a retry storm; the storm's peak is written.
     let mut demand = Plot::new();
-    for (p, rows) in &platforms {
-        // Offered load: requests sent plus logins an admission policy turned away before any request.
+    let mut panels = Vec::new();
+    let mut peaks = Vec::new();
+    for (k, (p, rows)) in platforms.iter().enumerate() {
+        let colour = charts::colour(k);
         let offered: Vec<f64> =
-            pick(num(&ts, M::attempts)?, rows).iter().zip(pick(num(&ts, M::logins_rejected)?, rows)).map(|(a, r)| a + r).collect();
-        demand.add_trace(Scatter::new(x(rows), offered).mode(Mode::Lines).name(format!("{p}: {}", lang.t("attempts"))));
-        demand.add_trace(
-            Scatter::new(x(rows), pick(num(&ts, M::goodput)?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("goodput"))),
-        );
-        demand.add_trace(
-            Scatter::new(x(rows), pick(num(&ts, M::capacity_per_min)?, rows))
+            up(pick(num(&ts, M::attempts)?, rows).iter().zip(pick(num(&ts, M::logins_rejected)?, rows)).map(|(a, r)| a + r).collect());
+        let goodput = up(pick(num(&ts, M::goodput)?, rows));
+        let capacity = up(pick(num(&ts, M::capacity_per_min)?, rows));
+        let max = |v: &[f64]| v.iter().copied().fold(0.0_f64, f64::max);
+        let served_top = max(&goodput).max(max(&capacity));
+        let top = (max(&offered) > 2.0 * served_top && served_top > 0.0).then_some(1.6 * served_top);
+        if let Some(top) = top {
+            let (at, peak) = offered.iter().enumerate().fold((0, 0.0), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+            peaks.push(
+                plotly::layout::Annotation::new()
+                    .text(format!("{} {} {}", charts::mark_text(lang, "peak"), charts::short(lang, peak), lang.clock(&clock[rows[at]])))
+                    .x_ref("x")
+                    .y_ref(if k == 0 { "y".to_string() } else { format!("y{}", k + 1) })
+                    .x(x(&rows[at..=at])[0].clone())
+                    .y(top)
+                    .y_anchor(plotly::common::Anchor::Top)
+                    .show_arrow(false)
+                    .font(plotly::common::Font::new().size(11).color(colour)),
+            );
+        }
+        let first = k == 0;
+        let sent = charts::on_panel(
+            Scatter::new(x(rows), offered)
                 .mode(Mode::Lines)
-                .name(format!("{p}: {}", lang.t("capacity"))),
+                .name(lang.t("attempts"))
+                .legend_group("sent")
+                .show_legend(first)
+                .fill(Fill::ToZeroY)
+                .fill_color(charts::tint(colour, 0.18))
+                .line(plotly::common::Line::new().width(0.0).color(charts::tint(colour, 0.18))),
+            k,
         );
+        demand.add_trace(sent);
+        demand.add_trace(charts::on_panel(
+            charts::line(x(rows), goodput, lang.t("goodput").into(), colour, plotly::common::DashType::Solid, 2.0)
+                .legend_group("goodput")
+                .show_legend(first),
+            k,
+        ));
+        demand.add_trace(charts::on_panel(
+            charts::line(x(rows), capacity, lang.t("capacity").into(), colour, plotly::common::DashType::Dash, 1.5)
+                .legend_group("capacity")
+                .show_legend(first),
+            k,
+        ));
+        panels.push(charts::Panel { title: p.clone(), colour, top });
     }
-    demand.set_layout(layout(lang.t("demand"), lang.t("minute_axis"), lang.t("per_minute")));
-    charts.push(Chart { id: "demand".into(), title: lang.t("demand").into(), note: None, plot: demand });
+    demand.set_layout(charts::stack_layout(lang, lang.t("demand"), &per_min, &panels, &marks, peaks));
+    charts.push(Chart { id: "demand".into(), title: lang.t("demand").into(), note: Some(lang.t("demand_note").into()), plot: demand });
 
+    // Logins of every platform together: not a platform's chart, so in greys and a red, never a platform's
+    // colour.
     let mut logins = Plot::new();
-    for col in [M::logins_ok, M::logins_rejected, M::timeouts] {
+    for (col, colour, dash) in [
+        (M::logins_ok, "#222222", plotly::common::DashType::Solid),
+        (M::logins_rejected, "#888888", plotly::common::DashType::Dash),
+        (M::timeouts, "#B2182B", plotly::common::DashType::Solid),
+    ] {
         // Summed over platforms, minute by minute.
         let (first_rows, values) = sum_over_platforms(&ts, &platforms, col)?;
-        logins.add_trace(Scatter::new(x(&first_rows), values).mode(Mode::Lines).name(lang.t(col.name())));
+        logins.add_trace(charts::line(x(&first_rows), up(values), lang.t(col.name()).into(), colour, dash, 1.8));
     }
-    logins.set_layout(layout(lang.t("logins"), lang.t("minute_axis"), lang.t("per_minute")));
+    logins.set_layout(charts::time_layout(lang, lang.t("logins"), &per_min));
     charts.push(Chart { id: "logins".into(), title: lang.t("logins").into(), note: None, plot: logins });
 
     let mut sessions = Plot::new();
-    for (p, rows) in &platforms {
-        sessions.add_trace(
-            Scatter::new(x(rows), pick(num(&ts, M::active_sessions)?, rows))
-                .mode(Mode::Lines)
-                .name(format!("{p}: {}", lang.t("active_sessions"))),
-        );
+    for (k, (p, rows)) in platforms.iter().enumerate() {
+        let colour = charts::colour(k);
+        sessions.add_trace(charts::line(
+            x(rows),
+            up(pick(num(&ts, M::active_sessions)?, rows)),
+            format!("{p}: {}", lang.t("active_sessions")),
+            colour,
+            plotly::common::DashType::Solid,
+            2.0,
+        ));
         let room = pick(num(&ts, M::waiting_room_len)?, rows);
         if room.iter().any(|&v| v > 0.0) {
-            sessions.add_trace(Scatter::new(x(rows), room).mode(Mode::Lines).name(format!("{p}: {}", lang.t("room"))));
+            sessions.add_trace(charts::line(
+                x(rows),
+                up(room),
+                format!("{p}: {}", lang.t("room")),
+                colour,
+                plotly::common::DashType::Dash,
+                2.0,
+            ));
         }
     }
-    sessions.set_layout(layout(lang.t("sessions"), lang.t("minute_axis"), ""));
+    sessions.set_layout(charts::time_layout(lang, lang.t("sessions"), &lang.national_axis(lang.t("users_axis"), scale)));
     charts.push(Chart { id: "sessions".into(), title: lang.t("sessions").into(), note: None, plot: sessions });
 
     // The orbit: people who failed or were refused and wait to try again, whose retries can keep a platform
     // saturated after the demand that tipped it has passed.
     let mut orbit = Plot::new();
-    for (p, rows) in &platforms {
-        orbit.add_trace(
-            Scatter::new(x(rows), pick(num(&ts, M::mean_orbit)?, rows)).mode(Mode::Lines).name(format!("{p}: {}", lang.t("mean_orbit"))),
-        );
+    for (k, (p, rows)) in platforms.iter().enumerate() {
+        orbit.add_trace(charts::line(
+            x(rows),
+            up(pick(num(&ts, M::mean_orbit)?, rows)),
+            format!("{p}: {}", lang.t("mean_orbit")),
+            charts::colour(k),
+            plotly::common::DashType::Solid,
+            2.0,
+        ));
     }
-    orbit.set_layout(layout(lang.t("orbit"), lang.t("minute_axis"), lang.t("users_axis")));
+    orbit.set_layout(charts::time_layout(lang, lang.t("orbit"), &lang.national_axis(lang.t("users_axis"), scale)));
     charts.push(Chart { id: "orbit".into(), title: lang.t("orbit").into(), note: None, plot: orbit });
     if users > 0.0 {
         sentences.push(match lang {
@@ -235,47 +304,74 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
     if access_path.exists() {
         let a = output::read_table(&access_path)?;
         let mut cdf = Plot::new();
+        // Cohorts are not platforms: the whole population in black, each cohort in a grey of its own dash, so
+        // that no cohort borrows a platform's colour.
+        let dashes = [
+            plotly::common::DashType::Dash,
+            plotly::common::DashType::Dot,
+            plotly::common::DashType::DashDot,
+            plotly::common::DashType::LongDash,
+        ];
+        let mut k = 0;
         for (cohort, rows) in group_rows(&a, A::cohort.name())? {
             let minutes: Vec<f64> = pick(num(&a, A::time_to_access_s)?, &rows).iter().map(|s| s / 60.0).collect();
-            cdf.add_trace(Scatter::new(minutes, pick(num(&a, A::share)?, &rows)).mode(Mode::Lines).name(cohort));
+            let (colour, dash, width) = if cohort == "all" {
+                ("#000000", plotly::common::DashType::Solid, 2.5)
+            } else {
+                k += 1;
+                ("#666666", dashes[(k - 1) % dashes.len()].clone(), 1.5)
+            };
+            cdf.add_trace(
+                Scatter::new(minutes, pick(num(&a, A::share)?, &rows))
+                    .mode(Mode::Lines)
+                    .name(cohort)
+                    .line(plotly::common::Line::new().color(colour).dash(dash).width(width)),
+            );
         }
         cdf.set_layout(layout(lang.t("cdf"), lang.t("cdf_x"), lang.t("cdf_y")));
         charts.push(Chart { id: "access".into(), title: lang.t("cdf").into(), note: None, plot: cdf });
     }
 
-    // Attack traffic against real traffic, per attacked platform, on a log scale (botnets send orders of
-    // magnitude more than people). Results from a scenario without attack show the real traffic and say so.
+    // Attack traffic against real traffic, per attacked platform in its colour, on a log scale (botnets send
+    // orders of magnitude more than people). Results from a scenario without attack show the real traffic
+    // and say so.
     let mut attack = Plot::new();
-    let attacked: Vec<&(String, Vec<usize>)> = match num(&ts, M::attack_sent) {
-        Ok(sent) => platforms.iter().filter(|(_, rows)| rows.iter().any(|&i| sent[i] > 0.0)).collect(),
+    let attacked: Vec<(usize, &(String, Vec<usize>))> = match num(&ts, M::attack_sent) {
+        Ok(sent) => platforms.iter().enumerate().filter(|(_, (_, rows))| rows.iter().any(|&i| sent[i] > 0.0)).collect(),
         Err(_) => Vec::new(),
     };
     let note = if attacked.is_empty() {
         let (first_rows, real) = sum_over_platforms(&ts, &platforms, M::attempts)?;
-        attack.add_trace(Scatter::new(x(&first_rows), real).mode(Mode::Lines).name(lang.t("real")));
-        attack.set_layout(layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute")));
+        attack.add_trace(charts::line(x(&first_rows), up(real), lang.t("real").into(), "#222222", plotly::common::DashType::Solid, 1.8));
+        attack.set_layout(charts::time_layout(lang, lang.t("attack"), &per_min));
         Some(lang.t("no_attack").into())
     } else {
-        for (p, rows) in &attacked {
+        for (k, (p, rows)) in &attacked {
             let sent = pick(num(&ts, M::attack_sent)?, rows);
             let mitigated = pick(num(&ts, M::attack_mitigated)?, rows);
             let through: Vec<f64> = sent.iter().zip(&mitigated).map(|(s, m)| s - m).collect();
+            use plotly::common::DashType as D;
             let series = [
-                ("attack_sent", sent),
-                ("attack_mitigated", mitigated),
-                ("attack_through", through),
-                ("real", pick(num(&ts, M::attempts)?, rows)),
-                ("real_mitigated", pick(num(&ts, M::mitigated_requests)?, rows)),
+                ("attack_sent", sent, D::Solid, 2.5),
+                ("attack_mitigated", mitigated, D::Dot, 1.5),
+                ("attack_through", through, D::Dash, 1.5),
+                ("real", pick(num(&ts, M::attempts)?, rows), D::Solid, 1.0),
+                ("real_mitigated", pick(num(&ts, M::mitigated_requests)?, rows), D::DashDot, 1.0),
             ];
-            for (key, values) in series {
+            for (key, values, dash, width) in series {
                 // Zeros have no place on a log axis: leave gaps.
-                let values: Vec<Option<f64>> = values.into_iter().map(|v| (v > 0.0).then_some(v)).collect();
-                attack.add_trace(Scatter::new(x(rows), values).mode(Mode::Lines).name(format!("{p}: {}", lang.t(key))));
+                let values: Vec<Option<f64>> = up(values).into_iter().map(|v| (v > 0.0).then_some(v)).collect();
+                attack.add_trace(
+                    Scatter::new(x(rows), values)
+                        .mode(Mode::Lines)
+                        .name(format!("{p}: {}", lang.t(key)))
+                        .line(plotly::common::Line::new().color(charts::colour(*k)).dash(dash).width(width)),
+                );
             }
         }
+        let log = lang.national_axis(lang.t("per_minute_log"), scale);
         attack.set_layout(
-            layout(lang.t("attack"), lang.t("minute_axis"), lang.t("per_minute_log"))
-                .y_axis(Axis::new().title(Title::with_text(lang.t("per_minute_log"))).type_(AxisType::Log)),
+            charts::time_layout(lang, lang.t("attack"), &log).y_axis(Axis::new().title(Title::with_text(&log)).type_(AxisType::Log)),
         );
         None
     };
@@ -323,6 +419,68 @@ fn run_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>
         }
     }
     Ok((name, sentences, charts))
+}
+
+/// What a reader looks for on the run's time charts, read from its minute rows: the bells (minutes when
+/// virtual classes start after a minute without), the end of arrivals, and per platform the first minute a
+/// quota refused a login, a waiting room held someone, an attack arrived or protection was on, and the
+/// minutes its capacity fell by a fifth or more.
+fn run_marks(ts: &Table, platforms: &[(String, Vec<usize>)], clock: &[String], lang: Lang) -> Result<Vec<charts::Mark>> {
+    let mut marks = Vec::new();
+    let at = |rows: &[usize], k: usize| charts::timestamps(clock, rows).swap_remove(k);
+    let Some((_, first_rows)) = platforms.first() else { return Ok(marks) };
+    if let Ok((_, started)) = sum_over_platforms(ts, platforms, M::classes_started) {
+        let mut labelled = false;
+        for k in 1..started.len() {
+            if started[k] > 0.0 && started[k - 1] == 0.0 {
+                marks.push(charts::Mark {
+                    at: at(first_rows, k),
+                    text: charts::mark_text(lang, "bell").into(),
+                    panel: None,
+                    quiet: labelled,
+                });
+                labelled = true;
+            }
+        }
+    }
+    let (_, arrived) = sum_over_platforms(ts, platforms, M::users_arrived)?;
+    if let Some(last) = arrived.iter().rposition(|&v| v > 0.0) {
+        if last + 1 < arrived.len() {
+            marks.push(charts::Mark {
+                at: at(first_rows, last + 1),
+                text: charts::mark_text(lang, "arrivals_end").into(),
+                panel: None,
+                quiet: false,
+            });
+        }
+    }
+    for (k, (_, rows)) in platforms.iter().enumerate() {
+        let mut firsts: Vec<(M, &str)> = vec![(M::logins_rejected, "quota"), (M::waiting_room_len, "room")];
+        // Older result files may lack the attack columns.
+        if ts.num(M::attack_sent.name()).is_ok() {
+            firsts.extend([(M::attack_sent, "attack"), (M::mitigation_on, "protection")]);
+        }
+        for (col, key) in firsts {
+            if let Some(i) = charts::first(num(ts, col)?, rows, |v| v > 0.0) {
+                marks.push(charts::Mark { at: at(rows, i), text: charts::mark_text(lang, key).into(), panel: Some(k), quiet: false });
+            }
+        }
+        let capacity = num(ts, M::capacity_per_min)?;
+        let mut lost = 0;
+        for w in 1..rows.len() {
+            let (before, now) = (capacity[rows[w - 1]], capacity[rows[w]]);
+            if before > 0.0 && now < 0.8 * before && lost < 2 {
+                marks.push(charts::Mark {
+                    at: at(rows, w),
+                    text: format!("{} ({})", charts::mark_text(lang, "capacity_lost"), lang.percent(now / before - 1.0)),
+                    panel: Some(k),
+                    quiet: false,
+                });
+                lost += 1;
+            }
+        }
+    }
+    Ok(marks)
 }
 
 /// A numeric column of a result table, named by the registry.
@@ -465,6 +623,115 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     Ok((name, sentences, charts))
 }
 
+/// The folder's manifest as JSON (already checked by `output::check_results`).
+fn read_manifest(dir: &Path) -> Result<serde_json::Value> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|e| Error::Parse { path, message: e.to_string() })
+}
+
+/// What the printed briefing says under its title: the population simulated and what it stands for.
+fn subtitle(dir: &Path, is_run: bool, scale: Option<f64>, lang: Lang) -> Result<String> {
+    let scale = scale.unwrap_or(1.0);
+    let s = match lang {
+        Lang::Fr => format!("{scale}").replace('.', ","),
+        Lang::En => format!("{scale}"),
+    };
+    if !is_run {
+        return Ok(match lang {
+            Lang::Fr => format!("Simulé à l'échelle {s}."),
+            Lang::En => format!("Simulated at scale {s}."),
+        });
+    }
+    let summary = output::read_table(&dir.join("summary.parquet"))?;
+    let users = num(&summary, S::users)?.first().copied().unwrap_or(0.0);
+    Ok(match (lang, scale < 1.0 && scale > 0.0) {
+        (Lang::Fr, true) => {
+            format!("{} personnes simulées à l'échelle {s}, pour {} dans le pays.", lang.count(users), lang.count(users / scale))
+        }
+        (Lang::En, true) => {
+            format!("{} people simulated at scale {s}, standing for {} nationally.", lang.count(users), lang.count(users / scale))
+        }
+        (Lang::Fr, false) => format!("{} personnes simulées, à l'échelle réelle.", lang.count(users)),
+        (Lang::En, false) => format!("{} people simulated, at full scale.", lang.count(users)),
+    })
+}
+
+/// The assumptions a run's figures rest on, as a reader needs them: each platform's capacity and the
+/// admission that refused logins, what was changed from the scenario file, and where the rest is written.
+fn run_assumptions(dir: &Path, manifest: &serde_json::Value, scale: f64, lang: Lang) -> Result<Vec<String>> {
+    let ts = output::read_table(&dir.join("timeseries.parquet"))?;
+    let tier = text(&ts, M::tier)?;
+    let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
+    let (capacity, rejected, room) = (num(&ts, M::capacity_per_min)?, num(&ts, M::logins_rejected)?, num(&ts, M::waiting_room_len)?);
+    let mut out = Vec::new();
+    for (p, rows) in group_rows(&ts, M::platform.name())? {
+        let kind = rows.first().map_or("", |&i| tier[i].as_str());
+        let peak = rows.iter().map(|&i| capacity[i]).fold(0.0_f64, f64::max) * national;
+        let refused: f64 = rows.iter().map(|&i| rejected[i]).sum::<f64>() * national;
+        let queued = rows.iter().any(|&i| room[i] > 0.0);
+        let mut line = match lang {
+            Lang::Fr => format!("{p} ({kind}) : capacité nominale jusqu'à {} requêtes par minute", lang.count(peak)),
+            Lang::En => format!("{p} ({kind}): nominal capacity up to {} requests a minute", lang.count(peak)),
+        };
+        if refused > 0.0 {
+            line.push_str(&match lang {
+                Lang::Fr => format!(" ; l'admission a refusé {} connexions", lang.count(refused)),
+                Lang::En => format!("; admission refused {} logins", lang.count(refused)),
+            });
+        }
+        if queued {
+            line.push_str(match lang {
+                Lang::Fr => " ; une salle d'attente a retenu des utilisateurs",
+                Lang::En => "; a waiting room held users",
+            });
+        }
+        line.push('.');
+        out.push(line);
+    }
+    let overrides: Vec<String> =
+        manifest["overrides"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    if !overrides.is_empty() {
+        out.push(match lang {
+            Lang::Fr => format!("Changé par rapport au fichier de scénario : {}.", overrides.join(", ")),
+            Lang::En => format!("Changed from the scenario file: {}.", overrides.join(", ")),
+        });
+    }
+    let source = manifest["scenario_source"].as_str().unwrap_or("?");
+    out.push(match lang {
+        Lang::Fr => format!(
+            "Capacités, patience et retours sont des hypothèses du fichier de scénario ({source}), chacune marquée [assumption] ou [ref] \
+             avec sa source ; graine {}, une réplication.",
+            manifest["seed"]
+        ),
+        Lang::En => format!(
+            "Capacities, patience and come-backs are assumptions of the scenario file ({source}), each marked [assumption] or [ref] \
+             with its source; seed {}, one replication.",
+            manifest["seed"]
+        ),
+    });
+    Ok(out)
+}
+
+/// The printed briefing's last line: date, version and the command that made the results.
+fn footer(dir: &Path, manifest: &serde_json::Value) -> String {
+    let version = manifest["rentree_version"].as_str().unwrap_or(env!("CARGO_PKG_VERSION"));
+    let command = if let Some(source) = manifest["scenario_source"].as_str() {
+        let mut c = String::from("rentree run");
+        if !source.starts_with("builtin:") {
+            c.push_str(&format!(" {source}"));
+        }
+        c.push_str(&format!(" --seed {} --scale {}", manifest["seed"], manifest["scale"]));
+        for o in manifest["overrides"].as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
+            c.push_str(&format!(" --set {o}"));
+        }
+        c
+    } else {
+        format!("rentree … {}", manifest["experiment_file"].as_str().unwrap_or(""))
+    };
+    format!("{} · rentree {version} · {command} · {}", pdf::today(), dir.display())
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -501,11 +768,16 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     } else if is_sweep {
         sweep_report(dir, lang)?
     } else {
-        run_report(dir, lang)?
+        run_report(dir, lang, checked.scale.unwrap_or(1.0))?
     };
+    // The printed briefing keeps the run's first three headlines and every interval of a posterior.
+    let run_headlines = sentences.len().min(3);
+    let mut headlines: Vec<usize> = (0..run_headlines).collect();
     if !is_calibration && !is_sweep {
+        let before = sentences.len();
         sentences.extend(calibration::posterior_sentences(dir, lang)?);
         sentences.extend(calibration::calibrated_sentences(dir, lang)?);
+        headlines.extend(before..sentences.len());
     }
     // A decision made on the sweep (a selection, an optimisation, a sensitivity analysis) comes first.
     let mut kind = if is_calibration {
@@ -533,6 +805,8 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
             sentences.clear();
             charts.clear();
         }
+        // A decision's own sentences lead, and are the printed headlines.
+        headlines = (0..said.len().max(run_headlines)).collect();
         sentences.splice(0..0, said);
         charts.splice(0..0, drawn);
     }
@@ -581,7 +855,24 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     if !wanted.is_empty() {
         export(&options.chromium, &charts, &wanted)?;
     }
-    let images = wanted.into_iter().map(|(_, _, path)| path).collect();
+    let mut images: Vec<PathBuf> = wanted.into_iter().map(|(_, _, path)| path).collect();
+    if options.pdf {
+        let is_run = !is_calibration && !is_sweep;
+        let manifest = read_manifest(dir)?;
+        let scale_note = checked.scale.map(|scale| lang.scale_note(fidelity::classify(scale, checked.faithful_scale), scale));
+        let printed = pdf::Printed {
+            title: &title,
+            subtitle: subtitle(dir, is_run, checked.scale, lang)?,
+            scale_note,
+            sentences: headlines.iter().filter_map(|&i| sentences.get(i).cloned()).collect(),
+            charts: pdf::story(&charts, is_run),
+            assumptions: if is_run { run_assumptions(dir, &manifest, checked.scale.unwrap_or(1.0), lang)? } else { Vec::new() },
+            footer: footer(dir, &manifest),
+        };
+        let path = options.out.join(format!("briefing-{}.pdf", lang.code()));
+        pdf::write(&printed, lang, &options.chromium, &path)?;
+        images.push(path);
+    }
     Ok(ReportOutcome { page: page_path, images, sentences })
 }
 
