@@ -56,6 +56,9 @@ RENTREE_BIN="$PWD/target/release/rentree" bash scripts/notebooks.sh
 step "briefing pages in headless Chromium, networking off; PNG/SVG export"
 RENTREE_BIN="$PWD/target/release/rentree" bash scripts/browser-test.sh
 
+step "shipped scenario and experiment files against their JSON Schema (taplo, as editors check them)"
+bash scripts/schema-check.sh
+
 if [ "${QUICK:-0}" != 1 ]; then
   step "peer simulators smoke run (SimPy, Ciw in a venv)"
   RENTREE_BIN="$PWD/target/release/rentree" bash benches/peers/run.sh --quick --no-build --strict

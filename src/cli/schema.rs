@@ -73,7 +73,7 @@ pub(super) fn reference(schemas: &[(SchemaKind, Value)]) -> String {
 /// A definition's description and fields; an enum's variants, each with its own.
 fn table(out: &mut String, def: &Value, defs: &Map<String, Value>) {
     if let Some(d) = def.get("description").and_then(Value::as_str) {
-        out.push_str(&format!("{}\n\n", one_line(d)));
+        out.push_str(&format!("{}\n\n", paragraphs(d)));
     }
     if let Some(props) = def.get("properties").and_then(Value::as_object) {
         let required: Vec<&str> =
@@ -152,6 +152,42 @@ fn type_text(p: &Value, defs: &Map<String, Value>) -> String {
         })
         .collect::<Vec<_>>()
         .join(" or ")
+}
+
+/// A doc comment as Markdown paragraphs: each paragraph's lines joined into one, a fenced code block (an
+/// example of the file) kept line by line.
+fn paragraphs(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut in_code = false;
+    let flush = |paragraph: &mut Vec<&str>, out: &mut Vec<String>| {
+        if !paragraph.is_empty() {
+            out.push(one_line(&paragraph.join(" ")));
+            paragraph.clear();
+        }
+    };
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            flush(&mut paragraph, &mut out);
+            in_code = !in_code;
+            out.push(line.trim().to_owned());
+        } else if in_code {
+            out.push(line.to_owned());
+        } else if line.trim().is_empty() {
+            flush(&mut paragraph, &mut out);
+            out.push(String::new());
+        } else {
+            paragraph.push(line);
+        }
+    }
+    flush(&mut paragraph, &mut out);
+    let mut text = out.join("\n");
+    // A code block stands apart from the paragraphs around it.
+    text = text.replace("\n```toml", "\n\n```toml").replace("```\n", "```\n\n");
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text.trim().to_owned()
 }
 
 /// A doc comment on one line.
