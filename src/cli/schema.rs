@@ -86,7 +86,12 @@ fn table(out: &mut String, def: &Value, defs: &Map<String, Value>) {
                 None => "absent".into(),
             };
             let meaning = p.get("description").and_then(Value::as_str).map(one_line).unwrap_or_default();
-            out.push_str(&format!("| `{field}` | {} | {default} | {} |\n", type_text(p, defs), meaning.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| `{field}` | {}{} | {default} | {} |\n",
+                type_text(p, defs),
+                range_text(p),
+                meaning.replace('|', "\\|")
+            ));
         }
     }
     for key in ["oneOf", "anyOf"] {
@@ -144,10 +149,7 @@ fn type_text(p: &Value, defs: &Map<String, Value>) -> String {
                 Some(a) if a.is_object() => format!("table of names to {}", type_text(a, defs)),
                 _ => "table".into(),
             },
-            "integer" => {
-                let min = p.get("minimum").and_then(Value::as_f64).map_or(String::new(), |m| format!(" ≥ {m}"));
-                format!("integer{min}")
-            }
+            // The range, for integers as for numbers, is written by `range_text`.
             other => other.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -188,6 +190,20 @@ fn paragraphs(text: &str) -> String {
         text = text.replace("\n\n\n", "\n\n");
     }
     text.trim().to_owned()
+}
+
+/// A field's allowed range as the schema states it (` ≥ 0`, ` > 0`, ` in [0, 1]`), empty when it states none.
+fn range_text(p: &Value) -> String {
+    let num = |k: &str| p.get(k).and_then(Value::as_f64);
+    let show = |x: f64| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") };
+    match (num("minimum"), num("exclusiveMinimum"), num("maximum")) {
+        (Some(lo), None, Some(hi)) => format!(", in [{}, {}]", show(lo), show(hi)),
+        (None, Some(lo), Some(hi)) => format!(", in ]{}, {}]", show(lo), show(hi)),
+        (Some(lo), None, None) => format!(", ≥ {}", show(lo)),
+        (None, Some(lo), None) => format!(", > {}", show(lo)),
+        (None, None, Some(hi)) => format!(", ≤ {}", show(hi)),
+        _ => String::new(),
+    }
 }
 
 /// A doc comment on one line.

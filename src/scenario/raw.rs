@@ -39,9 +39,11 @@ pub struct RawRun {
     #[serde(default)]
     pub description: String,
     /// Simulated span, from t = 0, in seconds.
+    #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
     pub horizon_s: f64,
     /// Initial span excluded from statistics (steady-state cases); 0 for a terminating run.
     #[serde(default)]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub warmup_s: f64,
     /// Wall-clock time of t = 0 as `"HH:MM"`, for reports and the "served by 9:00" metrics (default 00:00).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +56,7 @@ pub struct RawRun {
     /// noise of full scale (`examples/scale_bias.rs`); a run below it is warned about, and `size` refuses
     /// it. Absent: the bias of a reduced scale was not measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0), range(max = 1.0)))]
     pub faithful_scale: Option<f64>,
 }
 
@@ -75,6 +78,7 @@ pub struct RawCohort {
     pub patience: Option<RawDist>,
     /// Priority class for `priority` admission (0 is served first); default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub priority: Option<u32>,
     /// What a session is: absent, each arrival is a single request with no login and no retries (the
     /// textbook queue).
@@ -88,16 +92,19 @@ pub struct RawCohort {
 #[serde(deny_unknown_fields)]
 pub struct RawSession {
     /// Page requests after a successful login.
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub pages: u32,
     /// Think time between two pages.
     pub think: RawDist,
     /// A request not answered within this many seconds fails (the server may still work on it).
+    #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
     pub timeout_s: f64,
     /// Retry policy after a failed request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RawRetry>,
     /// Retries allowed per first attempt over the last minute (e.g. 0.1); absent: unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub retry_budget: Option<f64>,
     /// The "come back later" orbit after a rejection or a failed session.
     pub comeback: RawComeback,
@@ -114,13 +121,16 @@ pub enum RawRetry {
     /// Retry at once.
     Immediate {
         /// Attempts in all, the first included.
+        #[cfg_attr(feature = "files", schemars(range(min = 1)))]
         max_attempts: u32,
     },
     /// Retry after a fixed delay.
     Fixed {
         /// The delay in seconds.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         delay_s: f64,
         /// Attempts in all, the first included.
+        #[cfg_attr(feature = "files", schemars(range(min = 1)))]
         max_attempts: u32,
         /// `"none"`, `"full"` or `"equal"`.
         #[serde(default = "no_jitter")]
@@ -129,13 +139,17 @@ pub enum RawRetry {
     /// Exponential backoff: `min(cap_s, base_s × multiplier^(n−2))` before attempt `n`.
     Exponential {
         /// First retry delay.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         base_s: f64,
         /// Growth per retry.
         #[serde(default = "two")]
+        #[cfg_attr(feature = "files", schemars(range(min = 1.0)))]
         multiplier: f64,
         /// Longest delay.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         cap_s: f64,
         /// Attempts in all, the first included.
+        #[cfg_attr(feature = "files", schemars(range(min = 1)))]
         max_attempts: u32,
         /// `"none"`, `"full"` or `"equal"`.
         #[serde(default = "no_jitter")]
@@ -159,6 +173,7 @@ pub struct RawComeback {
     /// Delay before coming back.
     pub delay: RawDist,
     /// Returns before giving up for the morning.
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub max_returns: u32,
     /// How the orbit comes back: `"classical"` (each user on their own, after their own `delay`) or
     /// `"constant"` (the platform's orbit, shared by every cohort on it that comes back this way, sends one
@@ -193,19 +208,23 @@ pub enum RawAdmission {
     /// At most `max_sessions` sessions at once; a login beyond it is told to come back later.
     SessionQuota {
         /// Concurrent sessions allowed.
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         max_sessions: u64,
     },
     /// A session is closed after `max_s` seconds; the user comes back later for the rest.
     SessionTimeLimit {
         /// Session length limit in seconds.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         max_s: f64,
     },
     /// Logins queue in a waiting room admitted at a fixed rate, in arrival order.
     WaitingRoom {
         /// Users admitted per minute.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         admit_per_min: f64,
         /// When the room opens (seconds from t = 0); users before then form a pre-queue.
         #[serde(default)]
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         opens_at_s: f64,
         /// Shuffle the pre-queue at opening.
         #[serde(default)]
@@ -214,8 +233,10 @@ pub enum RawAdmission {
     /// Logins consume tokens refilled at a fixed rate; without a token, come back later.
     TokenBucket {
         /// Tokens per second.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         rate_per_s: f64,
         /// Bucket size.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         burst: f64,
     },
     /// Lower priority classes are served first in pools and waiting rooms.
@@ -228,9 +249,11 @@ pub enum RawAdmission {
     /// Clients reject requests locally with probability max(0, (requests − k·accepts) / (requests + 1)).
     AdaptiveThrottling {
         /// The multiplier K (2 in the SRE book).
+        #[cfg_attr(feature = "files", schemars(range(min = 1.0)))]
         k: f64,
         /// Sliding window in seconds.
         #[serde(default = "two_minutes")]
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         window_s: u32,
     },
 }
@@ -247,6 +270,7 @@ pub enum RawArrivals {
     /// Poisson arrivals at a constant rate.
     Poisson {
         /// Arrivals per second.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         rate_per_s: f64,
     },
     /// Poisson arrivals at a piecewise-linear rate through `[t_s, rate_per_s]` points (zero outside them).
@@ -257,6 +281,7 @@ pub enum RawArrivals {
     /// A finite population that arrives once each, spread by a piecewise-linear density.
     Population {
         /// Number of people (0 switches the cohort off, e.g. a surge in a stability study's baseline).
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         count: u64,
         /// `[t_s, relative_density]` pairs, times increasing.
         shape: Vec<[f64; 2]>,
@@ -271,39 +296,49 @@ pub enum RawDist {
     /// Exponential.
     Exponential {
         /// Mean in seconds.
+        #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
         mean_s: f64,
     },
     /// Constant.
     Deterministic {
         /// The value in seconds.
+        #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
         value_s: f64,
     },
     /// Log-normal by mean and coefficient of variation.
     Lognormal {
         /// Mean in seconds.
+        #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
         mean_s: f64,
         /// Coefficient of variation (std / mean).
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         cv: f64,
     },
     /// Gamma by shape and mean.
     Gamma {
         /// Shape parameter.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         shape: f64,
         /// Mean in seconds.
+        #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
         mean_s: f64,
     },
     /// Erlang-k by phase count and mean.
     Erlang {
         /// Number of exponential phases.
+        #[cfg_attr(feature = "files", schemars(range(min = 1)))]
         k: u32,
         /// Mean in seconds.
+        #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
         mean_s: f64,
     },
     /// Uniform between two bounds.
     Uniform {
         /// Lower bound in seconds.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         min_s: f64,
         /// Upper bound in seconds.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         max_s: f64,
     },
 }
@@ -317,6 +352,7 @@ pub struct RawPlatform {
     pub pool: RawPool,
     /// Concurrent connections the front door accepts; beyond it a request is refused at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub max_connections: Option<u64>,
     /// Shared dependencies a login calls, in order, before the application pool (e.g. `["sso"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -348,21 +384,28 @@ pub struct RawAttack {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Machines in the botnet.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub bots: f64,
     /// Requests per second each bot sends while the attack is on.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub rate_per_bot: f64,
     /// Start of the attack, seconds from t = 0.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub start_s: f64,
     /// End of the attack, seconds from t = 0.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub end_s: f64,
     /// Length of a burst, seconds (absent: on from start to end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub on_s: Option<f64>,
     /// Pause between bursts, seconds (with `on_s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub off_s: Option<f64>,
     /// Ramp-up of each burst, seconds.
     #[serde(default)]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub ramp_s: f64,
     /// `"pool"` (requests that need the application servers' work) or `"front_door"` (connections held
     /// open at the platform's connection cap).
@@ -370,12 +413,15 @@ pub struct RawAttack {
     pub tier: String,
     /// Pool tier: work of one attack request as a multiple of a real page's mean service time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub cost: Option<f64>,
     /// Front-door tier: seconds a bot holds each connection open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub hold_s: Option<f64>,
     /// Share of the attack traffic coming from abroad (what geo-filtering removes); default 1.
     #[serde(default = "one_f64")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0, max = 1.0)))]
     pub abroad_share: f64,
 }
 
@@ -394,17 +440,21 @@ fn one_f64() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct RawMitigation {
     /// Seconds from the start of the first attack until protection is in place.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub detection_delay_s: f64,
     /// Share of attack traffic blocked once protection is on.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0, max = 1.0)))]
     pub blocked_share: f64,
     /// Share of real users the protection wrongly blocks (each user is flagged or not, for the whole run).
     #[serde(default)]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0, max = 1.0)))]
     pub false_positive_share: f64,
     /// Whether protection also drops all traffic from abroad.
     #[serde(default)]
     pub geo_filter: bool,
     /// Share of real users connecting from abroad (blocked by the geo-filter).
     #[serde(default)]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0, max = 1.0)))]
     pub real_abroad_share: f64,
 }
 
@@ -417,12 +467,16 @@ pub struct RawClasses {
     /// `[t_s, classes]`: classes starting at each bell.
     pub bells: Vec<[f64; 2]>,
     /// Mean number of pupils per class (Poisson).
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub pupils: f64,
     /// Length of a lesson, seconds.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub duration_s: f64,
     /// Participants make their first try spread uniformly over this many seconds after the bell.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub join_spread_s: f64,
     /// A class is judged (held, degraded or lost) this many seconds after its bell.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub join_window_s: f64,
     /// The cohort whose session behaviour (timeouts, retries) teachers follow.
     pub teachers: String,
@@ -438,12 +492,16 @@ pub struct RawClasses {
 #[serde(deny_unknown_fields)]
 pub struct RawMedia {
     /// Number of media servers.
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub servers: i64,
     /// Rooms (classes at once) per server.
+    #[cfg_attr(feature = "files", schemars(range(min = 1)))]
     pub rooms_per_server: i64,
     /// Outgoing bandwidth of one server, Mbit/s.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub mbps_per_server: f64,
     /// Bandwidth one participant uses, Mbit/s.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub mbps_per_participant: f64,
 }
 
@@ -453,12 +511,15 @@ pub struct RawMedia {
 #[serde(deny_unknown_fields)]
 pub struct RawPool {
     /// Number of servers.
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub servers: i64,
     /// Concurrent requests each server handles (threads, workers); default 1.
     #[serde(default = "one", skip_serializing_if = "is_one")]
+    #[cfg_attr(feature = "files", schemars(range(min = 1)))]
     pub workers_per_server: i64,
     /// Maximum requests in the pool, in service and waiting (the K of M/M/c/K); absent: unlimited backlog.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub max_in_system: Option<i64>,
     /// Service-time distribution of one request.
     pub service: RawDist,
@@ -494,24 +555,32 @@ pub enum RawProvisioning {
         /// (mean wait in seconds of the requests started in the window).
         metric: String,
         /// Target value of the metric.
+        #[cfg_attr(feature = "files", schemars(extend("exclusiveMinimum" = 0.0)))]
         target: f64,
         /// Evaluation window in seconds.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         window_s: f64,
         /// Servers added or removed per action.
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         step: i64,
         /// Boot delay of one server.
         boot_delay: RawDist,
         /// Minimum time between two actions, in seconds.
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
         cooldown_s: f64,
         /// Fewest servers.
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         min: i64,
         /// Most servers.
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         max: i64,
         /// The cloud provider's quota on servers running plus booting (absent: `max`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "files", schemars(range(min = 0)))]
         provider_quota: Option<i64>,
         /// Share of boots that fail (the server never becomes ready, its boot time is still paid).
         #[serde(default)]
+        #[cfg_attr(feature = "files", schemars(range(min = 0.0, max = 1.0)))]
         boot_failure_share: f64,
     },
 }
@@ -522,11 +591,14 @@ pub enum RawProvisioning {
 #[serde(deny_unknown_fields)]
 pub struct RawIncident {
     /// When the servers are lost, seconds from t = 0.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub at_s: f64,
     /// How many.
+    #[cfg_attr(feature = "files", schemars(range(min = 0)))]
     pub servers: i64,
     /// For how long (absent: for good).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub duration_s: Option<f64>,
 }
 
@@ -541,8 +613,10 @@ pub struct RawIncident {
 #[serde(deny_unknown_fields)]
 pub struct RawOverload {
     /// Requests in the pool, as a multiple of the slots, where slowdown starts.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub knee: f64,
     /// Extra service time per knee's worth of requests beyond the knee.
+    #[cfg_attr(feature = "files", schemars(range(min = 0.0)))]
     pub slowdown: f64,
 }
 

@@ -48,6 +48,9 @@ fn the_scenario_schema_names_every_table_with_its_fields_and_refuses_unknown_one
     let horizon = &defs["RawRun"]["properties"]["horizon_s"];
     assert!(horizon["description"].as_str().unwrap().contains("seconds"), "{horizon}");
     assert_eq!(defs["RawRun"]["properties"]["warmup_s"]["default"], 0.0);
+    // And its allowed range: a share between 0 and 1, a span above 0.
+    assert_eq!(defs["RawMitigation"]["properties"]["blocked_share"]["maximum"], 1.0);
+    assert_eq!(horizon["exclusiveMinimum"], 0.0);
     // A tagged table lists each of its kinds by its tag.
     let kinds: Vec<&str> =
         defs["RawDist"]["oneOf"].as_array().unwrap().iter().filter_map(|v| v["properties"]["dist"]["const"].as_str()).collect();
@@ -55,7 +58,7 @@ fn the_scenario_schema_names_every_table_with_its_fields_and_refuses_unknown_one
     // The reference a planner reads says the same.
     let (_, md, _) = common::rentree(&["schema", "--markdown"]);
     assert!(
-        md.contains("### Run\n") && md.contains("| `horizon_s` | number | required |") && md.contains("`dist = \"lognormal\"`"),
+        md.contains("### Run\n") && md.contains("| `horizon_s` | number, > 0 | required |") && md.contains("`dist = \"lognormal\"`"),
         "{md}"
     );
 }
