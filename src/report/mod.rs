@@ -876,6 +876,28 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     Ok(ReportOutcome { page: page_path, images, sentences })
 }
 
+/// Runs headless Chromium on a page of `scratch` with the flags every use shares (no sandbox, GPU,
+/// networking or profile of the user's: a profile in `scratch`; virtual time for plotly to draw) and the
+/// caller's `extra` ones (what to do with the page: dump its DOM, print it).
+fn headless(chromium: &Path, scratch: &Path, extra: &[String], page: &Path) -> std::io::Result<std::process::Output> {
+    std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", scratch.join("profile").display()))
+        .args(extra)
+        .arg(page)
+        .output()
+}
+
 /// Renders charts to PNG or SVG with one headless Chromium: a scratch page draws every chart with the
 /// embedded plotly.js, asks plotly for each image wanted and prints it (base64) into the DOM, which Chromium
 /// dumps once. (One browser for all: its start-up, seconds each, dominated an export chart by chart.)
@@ -901,22 +923,7 @@ fn export(chromium: &Path, charts: &[Chart], wanted: &[(&Chart, &str, PathBuf)])
     );
     let html = scratch.path().join("charts.html");
     std::fs::write(&html, page).map_err(|e| err(first, e.to_string()))?;
-    let profile = scratch.path().join("profile");
-    let out = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=15000",
-            &format!("--user-data-dir={}", profile.display()),
-            "--dump-dom",
-        ])
-        .arg(&html)
-        .output()
+    let out = headless(chromium, scratch.path(), &["--dump-dom".into()], &html)
         .map_err(|e| err(first, format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
     let dom = String::from_utf8_lossy(&out.stdout);
     for (c, format, path) in wanted {

@@ -122,25 +122,9 @@ pub(super) fn write(printed: &Printed, lang: Lang, chromium: &Path, path: &Path)
     let html = scratch.path().join("print.html");
     std::fs::write(&html, page).map_err(|e| err(e.to_string()))?;
     let pdf = scratch.path().join("briefing.pdf");
-    let out = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--run-all-compositor-stages-before-draw",
-            // Time for plotly to draw before the page is printed.
-            "--virtual-time-budget=15000",
-            "--no-pdf-header-footer",
-            &format!("--user-data-dir={}", scratch.path().join("profile").display()),
-            &format!("--print-to-pdf={}", pdf.display()),
-        ])
-        .arg(&html)
-        .output()
-        .map_err(|e| err(format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
+    let out =
+        super::headless(chromium, scratch.path(), &["--no-pdf-header-footer".into(), format!("--print-to-pdf={}", pdf.display())], &html)
+            .map_err(|e| err(format!("cannot run {}: {e} (install Debian's chromium, or pass --chromium)", chromium.display())))?;
     let bytes = std::fs::read(&pdf).map_err(|_| {
         err(format!(
             "{} printed no PDF (exit {:?}): {}",
