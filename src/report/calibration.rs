@@ -78,11 +78,11 @@ pub(super) fn calibrated_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>
     let mut said = vec![match lang {
         Lang::Fr => format!(
             "Calage sur les chiffres rapportés ce jour-là ({folder}, {runs} simulations a posteriori à l'échelle {}) : intervalles à 90 %.",
-            number(lang, scale)
+            format!("{scale}").replace('.', ",")
         ),
         Lang::En => format!(
             "Calibrated to the figures reported that day ({folder}, {runs} posterior-predictive runs at scale {}): 90% intervals.",
-            number(lang, scale)
+            scale
         ),
     }];
     for x in metrics.iter().filter(|x| {
@@ -91,8 +91,18 @@ pub(super) fn calibrated_sentences(dir: &Path, lang: Lang) -> Result<Vec<String>
             .is_some_and(|n| ["accessed", "served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"].contains(&n))
     }) {
         let f = |k: &str| x[k].as_f64().unwrap_or(f64::NAN);
-        let name = x["metric"].as_str().unwrap_or("");
-        let show = |v: f64| if name.starts_with("served_share") { lang.percent(v) } else { number(lang, v) };
+        let metric = x["metric"].as_str().unwrap_or("");
+        // In a reader's words and units: shares as percentages, counts with separators, times in minutes.
+        let (name, show): (&str, Box<dyn Fn(f64) -> String>) = match (metric, lang) {
+            ("accessed", Lang::Fr) => ("Utilisateurs entrés", Box::new(move |v| lang.count(v))),
+            ("accessed", Lang::En) => ("Users who got in", Box::new(move |v| lang.count(v))),
+            ("served_share_by_0900", Lang::Fr) => ("Connectés à 9 h", Box::new(move |v| lang.percent(v))),
+            ("served_share_by_0900", Lang::En) => ("In by 9:00", Box::new(move |v| lang.percent(v))),
+            ("served_share_by_1200", Lang::Fr) => ("Connectés à midi", Box::new(move |v| lang.percent(v))),
+            ("served_share_by_1200", Lang::En) => ("In by noon", Box::new(move |v| lang.percent(v))),
+            (_, Lang::Fr) => ("Délai pour 95 % des entrés", Box::new(move |v| lang.minutes(v))),
+            (_, Lang::En) => ("Time for 95% of those who got in", Box::new(move |v| lang.minutes(v))),
+        };
         said.push(match lang {
             Lang::Fr => {
                 format!("{name} : {} dans cette simulation ; {} à {} une fois calé.", show(f("value")), show(f("q05")), show(f("q95")))
