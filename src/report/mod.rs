@@ -596,29 +596,55 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     charts.push(Chart { id: "frontier".into(), title: lang.t("frontier").into(), note: None, plot: fr });
 
     let ts = output::read_table(&dir.join("timeseries.parquet"))?;
+    // Minutes drawn as times of day from the runs' shared start (a plan written before it was kept, or
+    // configurations starting at different times: time since the start, on the same hourly ticks), and
+    // counts at the national population, as on a run's briefing.
+    let start_s = plan["clock_start_s"].as_f64();
+    let scale = plan["scale"].as_f64().unwrap_or(1.0);
+    let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
+    let clock_of = |minute: u64| {
+        let m = (start_s.unwrap_or(0.0) / 60.0).round() as u64 + minute;
+        format!("{:02}:{:02}", (m / 60) % 24, m % 60)
+    };
     let mut bands = Plot::new();
-    for (label, rows) in group_rows(&ts, "label")? {
+    for (k, (label, rows)) in group_rows(&ts, "label")?.into_iter().enumerate() {
         // Sum the platforms of each minute (rows come platform by platform, minutes in order).
         let minutes = num(&ts, M::minute)?;
         let mut by_minute: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
         let (m, lo, hi) = (stat(&ts, M::goodput, Stat::Mean)?, stat(&ts, M::goodput, Stat::Lo)?, stat(&ts, M::goodput, Stat::Hi)?);
         for &i in &rows {
             let e = by_minute.entry(minutes[i] as u64).or_default();
-            e.0 += m[i];
-            e.1 += lo[i];
-            e.2 += hi[i];
+            e.0 += m[i] * national;
+            e.1 += lo[i] * national;
+            e.2 += hi[i] * national;
         }
-        let xs: Vec<f64> = by_minute.keys().map(|&k| k as f64).collect();
+        let clocks: Vec<String> = by_minute.keys().map(|&k| clock_of(k)).collect();
+        let xs = charts::timestamps(&clocks, &(0..clocks.len()).collect::<Vec<_>>());
         let mut band_x = xs.clone();
-        band_x.extend(xs.iter().rev());
+        band_x.extend(xs.iter().rev().cloned());
         let mut band_y: Vec<f64> = by_minute.values().map(|v| v.2).collect();
-        band_y.extend(by_minute.values().rev().map(|v| v.1));
+        // A count is never below zero, whatever a t interval of few replications says.
+        band_y.extend(by_minute.values().rev().map(|v| v.1.max(0.0)));
+        // Strategies are not platforms: a colour each from the far end of the palette.
+        let colour = charts::PALETTE[charts::PALETTE.len() - 2 - (k % (charts::PALETTE.len() - 1))];
         bands.add_trace(
-            Scatter::new(band_x, band_y).fill(Fill::ToSelf).mode(Mode::None).opacity(0.2).show_legend(false).name(format!("{label} 95%")),
+            Scatter::new(band_x, band_y)
+                .fill(Fill::ToSelf)
+                .fill_color(charts::tint(colour, 0.2))
+                .mode(Mode::None)
+                .show_legend(false)
+                .name(format!("{label} 95%")),
         );
-        bands.add_trace(Scatter::new(xs, by_minute.values().map(|v| v.0).collect()).mode(Mode::Lines).name(label));
+        bands.add_trace(charts::line(xs, by_minute.values().map(|v| v.0).collect(), label, colour, plotly::common::DashType::Solid, 2.0));
     }
-    bands.set_layout(layout(lang.t("goodput_bands"), "minute", lang.t("per_minute")));
+    let mut axis = charts::time_axis(lang);
+    if start_s.is_none() {
+        axis = axis.title(Title::with_text(match lang {
+            Lang::Fr => "temps depuis le début",
+            Lang::En => "time since the start",
+        }));
+    }
+    bands.set_layout(charts::time_layout(lang, lang.t("goodput_bands"), &lang.national_axis(lang.t("per_minute"), scale)).x_axis(axis));
     charts.push(Chart { id: "bands".into(), title: lang.t("goodput_bands").into(), note: None, plot: bands });
     Ok((name, sentences, charts))
 }

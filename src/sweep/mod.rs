@@ -156,6 +156,11 @@ pub struct Plan {
     /// none states one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faithful_scale: Option<f64>,
+    /// Seconds after midnight of every run's t = 0 (`scenario.clock_start`), when the configurations share
+    /// it: the briefing draws the sweep's minutes as times of day. Absent when they differ, and in plans
+    /// written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_start_s: Option<f64>,
 }
 
 /// One configuration of a plan.
@@ -502,6 +507,9 @@ fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
         param_names: experiment.param_names.clone(),
         scale: Some(experiment.raw.experiment.scale),
         faithful_scale: experiment.configs.iter().filter_map(|c| c.scenario.faithful_scale).max_by(f64::total_cmp),
+        clock_start_s: experiment.configs.first().map(|c| c.scenario.clock_start_s).filter(|&first| {
+            experiment.configs.iter().all(|c| c.scenario.clock_start_s == first)
+        }),
         configs: experiment
             .configs
             .iter()
