@@ -244,7 +244,8 @@ pub(super) fn calibration(dir: &Path, lang: Lang) -> Result<(String, Vec<String>
     };
     for (j, (pf, mt)) in series.iter().enumerate() {
         let idx: Vec<usize> = (0..pred.height).filter(|&i| kind[i] == "series" && &platform[i] == pf && &metric[i] == mt).collect();
-        let x: Vec<String> = idx.iter().map(|&i| clock[i].clone()).collect();
+        // Times of day on hourly ticks, as on a run's briefing.
+        let x = super::charts::timestamps(clock, &idx);
         let pick = |c: &[f64]| idx.iter().map(|&i| c[i]).collect::<Vec<f64>>();
         let mut plot = Plot::new();
         plot.add_trace(
@@ -269,7 +270,7 @@ pub(super) fn calibration(dir: &Path, lang: Lang) -> Result<(String, Vec<String>
             Lang::Fr => format!("{pf} : {mt} observé et prédit"),
             Lang::En => format!("{pf}: {mt} observed and predicted"),
         };
-        plot.set_layout(layout(&title, if lang == Lang::Fr { "heure" } else { "time" }, mt));
+        plot.set_layout(layout(&title, if lang == Lang::Fr { "heure" } else { "time" }, mt).x_axis(super::charts::time_axis(lang)));
         charts.push(Chart { id: format!("predictive-{j}"), title, note: None, plot });
     }
     let targets: Vec<usize> = (0..pred.height).filter(|&i| kind[i] == "target").collect();

@@ -44,6 +44,12 @@ pub(super) fn timestamps(clock: &[String], rows: &[usize]) -> Vec<String> {
         .collect()
 }
 
+/// `HH:MM` of a time given in minutes after midnight (past midnight: the next day's clock).
+pub(super) fn clock_of(minutes_after_midnight: f64) -> String {
+    let m = minutes_after_midnight.round().max(0.0) as u64;
+    format!("{:02}:{:02}", (m / 60) % 24, m % 60)
+}
+
 /// A time-of-day axis ticked every hour: `8 h` in French, `8:00` in English.
 pub(super) fn time_axis(lang: Lang) -> Axis {
     Axis::new()

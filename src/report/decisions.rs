@@ -504,13 +504,24 @@ fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, 
         }
     }
     let removal_min = num_of(note, "removal_s") / 60.0;
+    // Minutes as times of day on hourly ticks, from the runs' shared start in the plan (time since the start
+    // where the plan does not say it).
+    let start_min = super::read_plan(dir).ok().and_then(|p| p["clock_start_s"].as_f64()).map_or(0.0, |s| s / 60.0);
+    let at = |minute: f64| super::charts::timestamps(&[super::charts::clock_of(start_min + minute)], &[0]).swap_remove(0);
     let (mut share, mut excess) = (Plot::new(), Plot::new());
     let mut top: f64 = 1.0;
     for label in labels.iter().take(12) {
         let (Some(run), Some(twin)) = (series.get(label.as_str()), series.get(format!("{label} (baseline)").as_str())) else {
             continue;
         };
-        let xs: Vec<f64> = run.iter().map(|p| p.0).collect();
+        let clocks: Vec<String> = run
+            .iter()
+            .map(|p| {
+                let m = (start_min + p.0).round().max(0.0) as u64;
+                format!("{:02}:{:02}", (m / 60) % 24, m % 60)
+            })
+            .collect();
+        let xs = super::charts::timestamps(&clocks, &(0..clocks.len()).collect::<Vec<_>>());
         // Where the twin itself serves next to nothing (a platform collapsed without the trigger, the night),
         // a ratio says nothing: those minutes are left out.
         let floor = 0.05 * twin.iter().map(|t| t.1).fold(0.0, f64::max);
@@ -524,7 +535,7 @@ fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, 
         let ys = if high.is_finite() { vec![0.0, high] } else { vec![] };
         if !ys.is_empty() {
             plot.add_trace(
-                Scatter::new(vec![removal_min, removal_min], ys)
+                Scatter::new(vec![at(removal_min), at(removal_min)], ys)
                     .mode(Mode::Lines)
                     .line(Line::new().dash(DashType::Dash).color("#555"))
                     .name(removed),
@@ -535,13 +546,17 @@ fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, 
         Lang::Fr => format!("Débit utile de {platform} rapporté à celui du jumeau sans déclencheur"),
         Lang::En => format!("Goodput of {platform} as a share of its twin's without the trigger"),
     };
-    share.set_layout(layout(&title, "minute", if lang == Lang::Fr { "part du jumeau" } else { "share of the twin's" }));
+    share.set_layout(
+        layout(&title, "", if lang == Lang::Fr { "part du jumeau" } else { "share of the twin's" }).x_axis(super::charts::time_axis(lang)),
+    );
     let note_text = match lang {
         Lang::Fr => format!(
-            "Le déclencheur prend fin à la minute {removal_min:.0} ; 1 : comme sans déclencheur ; les minutes où le jumeau sert moins de 5 % de son maximum sont omises."
+            "Le déclencheur prend fin à {} ; 1 : comme sans déclencheur ; les minutes où le jumeau sert moins de 5 % de son maximum sont omises.",
+            lang.clock(&super::charts::clock_of(start_min + removal_min))
         ),
         Lang::En => format!(
-            "The trigger ends at minute {removal_min:.0}; 1: as without the trigger; minutes where the twin serves less than 5% of its peak are left out."
+            "The trigger ends at {}; 1: as without the trigger; minutes where the twin serves less than 5% of its peak are left out.",
+            lang.clock(&super::charts::clock_of(start_min + removal_min))
         ),
     };
     charts.push(Chart { id: "recovery".into(), title, note: Some(note_text), plot: share });
@@ -549,7 +564,7 @@ fn stability(dir: &Path, note: &Value, lang: Lang, sentences: &mut Vec<String>, 
         Lang::Fr => format!("Utilisateurs que le déclencheur a mis en attente de retour sur {platform} (orbite en plus du jumeau)"),
         Lang::En => format!("Users the trigger sent to {platform}'s orbit, still there (orbit above its twin's)"),
     };
-    excess.set_layout(layout(&title, "minute", if lang == Lang::Fr { "utilisateurs" } else { "users" }));
+    excess.set_layout(layout(&title, "", if lang == Lang::Fr { "utilisateurs" } else { "users" }).x_axis(super::charts::time_axis(lang)));
     let note_text = match lang {
         Lang::Fr => "Un système qui se rétablit les absorbe ; au-delà de sa frontière de stabilité, ils restent.".to_owned(),
         Lang::En => "A system that recovers absorbs them; past its stability boundary they stay.".to_owned(),

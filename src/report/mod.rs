@@ -513,13 +513,17 @@ fn sum_over_platforms(ts: &Table, platforms: &[(String, Vec<usize>)], col: M) ->
     Ok((first, sum))
 }
 
+/// A sweep's `plan.json`.
+fn read_plan(dir: &Path) -> Result<serde_json::Value> {
+    let path = dir.join("plan.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|e| Error::Parse { path, message: e.to_string() })
+}
+
 /// The briefing of a sweep.
 fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Chart>)> {
     let configs = output::read_table(&dir.join("configs.parquet"))?;
-    let plan: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("plan.json")).map_err(|source| Error::Read { path: dir.join("plan.json"), source })?,
-    )
-    .map_err(|e| Error::Parse { path: dir.join("plan.json"), message: e.to_string() })?;
+    let plan = read_plan(dir)?;
     let name = plan["experiment"].as_str().unwrap_or("").to_owned();
     let labels: Vec<String> = configs.text("label")?.to_vec();
     let s9 = stat(&configs, S::served_share_by_0900, Stat::Mean)?;
@@ -602,10 +606,7 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     let start_s = plan["clock_start_s"].as_f64();
     let scale = plan["scale"].as_f64().unwrap_or(1.0);
     let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
-    let clock_of = |minute: u64| {
-        let m = (start_s.unwrap_or(0.0) / 60.0).round() as u64 + minute;
-        format!("{:02}:{:02}", (m / 60) % 24, m % 60)
-    };
+    let clock_of = |minute: u64| charts::clock_of(start_s.unwrap_or(0.0) / 60.0 + minute as f64);
     let mut bands = Plot::new();
     for (k, (label, rows)) in group_rows(&ts, "label")?.into_iter().enumerate() {
         // Sum the platforms of each minute (rows come platform by platform, minutes in order).

@@ -507,9 +507,11 @@ fn plan_of(experiment: &Experiment, text_sha: &str, reps: &[u64]) -> Plan {
         param_names: experiment.param_names.clone(),
         scale: Some(experiment.raw.experiment.scale),
         faithful_scale: experiment.configs.iter().filter_map(|c| c.scenario.faithful_scale).max_by(f64::total_cmp),
-        clock_start_s: experiment.configs.first().map(|c| c.scenario.clock_start_s).filter(|&first| {
-            experiment.configs.iter().all(|c| c.scenario.clock_start_s == first)
-        }),
+        clock_start_s: experiment
+            .configs
+            .first()
+            .map(|c| c.scenario.clock_start_s)
+            .filter(|&first| experiment.configs.iter().all(|c| c.scenario.clock_start_s == first)),
         configs: experiment
             .configs
             .iter()
