@@ -11,7 +11,8 @@
 #
 # The tables are compared as CSV (`--format csv`), which renders every value and carries no file metadata,
 # so a change of the Parquet footer alone does not count as a change of results. A sweep's tables are
-# compared as written (its Parquet files carry no run-dependent metadata). Prints one line per run and exits 1
+# compared as written: their Parquet footers carry the sweep's run id, a hash of its plan.json, so a change of
+# the plan alone (a new field) shows as DIFFERENT; compare their contents then. Prints one line per run and exits 1
 # if any table differs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
