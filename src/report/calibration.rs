@@ -17,7 +17,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// A run folder's manifest, as JSON (the report has checked it already).
-fn run_manifest(dir: &Path) -> Result<Value> {
+pub(super) fn run_manifest(dir: &Path) -> Result<Value> {
     let path = dir.join(output::MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
     serde_json::from_str(&text).map_err(|e| Error::Parse { path, message: e.to_string() })

@@ -88,7 +88,7 @@ pub(super) struct Mark {
 }
 
 /// The name of a panel's y axis: `y`, `y2`, … (plotly's numbering starts at the second).
-fn y_name(panel: usize) -> String {
+pub(super) fn y_name(panel: usize) -> String {
     if panel == 0 {
         "y".into()
     } else {
@@ -234,22 +234,12 @@ pub(super) fn first(values: &[f64], rows: &[usize], test: impl Fn(f64) -> bool) 
     rows.iter().position(|&i| test(values[i]))
 }
 
-/// Words of the marks.
-pub(super) fn mark_text(lang: Lang, key: &str) -> &'static str {
-    let (fr, en) = match key {
-        "bell" => ("sonnerie", "bell"),
-        "quota" => ("quota plein", "quota full"),
-        "room" => ("salle d'attente", "waiting room"),
-        "protection" => ("protection", "protection on"),
-        "attack" => ("attaque", "attack"),
-        "capacity_lost" => ("capacité perdue", "capacity lost"),
-        "arrivals_end" => ("fin des arrivées", "arrivals end"),
-        "peak" => ("pic", "peak"),
-        _ => ("?", "?"),
-    };
-    match lang {
-        Lang::Fr => fr,
-        Lang::En => en,
+/// What counts are multiplied by to be drawn at the national population: 1/scale below full scale.
+pub(super) fn national(scale: f64) -> f64 {
+    if scale > 0.0 && scale < 1.0 {
+        1.0 / scale
+    } else {
+        1.0
     }
 }
 

@@ -60,6 +60,15 @@ impl Lang {
             "orbit" => ("Utilisateurs en attente de réessayer ou de revenir", "Users waiting to retry or to come back (the orbit)"),
             "mean_orbit" => ("en attente (moyenne de la minute)", "waiting (minute average)"),
             "users_axis" => ("utilisateurs", "users"),
+            // Marks on the time charts.
+            "mark_bell" => ("sonnerie", "bell"),
+            "mark_quota" => ("quota plein", "quota full"),
+            "mark_room" => ("salle d'attente", "waiting room"),
+            "mark_protection" => ("protection", "protection on"),
+            "mark_attack" => ("attaque", "attack"),
+            "mark_capacity_lost" => ("capacité perdue", "capacity lost"),
+            "mark_arrivals_end" => ("fin des arrivées", "arrivals end"),
+            "mark_peak" => ("pic", "peak"),
             "demand_note" => (
                 "Une plateforme par panneau. Aire : requêtes envoyées (nouvelles tentatives comprises) ; trait : réponses à temps ; \
                  tirets : capacité nominale. Quand les requêtes dépassent de loin la capacité, l'axe s'arrête au-dessus d'elle et le pic est écrit.",
@@ -72,6 +81,11 @@ impl Lang {
             Lang::Fr => fr,
             Lang::En => en,
         }
+    }
+
+    /// The word of a mark on a time chart (`bell`, `quota`, `peak`, …).
+    pub fn mark(self, key: &str) -> &'static str {
+        self.t(&format!("mark_{key}"))
     }
 
     /// The HTML `lang` attribute.

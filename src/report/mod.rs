@@ -160,7 +160,7 @@ fn run_report(dir: &Path, lang: Lang, scale: f64) -> Result<(String, Vec<String>
     let x = |rows: &[usize]| charts::timestamps(clock, rows);
     // Counts drawn at the national population: a reduced scale's pools and crowds are a fraction of the
     // country's, and a reader compares the chart with national figures (the axis says so).
-    let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
+    let national = charts::national(scale);
     let up = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|y| y * national).collect() };
     let per_min = lang.national_axis(lang.t("per_minute"), scale);
     let marks = run_marks(&ts, &platforms, clock, lang)?;
@@ -185,9 +185,9 @@ fn run_report(dir: &Path, lang: Lang, scale: f64) -> Result<(String, Vec<String>
             let (at, peak) = offered.iter().enumerate().fold((0, 0.0), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
             peaks.push(
                 plotly::layout::Annotation::new()
-                    .text(format!("{} {} {}", charts::mark_text(lang, "peak"), charts::short(lang, peak), lang.clock(&clock[rows[at]])))
+                    .text(format!("{} {} {}", lang.mark("peak"), charts::short(lang, peak), lang.clock(&clock[rows[at]])))
                     .x_ref("x")
-                    .y_ref(if k == 0 { "y".to_string() } else { format!("y{}", k + 1) })
+                    .y_ref(charts::y_name(k.min(charts::MAX_PANELS - 1)))
                     .x(x(&rows[at..=at])[0].clone())
                     .y(top)
                     .y_anchor(plotly::common::Anchor::Top)
@@ -433,12 +433,7 @@ fn run_marks(ts: &Table, platforms: &[(String, Vec<usize>)], clock: &[String], l
         let mut labelled = false;
         for k in 1..started.len() {
             if started[k] > 0.0 && started[k - 1] == 0.0 {
-                marks.push(charts::Mark {
-                    at: at(first_rows, k),
-                    text: charts::mark_text(lang, "bell").into(),
-                    panel: None,
-                    quiet: labelled,
-                });
+                marks.push(charts::Mark { at: at(first_rows, k), text: lang.mark("bell").into(), panel: None, quiet: labelled });
                 labelled = true;
             }
         }
@@ -446,12 +441,7 @@ fn run_marks(ts: &Table, platforms: &[(String, Vec<usize>)], clock: &[String], l
     let (_, arrived) = sum_over_platforms(ts, platforms, M::users_arrived)?;
     if let Some(last) = arrived.iter().rposition(|&v| v > 0.0) {
         if last + 1 < arrived.len() {
-            marks.push(charts::Mark {
-                at: at(first_rows, last + 1),
-                text: charts::mark_text(lang, "arrivals_end").into(),
-                panel: None,
-                quiet: false,
-            });
+            marks.push(charts::Mark { at: at(first_rows, last + 1), text: lang.mark("arrivals_end").into(), panel: None, quiet: false });
         }
     }
     for (k, (_, rows)) in platforms.iter().enumerate() {
@@ -462,7 +452,7 @@ fn run_marks(ts: &Table, platforms: &[(String, Vec<usize>)], clock: &[String], l
         }
         for (col, key) in firsts {
             if let Some(i) = charts::first(num(ts, col)?, rows, |v| v > 0.0) {
-                marks.push(charts::Mark { at: at(rows, i), text: charts::mark_text(lang, key).into(), panel: Some(k), quiet: false });
+                marks.push(charts::Mark { at: at(rows, i), text: lang.mark(key).into(), panel: Some(k), quiet: false });
             }
         }
         let capacity = num(ts, M::capacity_per_min)?;
@@ -472,7 +462,7 @@ fn run_marks(ts: &Table, platforms: &[(String, Vec<usize>)], clock: &[String], l
             if before > 0.0 && now < 0.8 * before && lost < 2 {
                 marks.push(charts::Mark {
                     at: at(rows, w),
-                    text: format!("{} ({})", charts::mark_text(lang, "capacity_lost"), lang.percent(now / before - 1.0)),
+                    text: format!("{} ({})", lang.mark("capacity_lost"), lang.percent(now / before - 1.0)),
                     panel: Some(k),
                     quiet: false,
                 });
@@ -605,7 +595,7 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     // counts at the national population, as on a run's briefing.
     let start_s = plan["clock_start_s"].as_f64();
     let scale = plan["scale"].as_f64().unwrap_or(1.0);
-    let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
+    let national = charts::national(scale);
     let clock_of = |minute: u64| charts::clock_of(start_s.unwrap_or(0.0) / 60.0 + minute as f64);
     let mut bands = Plot::new();
     for (k, (label, rows)) in group_rows(&ts, "label")?.into_iter().enumerate() {
@@ -650,13 +640,6 @@ fn sweep_report(dir: &Path, lang: Lang) -> Result<(String, Vec<String>, Vec<Char
     Ok((name, sentences, charts))
 }
 
-/// The folder's manifest as JSON (already checked by `output::check_results`).
-fn read_manifest(dir: &Path) -> Result<serde_json::Value> {
-    let path = dir.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|e| Error::Parse { path, message: e.to_string() })
-}
-
 /// What the printed briefing says under its title: the population simulated and what it stands for.
 fn subtitle(dir: &Path, is_run: bool, scale: Option<f64>, lang: Lang) -> Result<String> {
     let scale = scale.unwrap_or(1.0);
@@ -689,7 +672,7 @@ fn subtitle(dir: &Path, is_run: bool, scale: Option<f64>, lang: Lang) -> Result<
 fn run_assumptions(dir: &Path, manifest: &serde_json::Value, scale: f64, lang: Lang) -> Result<Vec<String>> {
     let ts = output::read_table(&dir.join("timeseries.parquet"))?;
     let tier = text(&ts, M::tier)?;
-    let national = if scale > 0.0 && scale < 1.0 { 1.0 / scale } else { 1.0 };
+    let national = charts::national(scale);
     let (capacity, rejected, room) = (num(&ts, M::capacity_per_min)?, num(&ts, M::logins_rejected)?, num(&ts, M::waiting_room_len)?);
     let mut out = Vec::new();
     for (p, rows) in group_rows(&ts, M::platform.name())? {
@@ -885,7 +868,7 @@ pub fn report(dir: &Path, options: &ReportOptions) -> Result<ReportOutcome> {
     let mut images: Vec<PathBuf> = wanted.into_iter().map(|(_, _, path)| path).collect();
     if options.pdf {
         let is_run = !is_calibration && !is_sweep;
-        let manifest = read_manifest(dir)?;
+        let manifest = calibration::run_manifest(dir)?;
         let scale_note = checked.scale.map(|scale| lang.scale_note(fidelity::classify(scale, checked.faithful_scale), scale));
         let printed = pdf::Printed {
             title: &title,
