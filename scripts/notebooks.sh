@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
-# Notebook check: executes notebooks/01-one-run.ipynb and notebooks/02-compare-strategies.ipynb headless on a
-# small fresh run and sweep, and checks that the committed notebooks carry no outputs.
+# Notebook check: executes notebooks/01-one-run.ipynb, 02-compare-strategies.ipynb and 03-custom-search.ipynb
+# headless at small scales, through the Python package installed into their venv, and checks that the
+# committed notebooks carry no outputs.
 #
 #   bash scripts/notebooks.sh
 #
 # 1. notebooks/.venv: created if missing; notebooks/requirements.txt installed only when it changed (a hash
 #    stamp in the venv); the venv's own ipykernel registered inside the venv only (nothing global).
-# 2. A run (`rentree run --scale 0.005`) and a sweep (3 strategies x 3 replications at scale 0.003) into a
-#    temporary folder: a few seconds.
-# 3. Each notebook executed with papermill on the venv's kernel, run_dir / sweep_dir injected, the executed
-#    copy written to the temporary folder (never into notebooks/); a cell error fails it. Then the committed
-#    notebook must have no outputs and no execution counts.
+# 2. The package installed into the venv from python/ (`pip install ./python`), and a small experiment (3
+#    strategies x 3 replications at scale 0.003) written to a temporary folder.
+# 3. Each notebook executed with papermill on the venv's kernel, small scales injected (the sweep's folder in
+#    the temporary folder), the executed copy written there too (never into notebooks/); a cell error fails
+#    it. Then the committed notebook must have no outputs and no execution counts.
 # 4. One line per notebook, then "N passed, M failed"; exits 1 if any failed.
 #
 # Environment:
-#   RENTREE_BIN      rentree binary (default: <repo>/target/release/rentree; this script never builds)
 #   PYTHON           interpreter that creates the venv (default: python3; 3.11 or later)
 #   NOTEBOOKS_KEEP   1 keeps the temporary folder (the data and the executed notebooks) after a pass;
 #                    it is always kept after a failure
-# Needs network access to PyPI the first time (and when requirements.txt changes), nothing else.
+# Needs network access to PyPI (the requirements the first time and when requirements.txt changes; maturin, the
+# package's build backend, at every install), nothing else.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,15 +28,13 @@ venv="$nbdir/.venv"
 req="$nbdir/requirements.txt"
 stamp="$venv/.requirements.sha256"
 kernel_json="$venv/share/jupyter/kernels/python3/kernel.json"
-bin="${RENTREE_BIN:-$REPO/target/release/rentree}"
-notebooks=(01-one-run.ipynb 02-compare-strategies.ipynb)
+notebooks=(01-one-run.ipynb 02-compare-strategies.ipynb 03-custom-search.ipynb)
 
 log() { echo "notebooks.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 now_ms() { date +%s%3N; }
 secs_since() { local ms=$(( $(now_ms) - $1 )); printf '%d.%01d s' $((ms / 1000)) $(((ms % 1000) / 100)); }
 
-[[ -x "$bin" ]] || die "no rentree binary at $bin: build it (cargo build --release) or set RENTREE_BIN"
 for nb in "${notebooks[@]}"; do [[ -f "$nbdir/$nb" ]] || die "missing notebooks/$nb"; done
 
 # ------------------------------------------------------------------ venv
@@ -79,11 +78,14 @@ export PYDEVD_DISABLE_FILE_VALIDATION=1
 kernel_python="$("$venv/bin/python" -c 'from jupyter_client.kernelspec import KernelSpecManager as M; print(M().get_kernel_spec("python3").argv[0])')"
 [[ "$kernel_python" == "$venv/"* ]] || die "kernel python3 resolves to $kernel_python, not the venv's interpreter"
 
-# ------------------------------------------------------------------ data: a small run and a small sweep
+# ------------------------------------------------------------------ the package, and a small experiment
+# The notebooks drive rentree through its Python package: installed into the venv from python/ (maturin
+# builds it in the shared target directory; an unchanged build is a few seconds).
 t0=$(now_ms)
-"$bin" run --scale 0.005 --out "$tmp/run" >"$tmp/run.log" 2>&1 \
-    || { cat "$tmp/run.log" >&2; die "rentree run failed"; }
-cat > "$tmp/experiment.toml" <<'EOF'
+(cd "$REPO" && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall ./python) \
+    || die "pip install ./python failed"
+log "rentree package installed in $(secs_since "$t0")"
+cat > "$tmp/experiment.toml" <<'EOF2'
 [experiment]
 name = "notebook test"
 scenario = "builtin:replay"
@@ -103,10 +105,7 @@ set = { "platforms.ent.admission" = [] }
 [[strategy]]
 name = "waiting room"
 set = { "platforms.ent.admission" = [{ policy = "waiting_room", admit_per_min = 1500.0 }] }
-EOF
-"$bin" sweep "$tmp/experiment.toml" --out "$tmp/sweep" >"$tmp/sweep.log" 2>&1 \
-    || { cat "$tmp/sweep.log" >&2; die "rentree sweep failed"; }
-log "run and sweep made in $(secs_since "$t0") ($tmp)"
+EOF2
 
 # ------------------------------------------------------------------ checks on one notebook (python)
 cat > "$tmp/check.py" <<'EOF'
@@ -159,8 +158,9 @@ passed=0
 failed=0
 for nb in "${notebooks[@]}"; do
     case "$nb" in
-        01-*) params=(-r run_dir "$tmp/run") ;;
-        02-*) params=(-r sweep_dir "$tmp/sweep") ;;
+        01-*) params=(-p scale 0.005) ;;
+        02-*) params=(-r experiment "$tmp/experiment.toml" -r sweep_dir "$tmp/sweep") ;;
+        03-*) params=(-y $'scale: 0.003\nseeds: [1, 2]\ngrid: [100, 400, 1600]') ;;
         *) die "no parameters known for $nb" ;;
     esac
     out="$tmp/executed/$nb"

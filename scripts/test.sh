@@ -6,7 +6,8 @@
 #
 # Installs on a fresh Debian machine, idempotently: slurm-wlm and munge (single-node cluster), chromium
 # (briefing test and image export), playwright-core (npm, no browser download), and Python venvs for the
-# notebooks and the peer simulators; cargo-fuzz (scripts/fuzz.sh).
+# Python package's tests (made afresh each time), the notebooks and the peer simulators; cargo-fuzz
+# (scripts/fuzz.sh).
 #
 # Tests run in the release profile: the statistical checks simulate tens of millions of events, and one
 # profile means polars is built once.
@@ -41,17 +42,17 @@ trap 'bash scripts/slurm-cluster.sh stop >/dev/null 2>&1 || true' EXIT
 step "unit, integration and doc tests"
 cargo test --release --locked --all-targets
 cargo test --release --locked --doc
-# What follows builds other workspaces (the fuzz target), with their own flags.
-unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 step "rentree verify (simulator against queueing theory)"
 ./target/release/rentree verify
 
-step "fuzzing: scenario parsing, validation and a bounded run, for FUZZ_SECONDS (default 90)"
-bash scripts/fuzz.sh
+step "the Python package: pip install ./python into a fresh venv, its tests (pytest) and mypy --strict"
+# Still under clippy's wrapper: the package's crate gets the same lints, and the library it binds is the one
+# built above, not compiled a second time.
+RENTREE_BIN="$PWD/target/release/rentree" bash scripts/python-test.sh
 
-step "notebooks executed headless (polars + plotly in a venv)"
-RENTREE_BIN="$PWD/target/release/rentree" bash scripts/notebooks.sh
+step "notebooks executed headless through the Python package (polars + plotly in a venv)"
+bash scripts/notebooks.sh
 
 step "briefing pages in headless Chromium, networking off; PNG/SVG export"
 RENTREE_BIN="$PWD/target/release/rentree" bash scripts/browser-test.sh
@@ -63,5 +64,11 @@ if [ "${QUICK:-0}" != 1 ]; then
   step "peer simulators smoke run (SimPy, Ciw in a venv)"
   RENTREE_BIN="$PWD/target/release/rentree" bash benches/peers/run.sh --quick --no-build --strict
 fi
+
+# What follows builds another workspace (the fuzz target), with its own flags.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+
+step "fuzzing: scenario parsing, validation and a bounded run, for FUZZ_SECONDS (default 90)"
+bash scripts/fuzz.sh
 
 step "all tests passed"

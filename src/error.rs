@@ -38,12 +38,12 @@ pub enum Error {
         expected: String,
     },
     /// Several problems in the same file (validation reports all of them, not just the first).
-    #[error("{path}: {} problems:\n{}", .problems.len(), .problems.iter().map(|p| format!("  - {}", shorten(p))).collect::<Vec<_>>().join("\n"))]
+    #[error("{path}: {} problems:\n{}", .problems.len(), .problems.iter().map(|p| format!("  - {}", shorten(&p.to_string()))).collect::<Vec<_>>().join("\n"))]
     Many {
         /// The file.
         path: PathBuf,
-        /// One line per problem: `field = found: expected …`.
-        problems: Vec<String>,
+        /// The problems, in the order found; each prints as `field = found: expected …`.
+        problems: Vec<FieldProblem>,
     },
     /// An override (`--set path=value`, a `[variants.NAME]` entry, an experiment's `set`, grid or range) does
     /// not apply.
@@ -82,6 +82,15 @@ pub enum Error {
         /// When and why.
         message: String,
     },
+    /// The work was interrupted ([`crate::world::request_interrupt`]: Ctrl-C in a host process) before it
+    /// finished; nothing it had not finished was written.
+    #[error("{path}: {message}")]
+    Interrupted {
+        /// The scenario file.
+        path: PathBuf,
+        /// When the run stopped.
+        message: String,
+    },
     /// Results could not be written.
     #[error("{path}: cannot write: {message}")]
     Write {
@@ -90,6 +99,61 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+}
+
+/// One problem of a file's field: the field, what was found, what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// The dotted path of the field, e.g. `platforms.desk.pool.servers`.
+    pub field: String,
+    /// The value found, as written.
+    pub found: String,
+    /// What would have been accepted.
+    pub expected: String,
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}: expected {}", self.field, self.found, self.expected)
+    }
+}
+
+impl Error {
+    /// The problems this error reports, each with its field, what was found and what was expected (one for
+    /// most errors; every problem of a file for [`Error::Many`]); empty for errors that are not about a
+    /// field (a file that cannot be read or parsed, a write that failed, a run that stopped).
+    pub fn problems(&self) -> Vec<FieldProblem> {
+        match self {
+            Error::Invalid { field, found, expected, .. } => {
+                vec![FieldProblem { field: field.clone(), found: found.clone(), expected: expected.clone() }]
+            }
+            Error::Many { problems, .. } => problems.clone(),
+            Error::Argument { flag, found, expected } => {
+                vec![FieldProblem { field: flag.clone(), found: found.clone(), expected: expected.clone() }]
+            }
+            Error::Override { assignment, message, .. } => {
+                vec![FieldProblem { field: assignment.clone(), found: message.clone(), expected: "an assignment that applies".into() }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The file (or, for an override, where it was written) the error is about; `None` for a command-line
+    /// option.
+    pub fn file(&self) -> Option<String> {
+        match self {
+            Error::Read { path, .. }
+            | Error::Parse { path, .. }
+            | Error::Invalid { path, .. }
+            | Error::Many { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::Stalled { path, .. }
+            | Error::Interrupted { path, .. }
+            | Error::Write { path, .. } => Some(path.display().to_string()),
+            Error::Override { origin, .. } => Some(origin.clone()),
+            Error::Argument { .. } => None,
+        }
+    }
 }
 
 /// The most characters of a value echoed in a message: a pathological input (an array nested 100,000 deep,

@@ -35,6 +35,8 @@
 
 pub mod analytic;
 pub mod builtin;
+#[cfg(feature = "files")]
+pub mod cli;
 pub mod decide;
 pub mod engine;
 pub mod error;
@@ -50,4 +52,4 @@ pub mod sweep;
 pub mod verify;
 pub mod world;
 
-pub use error::{Error, Result};
+pub use error::{Error, FieldProblem, Result};

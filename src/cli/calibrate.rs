@@ -1,7 +1,7 @@
 //! `rentree calibrate`: a scenario's unknowns learnt from observations.
 
 use super::{budget_of, CalibrateArgs, Outcome};
-use rentree::sweep::calibrate::{self, CalibrateOptions, Calibration};
+use crate::sweep::calibrate::{self, CalibrateOptions, Calibration};
 use std::io::IsTerminal;
 
 /// Runs the calibration and prints each parameter's posterior.
@@ -17,12 +17,12 @@ pub(super) fn calibrate(args: CalibrateArgs) -> anyhow::Result<Outcome> {
         cluster: args.cluster.cluster()?,
     };
     if let Some(w) = calibration.experiment.base.scenario()?.scale_warning() {
-        eprintln!("warning: {w}");
+        tell!("warning: {w}");
     }
     let outcome = calibrate::calibrate(&calibration, &options)?;
     let m = &outcome.manifest;
     let last = m.generations.last();
-    println!(
+    say!(
         "{}: {} generation(s), {} runs, {} ({} statistics; final tolerance {:.4}, effective sample size {:.0})",
         m.calibration,
         m.generations.len(),
@@ -32,16 +32,19 @@ pub(super) fn calibrate(args: CalibrateArgs) -> anyhow::Result<Outcome> {
         last.map_or(f64::NAN, |g| g.epsilon),
         last.map_or(f64::NAN, |g| g.ess)
     );
-    println!("posterior median and 90% credible interval (width against the prior's):");
+    say!("posterior median and 90% credible interval (width against the prior's):");
     for p in &m.parameters {
-        println!("  {:<52} {:>12.6} [{:.6}, {:.6}]  {:.0}% of the prior's", p.name, p.median, p.q05, p.q95, 100.0 * p.narrowing);
+        say!("  {:<52} {:>12.6} [{:.6}, {:.6}]  {:.0}% of the prior's", p.name, p.median, p.q05, p.q95, 100.0 * p.narrowing);
     }
-    eprintln!(
+    tell!(
         "{} run(s) executed, {} skipped as already finished, in {:.1} s with {} job(s)",
-        m.invocation.runs_executed, m.invocation.runs_skipped, m.invocation.wall_s, jobs
+        m.invocation.runs_executed,
+        m.invocation.runs_skipped,
+        m.invocation.wall_s,
+        jobs
     );
     for f in outcome.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(Outcome::Success)
 }

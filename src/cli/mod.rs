@@ -3,6 +3,52 @@
 //! This file holds the definitions, what the commands share (loading a scenario, a run's budget) and the
 //! short commands; a command of more than a screen has a file of its own (`run.rs`, `sweep.rs` with
 //! `slurm`, `select.rs`, `optimize.rs`, `sensitivity.rs`, `stability.rs`, `size.rs`).
+//!
+//! What a command prints besides its errors (its findings, the files it wrote, its warnings) goes through
+//! `say!` and `tell!`, which a host program silences with [`set_quiet`]: the Python package returns
+//! the same findings as objects, and warnings as Python warnings.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by [`set_quiet`]: the commands print nothing but their errors.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Silences what the commands print besides their errors (for the whole process), or lets them print again.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether the commands are silenced ([`set_quiet`]).
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// `println!`, unless the commands are silenced.
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !$crate::cli::quiet() {
+            println!($($t)*);
+        }
+    };
+}
+
+/// `print!`, unless the commands are silenced.
+macro_rules! say_raw {
+    ($($t:tt)*) => {
+        if !$crate::cli::quiet() {
+            print!($($t)*);
+        }
+    };
+}
+
+/// `eprintln!` (a finding or a warning on stderr), unless the commands are silenced.
+macro_rules! tell {
+    ($($t:tt)*) => {
+        if !$crate::cli::quiet() {
+            eprintln!($($t)*);
+        }
+    };
+}
 
 mod calibrate;
 mod optimize;
@@ -14,12 +60,14 @@ mod size;
 mod stability;
 mod sweep;
 
+pub use run::{run_kept, Kept};
+
+use crate::output::{self, Format};
+use crate::scenario::{Scenario, Source};
+use crate::sweep::experiment::Experiment;
+use crate::world::budget::{Budget, Rows};
+use crate::{verify, world};
 use clap::{Parser, Subcommand, ValueEnum};
-use rentree::output::{self, Format};
-use rentree::scenario::{Scenario, Source};
-use rentree::sweep::experiment::Experiment;
-use rentree::world::budget::{Budget, Rows};
-use rentree::{verify, world};
 use std::path::{Path, PathBuf};
 
 /// rentree: see a national school platform's first morning before it happens.
@@ -172,7 +220,7 @@ pub struct RunArgs {
     pub max_disk: Option<u64>,
 }
 
-/// The limits a run's estimated size is checked against before it starts (see `rentree::world::budget`).
+/// The limits a run's estimated size is checked against before it starts (see `crate::world::budget`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct BudgetArgs {
     /// Refuse a run estimated to need more memory than this many MiB (default: the memory available now).
@@ -343,16 +391,16 @@ pub struct ClusterArgs {
 
 impl ClusterArgs {
     /// The cluster the stages go to, if any: the tasks run this very binary.
-    fn cluster(&self) -> anyhow::Result<Option<rentree::sweep::slurm::StageCluster>> {
+    fn cluster(&self) -> anyhow::Result<Option<crate::sweep::slurm::StageCluster>> {
         let Some(tasks) = self.slurm else {
             return Ok(None);
         };
-        let bin = std::env::current_exe().map_err(|e| rentree::Error::Argument {
+        let bin = std::env::current_exe().map_err(|e| crate::Error::Argument {
             flag: "--slurm".into(),
             found: tasks.to_string(),
             expected: format!("a rentree binary the tasks can run: {e}"),
         })?;
-        Ok(Some(rentree::sweep::slurm::StageCluster { tasks: tasks as usize, sbatch: self.sbatch.clone(), bin }))
+        Ok(Some(crate::sweep::slurm::StageCluster { tasks: tasks as usize, sbatch: self.sbatch.clone(), bin }))
     }
 }
 
@@ -575,11 +623,57 @@ fn budget_with_rows(args: &BudgetArgs, jobs: usize, rows: (Rows, Option<f64>)) -
         Some(n) if n.is_finite() && n >= 1.0 => n,
         Some(n) => {
             return Err(
-                rentree::Error::Argument { flag: "--max-events".into(), found: n.to_string(), expected: "a number >= 1".into() }.into()
+                crate::Error::Argument { flag: "--max-events".into(), found: n.to_string(), expected: "a number >= 1".into() }.into()
             )
         }
     };
     Ok(Budget { memory_bytes, events, force: args.force, rows })
+}
+
+/// The command line `args` (the program's name first, as `std::env::args_os` gives it) run to the end: its
+/// messages printed (errors on stderr, with their causes), and the process's exit code returned: 0 success,
+/// 1 a command's checks failed (`verify`), 2 bad input or I/O, and clap's own codes for usage errors, help
+/// and version. The `rentree` binary and the Python package's `rentree` command are this function.
+pub fn main<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with code 0; usage errors to stderr with code 2.
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    match execute(cli) {
+        Ok(Outcome::Success) => 0,
+        Ok(Outcome::ChecksFailed) => 1,
+        Err(e) => {
+            eprintln!("error: {}", message(&e));
+            2
+        }
+    }
+}
+
+/// Parses `args` (the program's name first) as the command line, without exiting on an error.
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+}
+
+/// An error's message as the command line prints it after "error: ": the error, then each cause on a line of
+/// its own.
+pub fn message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    text
 }
 
 /// Runs the parsed command line.
@@ -588,7 +682,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Run(args) => run::run(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Report(args) => {
-            use rentree::report::{labels::Lang, report, ReportOptions};
+            use crate::report::{labels::Lang, report, ReportOptions};
             let options = ReportOptions {
                 out: args.out.clone().unwrap_or_else(|| args.results.join("briefing")),
                 lang: match args.lang {
@@ -602,11 +696,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             };
             let outcome = report(&args.results, &options)?;
             for s in &outcome.sentences {
-                eprintln!("{s}");
+                tell!("{s}");
             }
-            println!("{}", outcome.page.display());
+            say!("{}", outcome.page.display());
             for i in outcome.images {
-                println!("{}", i.display());
+                say!("{}", i.display());
             }
             Ok(Outcome::Success)
         }
@@ -622,17 +716,17 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             let jobs = jobs
                 .map(|j| j as usize)
                 .unwrap_or_else(|| std::env::var("SLURM_CPUS_PER_TASK").ok().and_then(|v| v.parse().ok()).unwrap_or(1));
-            let executed = rentree::sweep::slurm::run_task(&batch, task, jobs, &budget_of(&BudgetArgs::default(), jobs)?)?;
-            eprintln!("{}: task {}/{}: {executed} run(s) executed", batch.display(), task.0, task.1);
+            let executed = crate::sweep::slurm::run_task(&batch, task, jobs, &budget_of(&BudgetArgs::default(), jobs)?)?;
+            tell!("{}: task {}/{}: {executed} run(s) executed", batch.display(), task.0, task.1);
             Ok(Outcome::Success)
         }
         Command::Init { platform, out, force } => {
-            let text = rentree::scenario::starter::starter(&platform)?;
+            let text = crate::scenario::starter::starter(&platform)?;
             let flag = if out.is_some() { "--out" } else { "PLATFORM_NAME" };
             let path = out.unwrap_or_else(|| PathBuf::from(format!("{platform}.toml")));
             write_new(&path, &text, force, flag)?;
-            println!("{}", path.display());
-            eprintln!(
+            say!("{}", path.display());
+            tell!(
                 "wrote a starting scenario for {platform}: check it with `rentree validate {0}`, run it with `rentree run {0}`",
                 path.display()
             );
@@ -640,11 +734,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Schema { kind, markdown } => schema::schema(kind, markdown),
         Command::Validate { file } => {
-            let text = std::fs::read_to_string(&file).map_err(|source| rentree::Error::Read { path: file.clone(), source })?;
-            if rentree::scenario::source::has_table(&text, "calibration") {
-                let c = rentree::sweep::calibrate::Calibration::load(&file)?;
-                let series = c.statistics.iter().filter(|s| matches!(s.reading, rentree::sweep::calibrate::Reading::Minute { .. })).count();
-                println!(
+            let text = std::fs::read_to_string(&file).map_err(|source| crate::Error::Read { path: file.clone(), source })?;
+            if crate::scenario::source::has_table(&text, "calibration") {
+                let c = crate::sweep::calibrate::Calibration::load(&file)?;
+                let series = c.statistics.iter().filter(|s| matches!(s.reading, crate::sweep::calibrate::Reading::Minute { .. })).count();
+                say!(
                     "{}: valid calibration \"{}\": {} parameter(s) ({}), {} observed minute(s) and {} target(s); up to {} generation(s) of {} particles at scale {}; run it with `rentree calibrate`",
                     file.display(),
                     c.raw.calibration.name,
@@ -662,7 +756,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                 let e = Experiment::load(&file)?;
                 if let Some(p) = &e.problem {
                     let points: f64 = p.knobs.iter().map(|k| k.values.len() as f64).product();
-                    println!(
+                    say!(
                         "{}: valid optimisation \"{}\": {} knob(s) over a lattice of {points} points, {} constraint(s); run it with `rentree optimize`",
                         file.display(),
                         e.raw.experiment.name,
@@ -672,9 +766,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                     return Ok(Outcome::Success);
                 }
                 if let Some(st) = &e.raw.stability {
-                    rentree::sweep::stability::twins(&e, st)?;
+                    crate::sweep::stability::twins(&e, st)?;
                 }
-                println!(
+                say!(
                     "{}: valid experiment \"{}\": {} configuration(s) × {} replication(s), design {}",
                     file.display(),
                     e.raw.experiment.name,
@@ -683,7 +777,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
                     e.raw.experiment.design
                 );
                 if let Some(st) = &e.raw.stability {
-                    println!(
+                    say!(
                         "  and a stability study of {} after the trigger's removal at {} s: each configuration beside its baseline twin \
                          ({}); run it with `rentree stability`",
                         st.platform,
@@ -695,7 +789,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             }
             let s = load(&file, None)?;
             let fp = world::budget::estimate(&s, Rows::Disk);
-            println!(
+            say!(
                 "{}: valid scenario \"{}\": {} cohort(s), {} platform(s), horizon {} s, warm-up {} s; a run needs about {} events, {} of memory and {} of disk",
                 file.display(),
                 s.name,
@@ -710,14 +804,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
             // Each variant must make a valid scenario too.
             for name in s.raw.variants.keys() {
                 load(&file, Some(name))?;
-                println!("  variant \"{name}\": valid");
+                say!("  variant \"{name}\": valid");
             }
             Ok(Outcome::Success)
         }
         Command::Verify { seed, replications } => {
             let cases = verify::suite();
             let rows = verify::run_suite(&cases, seed, replications);
-            print!("{}", verify::format_table(&rows, seed, replications));
+            say_raw!("{}", verify::format_table(&rows, seed, replications));
             Ok(if rows.iter().all(|r| r.pass) { Outcome::Success } else { Outcome::ChecksFailed })
         }
     }
@@ -725,11 +819,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<Outcome> {
 
 /// Writes `text` to `path` atomically (a temporary file in the same folder, renamed into place), refusing
 /// to replace an existing file unless `force` (`flag` is the argument that named the file).
-fn write_new(path: &std::path::Path, text: &str, force: bool, flag: &str) -> rentree::Result<()> {
+fn write_new(path: &std::path::Path, text: &str, force: bool, flag: &str) -> crate::Result<()> {
     use std::io::Write as _;
-    let write_err = |e: std::io::Error| rentree::Error::Write { path: path.to_path_buf(), message: e.to_string() };
+    let write_err = |e: std::io::Error| crate::Error::Write { path: path.to_path_buf(), message: e.to_string() };
     if !force && path.exists() {
-        return Err(rentree::Error::Argument {
+        return Err(crate::Error::Argument {
             flag: flag.into(),
             found: format!("{} (exists)", path.display()),
             expected: "a file that does not exist yet (or --force to replace it)".into(),

@@ -1,15 +1,15 @@
 //! `rentree optimize`: the cheapest configuration of an experiment's knobs that meets its constraints.
 
 use super::{budget_of, OptimizeArgs, Outcome};
-use rentree::sweep::experiment::Experiment;
-use rentree::sweep::optimize::{self, OptimizeOptions};
+use crate::sweep::experiment::Experiment;
+use crate::sweep::optimize::{self, OptimizeOptions};
 use std::io::IsTerminal;
 
 /// Runs the optimisation and says what it found, how sure, and at what cost in runs.
 pub(super) fn optimize(args: OptimizeArgs) -> anyhow::Result<Outcome> {
     let experiment = Experiment::load(&args.experiment)?;
     if let Some(w) = experiment.base.scenario_with(&[]).ok().and_then(|s| s.scale_warning()) {
-        eprintln!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
+        tell!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
     }
     let jobs = super::jobs_of(args.jobs);
     let options = OptimizeOptions {
@@ -26,7 +26,7 @@ pub(super) fn optimize(args: OptimizeArgs) -> anyhow::Result<Outcome> {
     };
     let outcome = optimize::optimize(&experiment, &options)?;
     if outcome.stale_temps_removed > 0 {
-        eprintln!(
+        tell!(
             "{}: removed {} stale temporary file(s) left by an interrupted optimisation",
             args.out.display(),
             outcome.stale_temps_removed
@@ -46,13 +46,13 @@ pub(super) fn optimize(args: OptimizeArgs) -> anyhow::Result<Outcome> {
         n.grid_runs
     );
     match (&n.optimum, n.optimum_cost) {
-        (Some(label), Some(cost)) => println!(
+        (Some(label), Some(cost)) => say!(
             "cheapest found: '{label}', cost {cost:.6} ({}), meeting {} with probability at least {}; {spent}",
             n.cost,
             if n.constraints.is_empty() { "no constraint".to_owned() } else { n.constraints.join(" and ") },
             n.confidence
         ),
-        _ => println!(
+        _ => say!(
             "no configuration found was shown to meet {} (with probability at least {}); {spent}",
             n.constraints.join(" and "),
             n.confidence
@@ -76,20 +76,24 @@ pub(super) fn optimize(args: OptimizeArgs) -> anyhow::Result<Outcome> {
             tags.push(format!(
                 "clean-up: {}",
                 match c {
-                    rentree::decide::feasibility::Verdict::Feasible { .. } => "feasible",
-                    rentree::decide::feasibility::Verdict::Infeasible { .. } => "infeasible",
-                    rentree::decide::feasibility::Verdict::Undecided => "undecided",
+                    crate::decide::feasibility::Verdict::Feasible { .. } => "feasible",
+                    crate::decide::feasibility::Verdict::Infeasible { .. } => "infeasible",
+                    crate::decide::feasibility::Verdict::Undecided => "undecided",
                 }
             ));
         }
-        println!("  {:<40} cost {:.4}  {}  over {} runs  {}", v.label, v.cost.mean, metrics.join("  "), v.replications, tags.join(", "));
+        say!("  {:<40} cost {:.4}  {}  over {} runs  {}", v.label, v.cost.mean, metrics.join("  "), v.replications, tags.join(", "));
     }
-    eprintln!(
+    tell!(
         "{}: {} run(s) executed, {} found already written, in {:.1} s with {} job(s)",
-        experiment.raw.experiment.name, outcome.executed, outcome.skipped, outcome.wall_s, jobs
+        experiment.raw.experiment.name,
+        outcome.executed,
+        outcome.skipped,
+        outcome.wall_s,
+        jobs
     );
     for f in outcome.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(Outcome::Success)
 }

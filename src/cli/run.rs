@@ -1,13 +1,13 @@
 //! `rentree run`: one run of a scenario, its minute rows streamed to its results folder.
 
 use super::{budget_with_rows, Outcome, RunArgs};
+use crate::output::{self, Manifest, MetricUncertainty, PosteriorNote};
+use crate::scenario::{Scenario, Source};
+use crate::sweep::calibrate::Posterior;
+use crate::world;
+use crate::world::budget::Rows;
+use crate::world::{MinuteSink, SinkError};
 use anyhow::Context;
-use rentree::output::{self, Manifest, MetricUncertainty, PosteriorNote};
-use rentree::scenario::Source;
-use rentree::sweep::calibrate::Posterior;
-use rentree::world;
-use rentree::world::budget::Rows;
-use rentree::world::{MinuteSink, SinkError};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,12 +27,11 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let disk_bytes = args.max_disk.map(|mib| mib as f64 * 1024.0 * 1024.0).or_else(|| output::disk_available_bytes(&args.out));
     let limits = budget_with_rows(&args.budget, 1, (Rows::Disk, disk_bytes))?
         .check(&scenario)
-        .map_err(|message| rentree::Error::TooLarge { path: source.clone().into(), message })?;
+        .map_err(|message| crate::Error::TooLarge { path: source.clone().into(), message })?;
     // Fail on an unusable output directory before spending time simulating.
     output::ensure_dir(&args.out)?;
-    let scale_warning = scenario.scale_warning();
-    if let Some(w) = &scale_warning {
-        eprintln!("warning: {source}: {w}");
+    if let Some(w) = &scenario.scale_warning() {
+        tell!("warning: {source}: {w}");
     }
     let started = Instant::now();
     let watch = Arc::new(Watch::new(&scenario, world::components(&scenario).len(), std::io::stderr().is_terminal()));
@@ -45,35 +44,8 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     watch.bar.finish_and_clear();
     let mut spills: Vec<output::MinuteSpill> = watched.into_iter().map(|w| w.inner).collect();
     let wall_s = started.elapsed().as_secs_f64();
-    let mut manifest = Manifest {
-        rentree_version: env!("CARGO_PKG_VERSION").into(),
-        run_id: String::new(),
-        scenario: scenario.name.clone(),
-        scenario_source: source.clone(),
-        scenario_sha256: scenario.hash_hex(),
-        overrides,
-        seed: args.seed,
-        scale: args.source.scale,
-        replication: 0,
-        horizon_s: scenario.horizon.as_secs_f64(),
-        warmup_s: scenario.warmup.as_secs_f64(),
-        events: report.events,
-        wall_s,
-        events_per_s: report.events as f64 / wall_s.max(1e-9),
-        peak_rss_mib: output::peak_rss_mib(),
-        faithful_scale: scenario.faithful_scale,
-        scale_warning,
-        files: Vec::new(),
-        posterior: None,
-        calibrated: None,
-    };
-    // A built-in model as it stands quotes the calibration shipped with it (no variant or override: those
-    // change what was calibrated).
-    if posterior.is_none() && args.source.variant.is_none() && args.source.overrides.is_empty() {
-        if let Some(shipped) = rentree::sweep::calibrate::ShippedCalibration::for_scenario(resolved.text()) {
-            manifest.calibrated = Some(shipped.note(args.source.scale, |m| report.summary.value(m)));
-        }
-    }
+    let as_shipped = posterior.is_none() && args.source.variant.is_none() && args.source.overrides.is_empty();
+    let mut manifest = manifest_of(&scenario, &resolved, overrides, args.seed, &report, wall_s, as_shipped);
     if let Some(p) = &posterior {
         manifest.posterior = Some(uncertainty(p, &args, &resolved, &report, &limits)?);
     }
@@ -81,7 +53,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("writing results of {source}"))?;
     let s = &report.summary;
     if s.users > 0 {
-        eprintln!(
+        tell!(
             "{}: {} users, {} got in ({:.1}% by 9:00, {:.1}% by noon), p95 time to access {:.0} s, {:.2} requests per session, {} gave up",
             scenario.name,
             s.users,
@@ -93,25 +65,32 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             s.gave_up
         );
     } else {
-        eprintln!(
+        tell!(
             "{}: {} arrivals, {} served, {} abandoned, {} blocked; mean wait {:.4} s, p95 {:.4} s; utilization {:.3}",
-            scenario.name, s.arrivals, s.served, s.abandoned, s.blocked, s.mean_wait_s, s.p95_wait_s, s.utilization
+            scenario.name,
+            s.arrivals,
+            s.served,
+            s.abandoned,
+            s.blocked,
+            s.mean_wait_s,
+            s.p95_wait_s,
+            s.utilization
         );
     }
-    eprintln!("{} events in {:.2} s ({:.1} M events/s)", report.events, wall_s, manifest.events_per_s / 1e6);
+    tell!("{} events in {:.2} s ({:.1} M events/s)", report.events, wall_s, manifest.events_per_s / 1e6);
     if let Some(note) = &manifest.posterior {
         let headline: &[&str] = if s.users > 0 {
             &["served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"]
         } else {
             &["mean_wait_s", "utilization"]
         };
-        eprintln!(
+        tell!(
             "over the calibration's posterior ({} draws on this run's streams; the simulation's own noise from {} replications at the median):",
             note.draws,
             note.noise_replications + 1
         );
         for m in note.metrics.iter().filter(|m| headline.contains(&m.metric.as_str())) {
-            eprintln!(
+            tell!(
                 "  {}: {} (90% credible interval {} to {} over the calibrated unknowns; ± {} from the simulation's own noise, one sd)",
                 m.metric,
                 figure(m.value),
@@ -123,7 +102,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(note) = &manifest.calibrated {
         let headline = ["accessed", "served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"];
-        eprintln!(
+        tell!(
             "calibrated to the day's reported figures ({}: {} posterior-predictive runs at scale {}), 90% intervals{}:",
             note.calibration,
             note.predictive_runs,
@@ -132,13 +111,102 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         );
         for m in note.metrics.iter().filter(|m| headline.contains(&m.metric.as_str())) {
             let show = |x: f64| if m.metric.starts_with("served_share") { format!("{:.1}%", 100.0 * x) } else { figure(x) };
-            eprintln!("  {}: {} here; calibrated {} to {} (median {})", m.metric, show(m.value), show(m.q05), show(m.q95), show(m.median));
+            tell!("  {}: {} here; calibrated {} to {} (median {})", m.metric, show(m.value), show(m.q05), show(m.q95), show(m.median));
         }
     }
     for p in written {
-        println!("{}", p.display());
+        say!("{}", p.display());
     }
     Ok(Outcome::Success)
+}
+
+/// The manifest of a run of `scenario` (resolved from `resolved`, with `overrides` as the manifest lists them)
+/// that made `report` in `wall_s` seconds; without its `run_id` and `files`, which writing sets. A built-in
+/// model run `as_shipped` (no variant, override or posterior: they change what was calibrated) quotes the
+/// calibration shipped with it.
+fn manifest_of(
+    scenario: &Scenario,
+    resolved: &Source,
+    overrides: Vec<String>,
+    seed: u64,
+    report: &world::RunReport,
+    wall_s: f64,
+    as_shipped: bool,
+) -> Manifest {
+    let mut manifest = Manifest {
+        rentree_version: env!("CARGO_PKG_VERSION").into(),
+        run_id: String::new(),
+        scenario: scenario.name.clone(),
+        scenario_source: resolved.label().to_owned(),
+        scenario_sha256: scenario.hash_hex(),
+        overrides,
+        seed,
+        scale: resolved.scale(),
+        replication: 0,
+        horizon_s: scenario.horizon.as_secs_f64(),
+        warmup_s: scenario.warmup.as_secs_f64(),
+        events: report.events,
+        wall_s,
+        events_per_s: report.events as f64 / wall_s.max(1e-9),
+        peak_rss_mib: output::peak_rss_mib(),
+        faithful_scale: scenario.faithful_scale,
+        scale_warning: scenario.scale_warning(),
+        files: Vec::new(),
+        posterior: None,
+        calibrated: None,
+    };
+    if as_shipped {
+        if let Some(shipped) = crate::sweep::calibrate::ShippedCalibration::for_scenario(resolved.text()) {
+            manifest.calibrated = Some(shipped.note(resolved.scale(), |m| report.summary.value(m)));
+        }
+    }
+    manifest
+}
+
+/// A run kept in memory with the manifest `rentree run` would write beside its tables: what the Python
+/// package's `rentree.run` returns. [`Kept::write`] writes its folder with the command's own writer.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// The run's report, its minute rows kept (not streamed to disk).
+    pub report: world::RunReport,
+    /// Its manifest, `run_id` that of the Parquet tables and `files` empty until written.
+    pub manifest: Manifest,
+}
+
+impl Kept {
+    /// Writes the run's folder as `rentree run --out DIR --format FORMAT` does; returns the paths written,
+    /// the manifest last.
+    pub fn write(&self, dir: &std::path::Path, format: output::Format) -> crate::Result<Vec<std::path::PathBuf>> {
+        let mut manifest = self.manifest.clone();
+        output::write_run(dir, &self.report, &mut [], &mut manifest, format)
+    }
+
+    /// The run's tables as the bytes of the Parquet files [`Kept::write`] writes, as (stem, bytes):
+    /// `summary`, `timeseries` and, for scenarios with sessions, `access`.
+    pub fn parquet_tables(&self) -> crate::Result<Vec<(&'static str, Vec<u8>)>> {
+        let err = |e: polars::prelude::PolarsError| crate::Error::Write { path: "(memory)".into(), message: e.to_string() };
+        output::run_tables(&self.report)
+            .map_err(err)?
+            .into_iter()
+            .map(|(stem, mut df)| Ok((stem, output::parquet_bytes(&mut df, &self.manifest.run_id).map_err(err)?)))
+            .collect()
+    }
+}
+
+/// Runs the scenario `resolved` (its variant, overrides and scale applied; `overrides` as the manifest lists
+/// them) once with master seed `seed`, keeping its rows in memory, within the memory available now: `rentree
+/// run` without its files. `as_shipped` as for the manifest (no variant or override).
+pub fn run_kept(resolved: &Source, overrides: Vec<String>, seed: u64, as_shipped: bool) -> anyhow::Result<Kept> {
+    let scenario = resolved.scenario()?;
+    let limits = budget_with_rows(&super::BudgetArgs::default(), 1, (Rows::Memory, None))?
+        .check(&scenario)
+        .map_err(|message| crate::Error::TooLarge { path: resolved.label().into(), message })?;
+    let started = Instant::now();
+    let report = world::run_with(&scenario, seed, 0, &limits).map_err(|e| e.into_error(resolved.label().into(), ""))?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let mut manifest = manifest_of(&scenario, resolved, overrides, seed, &report, wall_s, as_shipped);
+    manifest.run_id = output::run_id_of(&manifest, output::Format::Parquet);
+    Ok(Kept { report, manifest })
 }
 
 /// What a run shows on a terminal while it runs (nothing when stderr is piped): the simulated clock, the
@@ -159,7 +227,7 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(scenario: &rentree::scenario::Scenario, components: usize, visible: bool) -> Watch {
+    fn new(scenario: &crate::scenario::Scenario, components: usize, visible: bool) -> Watch {
         let horizon_min = (scenario.horizon.as_secs_f64() / 60.0).ceil() as u64;
         let bar = if visible {
             let b = indicatif::ProgressBar::new(horizon_min);
@@ -207,7 +275,7 @@ struct Watched<S> {
 }
 
 impl<S: MinuteSink> MinuteSink for Watched<S> {
-    fn take(&mut self, rows: &[(u32, rentree::metrics::MinuteRow)]) -> Result<(), SinkError> {
+    fn take(&mut self, rows: &[(u32, crate::metrics::MinuteRow)]) -> Result<(), SinkError> {
         self.inner.take(rows)
     }
 
@@ -245,7 +313,7 @@ fn uncertainty(
     // (scenario, replication) of every further run: the draws on replication 0, then the median's.
     let mut jobs = Vec::new();
     for (i, d) in draws.into_iter().enumerate() {
-        let scenario = base.scenario_with(&d).map_err(|e| rentree::Error::Invalid {
+        let scenario = base.scenario_with(&d).map_err(|e| crate::Error::Invalid {
             path: posterior.dir.clone(),
             field: format!("--posterior (draw {i})"),
             found: e.to_string(),
@@ -262,8 +330,8 @@ fn uncertainty(
         .map(|(scenario, r)| world::run_with(scenario, args.seed, *r, limits).map_err(|e| e.into_error(origin("runs".into()), "")))
         .collect::<Result<Vec<_>, _>>()?;
     let (at_draws, at_median) = reports.split_at(args.draws as usize);
-    use rentree::metrics::Column;
-    let metrics = rentree::metrics::SummaryColumn::metrics()
+    use crate::metrics::Column;
+    let metrics = crate::metrics::SummaryColumn::metrics()
         .map(|m| {
             let value = report.summary.value(m).unwrap_or(f64::NAN);
             let over: Vec<(f64, f64)> =
@@ -279,8 +347,8 @@ fn uncertainty(
             MetricUncertainty {
                 metric: m.name().to_owned(),
                 value,
-                credible_lo: rentree::decide::abc::weighted_quantile(over.clone(), 0.05),
-                credible_hi: rentree::decide::abc::weighted_quantile(over, 0.95),
+                credible_lo: crate::decide::abc::weighted_quantile(over.clone(), 0.05),
+                credible_hi: crate::decide::abc::weighted_quantile(over, 0.95),
                 noise_sd,
             }
         })

@@ -17,8 +17,8 @@ pub enum SchemaKind {
 /// The schema of `kind`'s files, as JSON.
 pub(super) fn schema_of(kind: SchemaKind) -> Value {
     let schema = match kind {
-        SchemaKind::Scenario => schemars::schema_for!(rentree::scenario::raw::RawScenario),
-        SchemaKind::Experiment => schemars::schema_for!(rentree::sweep::experiment::RawExperiment),
+        SchemaKind::Scenario => schemars::schema_for!(crate::scenario::raw::RawScenario),
+        SchemaKind::Experiment => schemars::schema_for!(crate::sweep::experiment::RawExperiment),
     };
     schema.to_value()
 }
@@ -27,7 +27,7 @@ pub(super) fn schema_of(kind: SchemaKind) -> Value {
 pub(super) fn schema(kind: SchemaKind, markdown: bool) -> anyhow::Result<Outcome> {
     let value = schema_of(kind);
     if markdown {
-        print!(
+        say_raw!(
             "{}",
             reference(&[
                 (SchemaKind::Scenario, schema_of(SchemaKind::Scenario)),
@@ -35,7 +35,7 @@ pub(super) fn schema(kind: SchemaKind, markdown: bool) -> anyhow::Result<Outcome
             ])
         );
     } else {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        say!("{}", serde_json::to_string_pretty(&value)?);
     }
     Ok(Outcome::Success)
 }

@@ -1,11 +1,11 @@
 //! `rentree select`: the best configuration of an experiment, with a stated probability of being right.
 
 use super::{budget_of, Outcome, SelectArgs};
-use rentree::decide::kn::Goal;
-use rentree::metrics::columns::parse_metric;
-use rentree::metrics::SummaryColumn;
-use rentree::sweep::experiment::Experiment;
-use rentree::sweep::select::{self, SelectOptions};
+use crate::decide::kn::Goal;
+use crate::metrics::columns::parse_metric;
+use crate::metrics::SummaryColumn;
+use crate::sweep::experiment::Experiment;
+use crate::sweep::select::{self, SelectOptions};
 use std::io::IsTerminal;
 
 /// Runs the selection and says what it chose, how sure, and at what cost.
@@ -15,12 +15,12 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
     for c in &experiment.configs {
         if let Some(w) = c.scenario.scale_warning() {
             if !warned.contains(&w) {
-                eprintln!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
+                tell!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
                 warned.push(w);
             }
         }
     }
-    let metric = parse_metric::<SummaryColumn>(&args.metric).map_err(|e| rentree::Error::Argument {
+    let metric = parse_metric::<SummaryColumn>(&args.metric).map_err(|e| crate::Error::Argument {
         flag: "--metric".into(),
         found: args.metric.clone(),
         expected: e.expected(),
@@ -43,17 +43,13 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
     };
     let outcome = select::select(&experiment, &options)?;
     if outcome.stale_temps_removed > 0 {
-        eprintln!(
-            "{}: removed {} stale temporary file(s) left by an interrupted selection",
-            args.out.display(),
-            outcome.stale_temps_removed
-        );
+        tell!("{}: removed {} stale temporary file(s) left by an interrupted selection", args.out.display(), outcome.stale_temps_removed);
     }
     let k = experiment.configs.len();
     let label = |c: usize| experiment.configs[c].label.as_str();
     let goal = if args.maximize { "highest" } else { "lowest" };
     if !options.constraints.is_empty() {
-        println!(
+        say!(
             "{} of {k} configurations meet {}",
             outcome.feasible.len(),
             options.constraints.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(" and ")
@@ -61,9 +57,9 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
     }
     match outcome.best {
         None if outcome.feasible.is_empty() && outcome.survivors.is_empty() => {
-            println!("no configuration meets the constraints: nothing to select (with probability at least {})", options.confidence)
+            say!("no configuration meets the constraints: nothing to select (with probability at least {})", options.confidence)
         }
-        Some(b) => println!(
+        Some(b) => say!(
             "'{}' is the best of {k} configurations on {metric} ({goal} mean), with probability at least {} when it leads by {} or more; {} runs in all, {} for the selection over {} screening stage(s) (a fixed-sample procedure with the same guarantee: about {})",
             label(b),
             options.confidence,
@@ -73,7 +69,7 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
             outcome.stages,
             outcome.fixed_sample_runs
         ),
-        None => println!(
+        None => say!(
             "no configuration selected within {} replications: {} still in contention after {} runs (no guarantee; raise --max-replications or --delta)",
             options.max_replications,
             outcome.survivors.iter().map(|&c| format!("'{}'", label(c))).collect::<Vec<_>>().join(", "),
@@ -87,14 +83,14 @@ pub(super) fn select(args: SelectArgs) -> anyhow::Result<Outcome> {
             (None, None) if outcome.best == Some(f.config) => "selected".into(),
             (None, None) => "in contention".into(),
         };
-        println!("  {:<32} {metric} {:.6} ± {:.6} over {} runs  {fate}", label(f.config), f.mean, f.half_width, f.replications);
+        say!("  {:<32} {metric} {:.6} ± {:.6} over {} runs  {fate}", label(f.config), f.mean, f.half_width, f.replications);
     }
-    eprintln!(
+    tell!(
         "{}: {} run(s) executed, {} found already written (by an earlier stage, or a selection interrupted before), in {:.1} s with {} job(s)",
         experiment.raw.experiment.name, outcome.executed, outcome.skipped, outcome.wall_s, jobs
     );
     for f in outcome.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(Outcome::Success)
 }

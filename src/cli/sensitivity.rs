@@ -1,16 +1,16 @@
 //! `rentree sensitivity`: which uncertain inputs drive a metric.
 
 use super::{budget_of, Outcome, SensitivityArgs, SensitivityMethod};
-use rentree::metrics::columns::parse_metric;
-use rentree::metrics::SummaryColumn;
-use rentree::sweep::experiment::Experiment;
-use rentree::sweep::sensitivity::{self, Method, SensitivityOptions};
+use crate::metrics::columns::parse_metric;
+use crate::metrics::SummaryColumn;
+use crate::sweep::experiment::Experiment;
+use crate::sweep::sensitivity::{self, Method, SensitivityOptions};
 use std::io::IsTerminal;
 
 /// Runs the analysis and prints the inputs, most influential first.
 pub(super) fn sensitivity(args: SensitivityArgs) -> anyhow::Result<Outcome> {
     let experiment = Experiment::load(&args.experiment)?;
-    let metric = parse_metric::<SummaryColumn>(&args.metric).map_err(|e| rentree::Error::Argument {
+    let metric = parse_metric::<SummaryColumn>(&args.metric).map_err(|e| crate::Error::Argument {
         flag: "--metric".into(),
         found: args.metric.clone(),
         expected: e.expected(),
@@ -35,38 +35,48 @@ pub(super) fn sensitivity(args: SensitivityArgs) -> anyhow::Result<Outcome> {
     match method {
         Method::Morris { .. } => {
             inputs.sort_by(|a, b| b.mu_star.total_cmp(&a.mu_star));
-            println!(
+            say!(
                 "Morris screening of {metric} over {} inputs ({} points × {} replications); effects per input's whole range:",
                 inputs.len(),
                 outcome.note.points,
                 outcome.note.replications
             );
             for x in &inputs {
-                println!("  {:<48} mu* {:>12.6}  mu {:>12.6}  sigma {:>12.6}", x.input, x.mu_star, x.mu, x.sigma);
+                say!("  {:<48} mu* {:>12.6}  mu {:>12.6}  sigma {:>12.6}", x.input, x.mu_star, x.mu, x.sigma);
             }
         }
         Method::Sobol { .. } => {
             inputs.sort_by(|a, b| b.total.0.total_cmp(&a.total.0));
-            println!(
+            say!(
                 "Sobol indices of {metric} over {} inputs ({} points × {} replications), 95% bootstrap intervals:",
                 inputs.len(),
                 outcome.note.points,
                 outcome.note.replications
             );
             for x in &inputs {
-                println!(
+                say!(
                     "  {:<48} total {:.3} [{:.3}, {:.3}]  first order {:.3} [{:.3}, {:.3}]",
-                    x.input, x.total.0, x.total.1, x.total.2, x.first_order.0, x.first_order.1, x.first_order.2
+                    x.input,
+                    x.total.0,
+                    x.total.1,
+                    x.total.2,
+                    x.first_order.0,
+                    x.first_order.1,
+                    x.first_order.2
                 );
             }
         }
     }
-    eprintln!(
+    tell!(
         "{}: {} run(s) executed, {} skipped as already finished, in {:.1} s with {} job(s)",
-        experiment.raw.experiment.name, outcome.executed, outcome.skipped, outcome.wall_s, jobs
+        experiment.raw.experiment.name,
+        outcome.executed,
+        outcome.skipped,
+        outcome.wall_s,
+        jobs
     );
     for f in outcome.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(Outcome::Success)
 }

@@ -4,9 +4,9 @@ use super::{budget_of, Outcome, SizeArgs};
 
 /// Bisects the knob over its range and prints each point tried and the answer (exit 1 if none meets it).
 pub(super) fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
-    use rentree::sweep::size::{size as search, Target};
+    use crate::sweep::size::{size as search, Target};
     let target = Target::parse(&args.target)?;
-    let err = || rentree::Error::Argument {
+    let err = || crate::Error::Argument {
         flag: "--range".into(),
         found: args.range.clone(),
         expected: "LO..HI with integers LO <= HI, e.g. 1..400".into(),
@@ -31,16 +31,16 @@ pub(super) fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
                     origin.display()
                 ),
             };
-            return Err(rentree::Error::Argument { flag: "--scale".into(), found: args.source.scale.to_string(), expected }.into());
+            return Err(crate::Error::Argument { flag: "--scale".into(), found: args.source.scale.to_string(), expected }.into());
         }
-        eprintln!("warning: {}: {w}", origin.display());
+        tell!("warning: {}: {w}", origin.display());
     }
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let budget = budget_of(&args.budget, jobs)?;
     let report = search(&source, &args.knob, (lo, hi), &target, args.replications, args.seed, &budget)?;
-    println!("{:>10} {:>12} {:>25} {:>6}", args.knob.rsplit('.').next().unwrap_or(&args.knob), "mean", "95% CI", "meets");
+    say!("{:>10} {:>12} {:>25} {:>6}", args.knob.rsplit('.').next().unwrap_or(&args.knob), "mean", "95% CI", "meets");
     for p in &report.points {
-        println!(
+        say!(
             "{:>10} {:>12.5} {:>25} {:>6}",
             p.value,
             p.estimate.mean,
@@ -49,19 +49,24 @@ pub(super) fn size(args: SizeArgs) -> anyhow::Result<Outcome> {
         );
     }
     if !report.monotone {
-        println!("warning: {} does not move monotonically with {} over these points; the bisection may be wrong", target.metric, args.knob);
+        say!("warning: {} does not move monotonically with {} over these points; the bisection may be wrong", target.metric, args.knob);
     }
     match report.answer {
         Some(v) => {
             let p = report.points.iter().find(|p| p.value == v).expect("the answer was evaluated");
-            println!(
+            say!(
                 "answer: {} = {v} meets {} with 95% confidence ({} = {:.5} ± {:.5}, {} replications)",
-                args.knob, args.target, target.metric, p.estimate.mean, p.estimate.half_width, args.replications
+                args.knob,
+                args.target,
+                target.metric,
+                p.estimate.mean,
+                p.estimate.half_width,
+                args.replications
             );
             Ok(Outcome::Success)
         }
         None => {
-            println!("answer: no value in {lo}..{hi} meets {} with 95% confidence", args.target);
+            say!("answer: no value in {lo}..{hi} meets {} with 95% confidence", args.target);
             Ok(Outcome::ChecksFailed)
         }
     }

@@ -1,15 +1,15 @@
 //! `rentree stability`: does each configuration come back by itself after its trigger?
 
 use super::{budget_of, Outcome, StabilityArgs};
-use rentree::sweep::experiment::Experiment;
-use rentree::sweep::stability::{self, StabilityOptions};
+use crate::sweep::experiment::Experiment;
+use crate::sweep::stability::{self, StabilityOptions};
 use std::io::IsTerminal;
 
 /// Runs the study and prints each configuration's class and recovery.
 pub(super) fn stability(args: StabilityArgs) -> anyhow::Result<Outcome> {
     let experiment = Experiment::load(&args.experiment)?;
     if let Some(w) = experiment.configs.first().and_then(|c| c.scenario.scale_warning()) {
-        eprintln!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
+        tell!("warning: {}: experiment.scale = {}: {w}", args.experiment.display(), experiment.raw.experiment.scale);
     }
     let jobs = super::jobs_of(args.jobs);
     let options = StabilityOptions {
@@ -22,7 +22,7 @@ pub(super) fn stability(args: StabilityArgs) -> anyhow::Result<Outcome> {
     };
     let outcome = stability::stability(&experiment, &options)?;
     let note = &outcome.note;
-    println!(
+    say!(
         "Recovery of {} after the trigger's removal at {} s ({} configurations × {} replications, each against its \
          baseline twin; recovered = goodput within {:.0}% of the twin's and the trigger's orbit back to {:.0}%, for {} \
          minutes; orbit excess = the users the trigger sent to the orbit, at their peak; collapsed min = minutes after \
@@ -37,16 +37,21 @@ pub(super) fn stability(args: StabilityArgs) -> anyhow::Result<Outcome> {
         note.band * 100.0
     );
     let width = outcome.configs.iter().map(|c| c.label.chars().count()).max().unwrap_or(0).max(13);
-    println!(
+    say!(
         "  {:<width$}  {:<10}  {:>24}  {:>28}  {:>14}  {:>13}",
-        "configuration", "class", "not recovered [95% CI]", "median recovery s [95% CI]", "orbit excess", "collapsed min"
+        "configuration",
+        "class",
+        "not recovered [95% CI]",
+        "median recovery s [95% CI]",
+        "orbit excess",
+        "collapsed min"
     );
     let text = |x: f64| if x.is_finite() { format!("{x:.0}") } else { "-".into() };
     for c in &outcome.configs {
         let v = &c.verdict;
         let (p, lo, hi) = v.p_not_recovered;
         let median = if v.median_s.0.is_finite() { format!("{:.0}", v.median_s.0) } else { "none".into() };
-        println!(
+        say!(
             "  {:<width$}  {:<10}  {:>24}  {:>28}  {:>14.0}  {:>13.0}",
             c.label,
             v.class.name(),
@@ -56,7 +61,7 @@ pub(super) fn stability(args: StabilityArgs) -> anyhow::Result<Outcome> {
             c.mean_collapsed_min,
         );
     }
-    eprintln!(
+    tell!(
         "{}: {} stable, {} vulnerable, {} metastable; {} run(s) executed, {} skipped as already finished, in {:.1} s with {} job(s)",
         experiment.raw.experiment.name,
         note.stable,
@@ -68,7 +73,7 @@ pub(super) fn stability(args: StabilityArgs) -> anyhow::Result<Outcome> {
         jobs
     );
     for f in outcome.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(Outcome::Success)
 }

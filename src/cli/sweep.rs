@@ -2,15 +2,15 @@
 //! `rentree slurm` (the job-array script that runs it on a cluster).
 
 use super::{budget_of, Outcome, SlurmArgs, SweepArgs};
-use rentree::output;
-use rentree::sweep::experiment::Experiment;
-use rentree::sweep::{self as sweeps, SweepOptions};
+use crate::output;
+use crate::sweep::experiment::Experiment;
+use crate::sweep::{self as sweeps, SweepOptions};
 use std::io::IsTerminal;
 use std::path::Path;
 
 /// Reads `--shard I/N` (or `--task I/N`, named by `flag`): part I of N, with 0 <= I < N.
 pub(super) fn parse_part(flag: &str, text: &str) -> anyhow::Result<(usize, usize)> {
-    let err = || rentree::Error::Argument { flag: flag.into(), found: text.into(), expected: "I/N with integers 0 <= I < N".into() };
+    let err = || crate::Error::Argument { flag: flag.into(), found: text.into(), expected: "I/N with integers 0 <= I < N".into() };
     let (i, n) = text.split_once('/').ok_or_else(err)?;
     let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| err())?, n.trim().parse().map_err(|_| err())?);
     if n == 0 || i >= n {
@@ -24,7 +24,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     if let Some(dir) = &args.merge {
         let files = sweeps::merge(dir)?;
         for f in files {
-            println!("{}", f.display());
+            say!("{}", f.display());
         }
         return Ok(Outcome::Success);
     }
@@ -33,7 +33,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     // Over a posterior: every configuration at the same draws (a function of the experiment's seed).
     let posterior = match &args.posterior {
         Some(dir) => {
-            let p = rentree::sweep::calibrate::Posterior::load(dir)?;
+            let p = crate::sweep::calibrate::Posterior::load(dir)?;
             let draws = p.draws(args.draws as usize, experiment.raw.experiment.seed);
             let configurations = experiment.configs.iter().map(|c| c.label.clone()).collect();
             experiment = experiment.over_draws(&draws, dir)?;
@@ -51,15 +51,15 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     for c in &experiment.configs {
         if let Some(w) = c.scenario.scale_warning() {
             if !warned.contains(&w) {
-                eprintln!("warning: {}: experiment.scale = {}: {w}", path.display(), experiment.raw.experiment.scale);
+                tell!("warning: {}: experiment.scale = {}: {w}", path.display(), experiment.raw.experiment.scale);
                 warned.push(w);
             }
         }
     }
-    let until_ci = args.until_ci.as_deref().map(rentree::sweep::parse_until_ci).transpose()?;
+    let until_ci = args.until_ci.as_deref().map(crate::sweep::parse_until_ci).transpose()?;
     let shard = args.shard.as_deref().map(|t| parse_part("--shard", t)).transpose()?;
     if shard.is_some() && until_ci.is_some() {
-        return Err(rentree::Error::Argument {
+        return Err(crate::Error::Argument {
             flag: "--until-ci".into(),
             found: "with --shard".into(),
             expected: "no --shard: adaptive replications need the whole sweep in one place".into(),
@@ -81,10 +81,10 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     };
     let outcome = sweeps::sweep(&experiment, &options)?;
     if outcome.stale_temps_removed > 0 {
-        eprintln!("{}: removed {} stale temporary file(s) left by an interrupted sweep", args.out.display(), outcome.stale_temps_removed);
+        tell!("{}: removed {} stale temporary file(s) left by an interrupted sweep", args.out.display(), outcome.stale_temps_removed);
     }
     let total = outcome.executed + outcome.skipped;
-    eprintln!(
+    tell!(
         "{}: {} run(s) done ({} skipped as already finished) in {:.1} s with {} job(s): {:.1} runs/min",
         experiment.raw.experiment.name,
         total,
@@ -96,7 +96,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
     if let Some((metric, bound)) = &options.until_ci {
         for (c, (n, hw)) in experiment.configs.iter().zip(&outcome.precision) {
             let status = if *hw <= *bound { "reached" } else { "NOT reached (replication cap)" };
-            eprintln!("  {}: {} replications, {metric} half-width {hw:.5} ({status} {bound})", c.label, n);
+            tell!("  {}: {} replications, {metric} half-width {hw:.5} ({status} {bound})", c.label, n);
         }
     }
     if let Some(p) = &posterior {
@@ -121,7 +121,7 @@ pub(super) fn sweep(args: SweepArgs) -> anyhow::Result<Outcome> {
         output::write_json(&args.out.join(format!("manifest-shard-{i}-of-{n}.json")), &note)?;
     }
     for f in outcome.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     Ok(Outcome::Success)
 }
@@ -131,7 +131,7 @@ pub(super) fn slurm(args: SlurmArgs) -> anyhow::Result<Outcome> {
     // Validate now: a typo should fail here, not in 200 array tasks.
     let experiment = Experiment::load(&args.experiment)?;
     output::ensure_dir(&args.out)?;
-    let bin = std::env::current_exe().map_err(|e| rentree::Error::Write { path: "rentree".into(), message: e.to_string() })?;
+    let bin = std::env::current_exe().map_err(|e| crate::Error::Write { path: "rentree".into(), message: e.to_string() })?;
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let (exp, out) = (abs(&args.experiment), abs(&args.out));
     let path = args.script.unwrap_or_else(|| args.out.join("sweep.sbatch"));
@@ -145,7 +145,7 @@ pub(super) fn slurm(args: SlurmArgs) -> anyhow::Result<Outcome> {
         sbatch: &args.sbatch,
     });
     output::write_atomic(&path, |f| std::io::Write::write_all(f, script.as_bytes()).map_err(|e| e.to_string()))?;
-    println!("{}", path.display());
+    say!("{}", path.display());
     Ok(Outcome::Success)
 }
 
@@ -157,9 +157,9 @@ fn print_credible(out: &Path, p: &sweeps::PosteriorSweep) -> anyhow::Result<()> 
     let users = (0..table.height).any(|i| metric[i] == "users" && mean[i] > 0.0);
     let headline: &[&str] =
         if users { &["served_share_by_0900", "served_share_by_1200", "p95_time_to_access_s"] } else { &["mean_wait_s", "utilization"] };
-    eprintln!("over {} draws from the posterior of {} (90% credible intervals; ± one run's own noise, one sd):", p.draws, p.calibration);
+    tell!("over {} draws from the posterior of {} (90% credible intervals; ± one run's own noise, one sd):", p.draws, p.calibration);
     for i in (0..table.height).filter(|&i| headline.contains(&metric[i].as_str())) {
-        eprintln!("  {}: {} {:.4} [{:.4}, {:.4}] ± {:.4}", label[i], metric[i], mean[i], lo[i], hi[i], noise[i]);
+        tell!("  {}: {} {:.4} [{:.4}, {:.4}] ± {:.4}", label[i], metric[i], mean[i], lo[i], hi[i], noise[i]);
     }
     Ok(())
 }

@@ -201,7 +201,7 @@ pub fn run_id(kind: &str, fields: &[(&str, String)]) -> String {
 }
 
 /// The id of a `rentree run` (the manifest's `run_id`).
-pub(super) fn run_id_of(manifest: &Manifest, format: Format) -> String {
+pub fn run_id_of(manifest: &Manifest, format: Format) -> String {
     run_id(
         "run",
         &[

@@ -17,13 +17,12 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use manifest::run_id_of;
 pub use manifest::{
-    begin_results, check_results, file_entries, finish_results, run_id, sha256_file, sha256_hex, CalibratedMetric, CalibratedNote,
-    CheckedResults, FileEntry, Manifest, MetricUncertainty, PosteriorNote, MANIFEST, RUN_ID_KEY, RUN_TABLES,
+    begin_results, check_results, file_entries, finish_results, run_id, run_id_of, sha256_file, sha256_hex, CalibratedMetric,
+    CalibratedNote, CheckedResults, FileEntry, Manifest, MetricUncertainty, PosteriorNote, MANIFEST, RUN_ID_KEY, RUN_TABLES,
 };
 pub use spill::MinuteSpill;
-pub use table::{frame, parquet_run_id, read_parquet, read_table, read_user_table, write_csv, write_parquet, Table};
+pub use table::{frame, parquet_bytes, parquet_run_id, read_parquet, read_table, read_user_table, write_csv, write_parquet, Table};
 use table::{write_csv_spilled, write_parquet_spilled};
 
 /// Which table formats to write.
@@ -161,6 +160,22 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A run's tables as `rentree run` writes them: `summary`, `timeseries` (the report's rows; empty for a run
+/// that streamed them) and, for scenarios with sessions, `access`.
+pub fn run_tables(report: &RunReport) -> std::result::Result<Vec<(&'static str, polars::prelude::DataFrame)>, PolarsError> {
+    let rows: Vec<_> = report.rows.iter().map(|r| r.fields()).collect();
+    let summary = frame(&rows)?;
+    let rows: Vec<_> = report.timeseries.iter().map(|r| r.fields()).collect();
+    let timeseries = frame(&rows)?;
+    drop(rows);
+    let mut tables = vec![("summary", summary), ("timeseries", timeseries)];
+    if !report.access.is_empty() {
+        let access: Vec<_> = report.access.iter().map(|r| r.fields()).collect();
+        tables.push(("access", frame(&access)?));
+    }
+    Ok(tables)
+}
+
 /// Writes a run's `summary`, `timeseries` (and `access`, for scenarios with sessions) tables and
 /// `manifest.json` into `dir`; returns the paths written, the manifest last.
 ///
@@ -178,18 +193,8 @@ pub fn write_run(
 ) -> Result<Vec<PathBuf>> {
     ensure_dir(dir)?;
     let polars_err = |e: PolarsError| Error::Write { path: dir.to_owned(), message: e.to_string() };
-    let rows: Vec<_> = report.rows.iter().map(|r| r.fields()).collect();
-    let summary = frame(&rows).map_err(polars_err)?;
     let streamed = spilled.iter().any(|s| s.rows() > 0);
-    let rows: Vec<_> = report.timeseries.iter().map(|r| r.fields()).collect();
-    let timeseries = frame(&rows).map_err(polars_err)?;
-    drop(rows);
-    let access: Vec<_> = report.access.iter().map(|r| r.fields()).collect();
-    let access = frame(&access).map_err(polars_err)?;
-    let mut tables = vec![("summary", summary), ("timeseries", timeseries)];
-    if !report.access.is_empty() {
-        tables.push(("access", access));
-    }
+    let tables = run_tables(report).map_err(polars_err)?;
     let mut names = Vec::new();
     for (stem, _) in &tables {
         if format.parquet() {

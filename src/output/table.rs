@@ -52,8 +52,21 @@ fn as_str(f: &Field) -> &str {
 
 /// Writes `df` as Parquet at `path`, atomically, with `run_id` in the footer under [`RUN_ID_KEY`].
 pub fn write_parquet(path: &Path, df: &mut DataFrame, run_id: &str) -> Result<()> {
+    write_atomic(path, |f| encode_parquet(f, df, run_id).map_err(|e| e.to_string()))
+}
+
+/// `df` as the bytes of the Parquet file [`write_parquet`] writes, for a caller that keeps tables in memory
+/// (the Python package hands them to its polars).
+pub fn parquet_bytes(df: &mut DataFrame, run_id: &str) -> Result<Vec<u8>, PolarsError> {
+    let mut bytes = Vec::new();
+    encode_parquet(&mut bytes, df, run_id)?;
+    Ok(bytes)
+}
+
+/// Encodes `df` as Parquet into `to`, `run_id` in the footer: the one encoder of the run tables.
+fn encode_parquet<W: std::io::Write>(to: W, df: &mut DataFrame, run_id: &str) -> Result<(), PolarsError> {
     let metadata = KeyValueMetadata::from_static(vec![(RUN_ID_KEY.to_owned(), run_id.to_owned())]);
-    write_atomic(path, |f| ParquetWriter::new(f).with_key_value_metadata(Some(metadata)).finish(df).map(|_| ()).map_err(|e| e.to_string()))
+    ParquetWriter::new(to).with_key_value_metadata(Some(metadata)).finish(df).map(|_| ())
 }
 
 /// The run id recorded in a Parquet table's footer (`None` for a table written without one).

@@ -193,9 +193,13 @@ impl Scenario {
             Error::Invalid { path, field, found, expected } if scale != 1.0 => {
                 Error::Invalid { path, field: format!("{field} (after --scale {scale})"), found, expected }
             }
-            Error::Many { path, problems } if scale != 1.0 => {
-                Error::Many { path, problems: problems.into_iter().map(|p| format!("{p} (after --scale {scale})")).collect() }
-            }
+            Error::Many { path, problems } if scale != 1.0 => Error::Many {
+                path,
+                problems: problems
+                    .into_iter()
+                    .map(|p| crate::error::FieldProblem { field: format!("{} (after --scale {scale})", p.field), ..p })
+                    .collect(),
+            },
             other => other,
         })?;
         scenario.scale = scale;
@@ -403,7 +407,7 @@ mod tests {
     /// The problems `text` is refused for, each as `field = found: expected …`; none if it is valid.
     pub(super) fn problems(text: &str) -> Vec<String> {
         match Scenario::from_toml(text, Path::new("desk.toml"), &[]) {
-            Err(Error::Many { problems, .. }) => problems,
+            Err(Error::Many { problems, .. }) => problems.iter().map(ToString::to_string).collect(),
             Err(Error::Invalid { field, found, expected, .. }) => vec![format!("{field} = {found}: expected {expected}")],
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => Vec::new(),

@@ -32,23 +32,23 @@ impl Source {
             return Ok(Source::builtin(&builtin::REPLAY));
         };
         let text = std::fs::read_to_string(p).map_err(|source| Error::Read { path: p.to_owned(), source })?;
+        Source::from_text(text, p)
+    }
+
+    /// The scenario text `text`, named `origin` in messages and manifests: what a host program (the Python
+    /// package) passes instead of a file. An experiment or calibration text is refused, as by [`Source::file`].
+    pub fn from_text(text: String, origin: &Path) -> Result<Source> {
+        let refuse = |kind: &str, table: &str, command: &str| Error::Parse {
+            path: origin.to_owned(),
+            message: format!("this is {kind} file (it has a [{table}] table), not a scenario: run it with `rentree {command} FILE`"),
+        };
         if has_table(&text, "calibration") {
-            return Err(Error::Parse {
-                path: p.to_owned(),
-                message: "this is a calibration file (it has a [calibration] table), not a scenario: run it with \
-                          `rentree calibrate FILE`"
-                    .into(),
-            });
+            return Err(refuse("a calibration", "calibration", "calibrate"));
         }
         if is_experiment_text(&text) {
-            return Err(Error::Parse {
-                path: p.to_owned(),
-                message: "this is an experiment file (it has an [experiment] table), not a scenario: run it with \
-                          `rentree sweep FILE`"
-                    .into(),
-            });
+            return Err(refuse("an experiment", "experiment", "sweep"));
         }
-        Ok(Source { label: p.display().to_string(), origin: p.to_owned(), text, overrides: Vec::new(), scale: 1.0 })
+        Ok(Source { label: origin.display().to_string(), origin: origin.to_owned(), text, overrides: Vec::new(), scale: 1.0 })
     }
 
     /// The scenario that field `field` of file `named_in` names: `builtin:replay`, `builtin:evening`, or a
@@ -69,6 +69,11 @@ impl Source {
             },
             None => Source::file(Some(&named_in.parent().unwrap_or(Path::new(".")).join(spec))),
         }
+    }
+
+    /// The built-in models, as `builtin:NAME` names them: (NAME, model).
+    pub fn builtins() -> impl Iterator<Item = (&'static str, &'static BuiltinModel)> {
+        BUILTINS.iter().copied()
     }
 
     fn builtin(m: &BuiltinModel) -> Source {

@@ -4,7 +4,7 @@
 use super::raw::{RawArrivals, RawDist};
 use super::MAX_COUNT;
 use crate::engine::{ArrivalProcess, DurationDist, RateProfile};
-use crate::error::Error;
+use crate::error::{Error, FieldProblem};
 use crate::policy::PolicyError;
 use std::path::Path;
 
@@ -30,7 +30,7 @@ impl Validator {
             }
             _ => Err(Error::Many {
                 path: origin.to_owned(),
-                problems: self.problems.into_iter().map(|(f, found, e)| format!("{f} = {found}: expected {e}")).collect(),
+                problems: self.problems.into_iter().map(|(field, found, expected)| FieldProblem { field, found, expected }).collect(),
             }),
         }
     }

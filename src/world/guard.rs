@@ -9,6 +9,7 @@
 use super::{Event, World};
 use crate::engine::{DurationDist, Scheduler, SimTime, STALL_EVENTS};
 use crate::scenario::Scenario;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Bytes one live record (a user or a request) costs: its 64-byte slab slot, about one pending event
 /// (24 bytes) and its share of the backlog queues and slab free lists.
@@ -35,6 +36,30 @@ impl Limits {
     pub fn from_memory_bytes(memory_bytes: f64) -> Limits {
         Limits { max_records: (memory_bytes / RECORD_BYTES as f64).max(1.0) as u64 }
     }
+}
+
+/// Set while an interrupt is requested: every run in progress in the process stops at its next check.
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// Asks every run in progress in this process to stop at its next check (every
+/// [`crate::engine::CHECK_EVENTS`] events, a few microseconds), with [`RunError::Interrupted`]; runs started
+/// before [`clear_interrupt`] stop at once. What an interrupted run would have written is not written, and
+/// what a sweep finished before is kept (it resumes). This is how Ctrl-C reaches a run that a host
+/// process drives (the Python package): like Ctrl-C at a terminal, it stops the whole process's work. The
+/// flag only ever stops a run; a run that ends has the result it would have had without it.
+pub fn request_interrupt() {
+    INTERRUPT.store(true, Ordering::Relaxed);
+}
+
+/// Lets runs go on again after [`request_interrupt`], once the interrupted work has returned.
+pub fn clear_interrupt() {
+    INTERRUPT.store(false, Ordering::Relaxed);
+}
+
+/// Whether an interrupt is requested.
+#[inline]
+pub fn interrupt_requested() -> bool {
+    INTERRUPT.load(Ordering::Relaxed)
 }
 
 /// Why a run stopped before its horizon.
@@ -74,6 +99,12 @@ pub enum RunError {
     /// The sink of the minute rows failed (a full disk, most often): the run's timeseries would be lost.
     #[error("{0}")]
     Output(super::SinkError),
+    /// The run was asked to stop ([`request_interrupt`]).
+    #[error("interrupted at {clock}")]
+    Interrupted {
+        /// When, as a clock time of the simulated day.
+        clock: String,
+    },
 }
 
 impl RunError {
@@ -85,6 +116,7 @@ impl RunError {
             RunError::Output(e) => crate::Error::Write { path: e.path, message: format!("{context}{}", e.message) },
             RunError::Stalled { .. } => crate::Error::Stalled { path, message },
             RunError::TooManyRecords { .. } => crate::Error::TooLarge { path, message },
+            RunError::Interrupted { .. } => crate::Error::Interrupted { path, message },
         }
     }
 }

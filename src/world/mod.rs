@@ -58,7 +58,7 @@ use stats::GroupStats;
 use user::User;
 
 pub use build::components;
-pub use guard::{Limits, RunError};
+pub use guard::{clear_interrupt, interrupt_requested, request_interrupt, Limits, RunError};
 pub use sink::{MinuteSink, SinkError, FLUSH_ROWS};
 
 /// Length of a timeseries bin.
@@ -301,7 +301,7 @@ impl Model for World<'_> {
 
     #[inline]
     fn halted(&self) -> bool {
-        self.clients.users.live() + self.servers.requests.live() > self.max_records || self.minutes.failed()
+        self.clients.users.live() + self.servers.requests.live() > self.max_records || self.minutes.failed() || guard::interrupt_requested()
     }
 
     // Always inlined into the scheduler's loop, as it was before the loop gained its guards: left to the
@@ -456,6 +456,7 @@ fn run_component<'s>(
     match sched.run_until(&mut world, horizon) {
         Stop::Reached => {}
         Stop::Stalled { at } => return Err(world.stalled(scenario, at, &mut sched)),
+        Stop::Halted if guard::interrupt_requested() => return Err(RunError::Interrupted { clock: world.clock_label(sched.now()) }),
         Stop::Halted => return Err(world.minutes.take_error().map_or_else(|| world.too_many_records(sched.now()), RunError::Output)),
     }
     world.close_minute(horizon);

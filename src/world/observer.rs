@@ -114,7 +114,7 @@ impl World<'_> {
     }
 
     /// The wall clock of `t`, "hh:mm".
-    fn clock_label(&self, t: SimTime) -> String {
+    pub(super) fn clock_label(&self, t: SimTime) -> String {
         let s = (self.shared.clock_start_s + t.as_secs_f64()).round() as u64;
         format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60)
     }
