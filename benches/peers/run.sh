@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Peer comparison: the same M/M/c queue (c = 50, lambda = 45/s, mu = 1/s, FIFO,
-# infinite queue) in rentree, SimPy and Ciw. Prints one Markdown table with each
-# engine's events/s, rentree's ratio to it, and each mean wait against Erlang C.
+# infinite queue) in rentree, SimPy and Ciw, then (without --quick) in rentree and
+# the Rust peers side by side: simcore 0.1.0, nexosim 1.0.0 and a bare binary-heap
+# loop (benches/peers/rust, a workspace of its own, built here), each the same
+# 100,000 simulated seconds as models/textbook/mmc-bench.toml, timed as whole
+# processes in alternation (--rounds rounds; medians). Prints Markdown tables with
+# each engine's events/s, rentree's ratio to it, and each mean wait against Erlang C.
 #
 # Usage: bash benches/peers/run.sh [--quick] [--no-build] [--seed N]
 #   --quick      short horizons for the Python peers (CI smoke run, a few seconds)
 #   --no-build   do not run `cargo build --release`; use the binary as it is
 #   --seed N     seed passed to the Python peers (default 1)
 #   --strict     exit 1 when the rentree row is missing too (a failed peer always does)
+#   --rounds N   alternations of the whole-process comparison with the Rust peers (default 5)
 # Environment:
 #   RENTREE_BIN       rentree binary to use (default: <repo>/target/release/rentree;
 #                     when set, the cargo build is skipped)
@@ -23,6 +28,7 @@ quick=0
 build=1
 strict=0
 seed=1
+rounds=5
 peer_failed=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -31,7 +37,8 @@ while [[ $# -gt 0 ]]; do
         --strict) strict=1 ;;
         --seed) seed="${2:?--seed needs a value}"; shift ;;
         --seed=*) seed="${1#--seed=}" ;;
-        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --rounds) rounds="${2:?--rounds needs a value}"; shift ;;
+        -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -217,6 +224,74 @@ if any(r is None for _, r in peers):
     sys.exit(3)
 EOF
 
+# ---------------------------------------------------------------- Rust peers, whole processes
+if [[ $quick -eq 0 && "$rentree_status" == "ok" ]]; then
+    rust="$script_dir/rust"
+    log "building the Rust peers (cargo build --release in benches/peers/rust)"
+    if ! (cd "$rust" && cargo build --release --locked --quiet); then
+        log "the Rust peers did not build"; peer_failed=1
+    else
+        horizon=100000; warmup=1000
+        names=(rentree simcore nexosim heap)
+        cmd_rentree=("$bin" run "$repo_root/$scenario" --out "$tmp/whole" --format csv)
+        cmd_simcore=("$rust/target/release/mmc-simcore" --horizon-s $horizon --warmup-s $warmup --seed "$seed")
+        cmd_nexosim=("$rust/target/release/mmc-nexosim" --horizon-s $horizon --warmup-s $warmup --seed "$seed")
+        cmd_heap=("$rust/target/release/mmc-heap" --horizon-s $horizon --warmup-s $warmup --seed "$seed")
+        # Wall seconds of one whole process; its standard output kept for the events and the wait.
+        whole() {
+            local name="$1"; shift
+            local t0 t1
+            t0=$(date +%s%N)
+            "$@" >"$tmp/whole-$name.out" 2>"$tmp/whole-$name.err" || { log "$name failed: $(tail -n 2 "$tmp/whole-$name.err")"; return 1; }
+            t1=$(date +%s%N)
+            awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", (b - a) / 1e9 }' >>"$tmp/times-$name"
+        }
+        log "timing rentree and the Rust peers as whole processes, $rounds rounds alternated"
+        for ((r = 0; r <= rounds; r++)); do
+            for n in "${names[@]}"; do
+                declare -n c="cmd_$n"
+                whole "$n" "${c[@]}" || { peer_failed=1; break 2; }
+                unset -n c
+            done
+            # The first round warms the page cache and the binaries, and is not counted.
+            if [[ $r -eq 0 ]]; then for n in "${names[@]}"; do : >"$tmp/times-$n"; done; fi
+        done
+        if [[ $peer_failed -eq 0 ]]; then
+            echo
+            python3 - "$tmp" "$rounds" <<'EOF' || peer_failed=1
+import csv, json, statistics, sys
+tmp, rounds = sys.argv[1], int(sys.argv[2])
+C, LAM, MU = 50, 45.0, 1.0
+a = LAM / MU
+b = 1.0
+for k in range(1, C + 1):
+    b = a * b / (k + a * b)
+wq = b / (1 - a / C * (1 - b)) / (C * MU - LAM)
+def times(n):
+    return [float(x) for x in open(f"{tmp}/times-{n}").read().split()]
+m = json.load(open(f"{tmp}/whole/manifest.json"))
+wait = float(next(csv.DictReader(open(f"{tmp}/whole/summary.csv")))["mean_wait_s"])
+rows = [(f"rentree {m['rentree_version']} (`rentree run`)", int(m["events"]), times("rentree"), wait)]
+labels = {"simcore": "simcore 0.1.0", "nexosim": "nexosim 1.0.0", "heap": "bare binary-heap loop"}
+for n in ("simcore", "nexosim", "heap"):
+    out = json.loads(open(f"{tmp}/whole-{n}.out").read().strip().splitlines()[-1])
+    rows.append((labels[n], int(out["events"]), times(n), float(out["mean_wait_s"])))
+base = statistics.median(rows[0][2])
+print("| engine | events | whole process s, median (range) | events/s | rentree's time / its time | mean wait s |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, events, ts, w in rows:
+    med = statistics.median(ts)
+    print(f"| {name} | {events:,} | {med:.3f} ({min(ts):.3f}..{max(ts):.3f}) | {events / med:,.0f} | {base / med:.2f}x | "
+          f"{w:.5f} ({(w - wq) / wq * 100:+.1f}%) |")
+print()
+print(f"The same M/M/{C} (lambda = {LAM:g}/s, mu = {MU:g}/s), 100,000 simulated seconds (warm-up 1,000) in each; "
+      f"whole processes (start, simulation, and rentree's result files), {rounds} rounds alternated after one untimed; "
+      f"Erlang C Wq = {wq:.6f} s. A ratio below 1 is rentree taking less time than the engine of the row.")
+EOF
+        fi
+    fi
+fi
+
 echo
 echo "Command line:"
 echo
@@ -225,6 +300,9 @@ echo "$invocation"
 if [[ -n "$rentree_cmd" ]]; then echo "# rentree: $rentree_cmd"; fi
 echo "# simpy:   $simpy_cmd"
 echo "# ciw:     $ciw_cmd"
+if [[ $quick -eq 0 ]]; then
+    echo "# Rust peers: benches/peers/rust/target/release/mmc-{simcore,nexosim,heap} --horizon-s 100000 --warmup-s 1000 --seed $seed"
+fi
 echo '```'
 
 if [[ $peer_failed -eq 1 ]]; then
