@@ -12,7 +12,7 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::PyBytes;
 use rentree::cli::{self, Kept};
 use rentree::output::Format;
 use rentree::scenario::Source;
@@ -90,12 +90,17 @@ fn to_py(py: Python<'_>, e: &anyhow::Error) -> PyErr {
     if let Some(rentree::Error::Interrupted { .. }) = library {
         return PyKeyboardInterrupt::new_err(cli::message(e));
     }
-    let err = BadInput::new_err(cli::message(e));
-    let problems = library.map(problems_of).unwrap_or_default();
+    bad_input(py, cli::message(e), library.map(problems_of).unwrap_or_default(), library.and_then(rentree::Error::file))
+}
+
+/// `BadInput` with `message`, its `problems`, and the first problem's parts as attributes (`file` falling back
+/// to `file` when there is no problem).
+fn bad_input(py: Python<'_>, message: String, problems: Vec<Problem>, file: Option<String>) -> PyErr {
+    let err = BadInput::new_err(message);
     let value = err.value(py);
     let first = problems.first();
     // Setting attributes on a fresh exception instance cannot fail but for memory; a failure leaves them unset.
-    let _ = value.setattr("file", first.and_then(|p| p.file.clone()).or_else(|| library.and_then(rentree::Error::file)));
+    let _ = value.setattr("file", first.and_then(|p| p.file.clone()).or(file));
     let _ = value.setattr("field", first.and_then(|p| p.field.clone()));
     let _ = value.setattr("found", first.map(|p| p.found.clone()));
     let _ = value.setattr("expected", first.map(|p| p.expected.clone()));
@@ -261,16 +266,7 @@ fn command(py: Python<'_>, args: Vec<String>) -> PyResult<()> {
     // The package returns what the command finds as objects, and its warnings as Python warnings.
     cli::set_quiet(true);
     let argv: Vec<String> = std::iter::once("rentree".to_owned()).chain(args).collect();
-    let parsed = cli::parse(&argv).map_err(|e| {
-        let err = BadInput::new_err(e.to_string().trim_end().to_owned());
-        let value = err.value(py);
-        let _ = value.setattr("file", None::<String>);
-        let _ = value.setattr("field", None::<String>);
-        let _ = value.setattr("found", None::<String>);
-        let _ = value.setattr("expected", None::<String>);
-        let _ = value.setattr("problems", PyList::empty(py));
-        err
-    })?;
+    let parsed = cli::parse(&argv).map_err(|e| bad_input(py, e.to_string().trim_end().to_owned(), Vec::new(), None))?;
     match interruptible(py, || cli::execute(parsed))? {
         Ok(_) => Ok(()),
         Err(e) => Err(to_py(py, &e)),
