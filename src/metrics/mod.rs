@@ -1,8 +1,9 @@
 //! Measurements taken during a run, and the run's result rows.
 //!
 //! Accumulators are streaming: a national run has billions of samples, so nothing stores one value per
-//! request. Quantiles come from HDR histograms (bounded memory, 3 significant digits), means from exact
-//! integer sums, time averages from integrated areas.
+//! request for longer than a minute. Quantiles come from HDR histograms (bounded memory, 3 significant
+//! digits) or, within a minute, from the minute's values reported as the histogram would
+//! ([`MinuteDurations`]); means from exact integer sums, time averages from integrated areas.
 
 pub mod ci;
 pub mod columns;
@@ -172,8 +173,13 @@ impl DurationStats {
         DurationStats { histogram: None, count: 0, zeros: 0, sum_us: 0 }
     }
 
+    /// The histogram's top, µs: two days. Longer durations count at the top for quantiles.
+    const HIGHEST_US: u64 = 2 * 86_400 * MICROS_PER_S;
+    /// The histogram's precision.
+    const SIGNIFICANT_DIGITS: u8 = 3;
+
     fn empty_histogram() -> Box<Histogram<u64>> {
-        Box::new(Histogram::new_with_bounds(1, 2 * 86_400 * MICROS_PER_S, 3).expect("static histogram bounds are valid"))
+        Box::new(Histogram::new_with_bounds(1, Self::HIGHEST_US, Self::SIGNIFICANT_DIGITS).expect("static histogram bounds are valid"))
     }
 
     /// Records one duration.
@@ -247,6 +253,118 @@ impl DurationStats {
     }
 }
 
+/// The durations of one short window (a minute's waits or latencies): every value kept until the window
+/// closes, so that its quantiles are a selection among them.
+///
+/// Its quantiles are exactly those of a [`DurationStats`] fed the same values: the rank is the
+/// histogram's, and the value at that rank is reported as the top of its histogram bucket, as the
+/// histogram reports it. What differs is the cost. A histogram of these bounds is about 220 KiB, which a
+/// minute had to zero and then sweep once per quantile: at reduced scales, and in small systems, that cost
+/// more than the minute's events themselves. Here a value costs a push, a quantile a selection over the
+/// minute's values, and a reset nothing; memory follows the busiest minute (8 bytes a value).
+#[derive(Clone, Debug)]
+pub struct MinuteDurations {
+    /// The positive durations, µs, clamped as the histogram clamps them; in no particular order.
+    values_us: Vec<u64>,
+    count: u64,
+    sum_us: u128,
+    /// The largest duration the histogram records as it is ([`Geometry`]), read once.
+    largest_us: u64,
+}
+
+impl Default for MinuteDurations {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The bucket geometry of [`DurationStats`]'s histograms, for [`MinuteDurations`] to report a value as
+/// they would (never recorded into after its set-up; `u8` counts keep it small), and the largest value
+/// they record as it is: their buckets reach past their nominal top, and only a value beyond the last
+/// bucket is recorded as the nominal top instead.
+struct Geometry {
+    histogram: Histogram<u8>,
+    largest_us: u64,
+}
+
+fn bucket_geometry() -> &'static Geometry {
+    static GEOMETRY: std::sync::OnceLock<Geometry> = std::sync::OnceLock::new();
+    GEOMETRY.get_or_init(|| {
+        let mut probe = Histogram::<u8>::new_with_bounds(1, DurationStats::HIGHEST_US, DurationStats::SIGNIFICANT_DIGITS)
+            .expect("static histogram bounds are valid");
+        // The recordable values are one range from zero: the largest is found by bisection.
+        let (mut fits, mut beyond) = (DurationStats::HIGHEST_US, u64::MAX);
+        while beyond - fits > 1 {
+            let mid = fits + (beyond - fits) / 2;
+            if probe.record(mid).is_ok() {
+                fits = mid;
+            } else {
+                beyond = mid;
+            }
+        }
+        probe.reset();
+        Geometry { histogram: probe, largest_us: fits }
+    })
+}
+
+impl MinuteDurations {
+    /// An empty window.
+    pub fn new() -> Self {
+        MinuteDurations { values_us: Vec::new(), count: 0, sum_us: 0, largest_us: bucket_geometry().largest_us }
+    }
+
+    /// Records one duration.
+    #[inline]
+    pub fn record(&mut self, d: SimDuration) {
+        self.count += 1;
+        if d.as_micros() > 0 {
+            // As the histogram's saturating record: beyond its last bucket, its nominal top.
+            let us = d.as_micros();
+            self.values_us.push(if us > self.largest_us { DurationStats::HIGHEST_US } else { us });
+            self.sum_us += u128::from(d.as_micros());
+        }
+    }
+
+    /// Number of durations recorded.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Exact mean in seconds (0 when empty).
+    pub fn mean_s(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum_us as f64 / self.count as f64 / MICROS_PER_S as f64
+        }
+    }
+
+    /// The `q`-quantile in seconds (0 when empty), equal to [`DurationStats::quantile_s`] on the same
+    /// values. Reorders the values kept.
+    pub fn quantile_s(&mut self, q: f64) -> f64 {
+        let positive = self.values_us.len() as u64;
+        let zeros = self.count - positive;
+        let rank = (q * self.count as f64).ceil() as u64;
+        if positive == 0 || rank <= zeros {
+            return 0.0;
+        }
+        // The histogram's steps, in the same floating point: the quantile among the positive values, then
+        // its rank among them (at least the first).
+        let q_positive = ((rank - zeros) as f64 / positive as f64).min(1.0);
+        let k = ((q_positive * positive as f64).ceil() as u64).max(1);
+        let at = usize::try_from(k - 1).expect("a rank among values held in memory fits usize");
+        let (_, &mut value_us, _) = self.values_us.select_nth_unstable(at);
+        bucket_geometry().histogram.highest_equivalent(value_us) as f64 / MICROS_PER_S as f64
+    }
+
+    /// Forgets everything recorded (keeps the allocation).
+    pub fn reset(&mut self) {
+        self.values_us.clear();
+        self.count = 0;
+        self.sum_us = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,5 +418,35 @@ mod tests {
         assert!((s.quantile_s(1.0) - 0.040).abs() < 1e-4);
         assert!((s.mean_s() - 0.0082).abs() < 1e-12);
         assert!((s.max_s() - 0.040).abs() < 1e-4);
+    }
+
+    #[test]
+    fn minute_durations_give_the_histograms_quantiles_exactly() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(7);
+        // Windows of every size from empty to thousands, with zeros, ties, values spanning µs to days and
+        // beyond the histogram's top.
+        for window in 0..300 {
+            let n = if window % 50 == 0 { 5_000 } else { window % 37 };
+            let (mut hist, mut kept) = (DurationStats::new(), MinuteDurations::new());
+            for _ in 0..n {
+                let us = match rng.random_range(0..5) {
+                    0 => 0,
+                    1 => rng.random_range(1..2_000),
+                    2 => rng.random_range(1..10_000_000),
+                    3 => 1_000 * rng.random_range(1..20u64),
+                    _ => rng.random_range(1..(3 * DurationStats::HIGHEST_US)),
+                };
+                hist.record(SimDuration(us));
+                kept.record(SimDuration(us));
+            }
+            assert_eq!(kept.count(), hist.count());
+            assert_eq!(kept.mean_s(), hist.mean_s());
+            for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0] {
+                assert_eq!(kept.quantile_s(q), hist.quantile_s(q), "window {window} ({n} values), q = {q}");
+            }
+            kept.reset();
+            assert_eq!((kept.count(), kept.quantile_s(0.5), kept.mean_s()), (0, 0.0, 0.0));
+        }
     }
 }

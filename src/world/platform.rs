@@ -7,7 +7,7 @@ use super::ids::{Id, PlatformId, PoolId};
 use super::request::Kind;
 use super::user::User;
 use crate::engine::{SimDuration, SimTime, StreamRng};
-use crate::metrics::{DurationStats, TimeWeighted, Window};
+use crate::metrics::{MinuteDurations, TimeWeighted, Window};
 use crate::policy::AdaptiveThrottle;
 use crate::scenario::PlatformSpec;
 
@@ -86,7 +86,7 @@ pub struct Platform {
     /// The observed span: from the end of the warm-up (or 0) to the horizon.
     pub observed: Window<PlatformTotals>,
     /// Response times of requests answered in time this minute.
-    pub minute_latencies: DurationStats,
+    pub minute_latencies: MinuteDurations,
     /// Attacks on the platform and its protection, if it is attacked.
     pub attack: Option<PlatformAttack>,
     /// Flags real users for the protection (false positives, users abroad), if it has one.
@@ -130,7 +130,7 @@ impl Platform {
             counts: PlatformCounts::default(),
             minute: Window::default(),
             observed: Window::default(),
-            minute_latencies: DurationStats::new(),
+            minute_latencies: MinuteDurations::new(),
             attack: None,
             flag_rng: None,
             classes: None,

@@ -7,7 +7,7 @@
 use super::fluid::AttackFluid;
 use super::slab::Ref;
 use crate::engine::{DurationDist, SeedRng, SimDuration, SimTime, StreamRng};
-use crate::metrics::{DurationStats, TimeWeighted, Window};
+use crate::metrics::{MinuteDurations, TimeWeighted, Window};
 use std::collections::VecDeque;
 
 /// The priority attack requests claim in a pool with priority classes: none, so they wait in the last
@@ -116,7 +116,7 @@ pub struct Pool {
     /// The observed span: from the end of the warm-up (or 0) to the horizon.
     pub observed: Window<PoolTotals>,
     /// Waits of requests that left the backlog this minute.
-    pub minute_waits: DurationStats,
+    pub minute_waits: MinuteDurations,
 }
 
 impl Pool {
@@ -155,7 +155,7 @@ impl Pool {
             counts: PoolCounts::default(),
             minute: Window::default(),
             observed: Window::default(),
-            minute_waits: DurationStats::new(),
+            minute_waits: MinuteDurations::new(),
         }
     }
 
