@@ -8,8 +8,9 @@ use super::time::{SimDuration, SimTime};
 /// The engine calls [`Model::handle`] for each event in time order; the model owns all its state, so a run is
 /// a plain value that can be sent to another thread.
 pub trait Model {
-    /// The closed set of events this model understands.
-    type Event;
+    /// The closed set of events this model understands: small plain values, copied in and out of the
+    /// pending set.
+    type Event: Copy;
     /// Reacts to `event` at the scheduler's current time.
     fn handle(&mut self, event: Self::Event, sched: &mut Scheduler<Self::Event>);
 
@@ -63,13 +64,13 @@ pub struct Scheduler<E> {
     processed: u64,
 }
 
-impl<E> Default for Scheduler<E> {
+impl<E: Copy> Default for Scheduler<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> Scheduler<E> {
+impl<E: Copy> Scheduler<E> {
     /// A scheduler at time zero with nothing pending.
     pub fn new() -> Self {
         Scheduler { now: SimTime::ZERO, queue: EventQueue::new(), processed: 0 }

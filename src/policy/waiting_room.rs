@@ -302,6 +302,7 @@ mod tests {
     /// The world side of the protocol for tests: users join at given times, some abandon at given times;
     /// returns (admission time, user) in order. Follows the module documentation's protocol to the letter.
     fn drive(room: &mut WaitingRoom<usize>, joins: &[(SimTime, usize)], abandons: &[(SimTime, usize)], seed: u64) -> Vec<(SimTime, usize)> {
+        #[derive(Clone, Copy)]
         enum Ev {
             Join(usize),
             Abandon(usize),
