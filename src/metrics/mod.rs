@@ -145,6 +145,24 @@ pub fn time_average(area: u128, span: SimDuration) -> f64 {
     }
 }
 
+/// The mean of `count` durations summing to `sum_us` µs, in seconds (0 when there are none).
+fn mean_s_of(sum_us: u128, count: u64) -> f64 {
+    if count == 0 {
+        0.0
+    } else {
+        sum_us as f64 / count as f64 / MICROS_PER_S as f64
+    }
+}
+
+/// Where the `q`-quantile of `count` durations, `zeros` of them zero, lies among the positive ones (a
+/// quantile of them, at most 1), or `None` when it is zero: the zeros cover rank `⌈q·count⌉`, or there is
+/// nothing else.
+fn quantile_among_positive(q: f64, count: u64, zeros: u64) -> Option<f64> {
+    let positive = count - zeros;
+    let rank = (q * count as f64).ceil() as u64;
+    (positive > 0 && rank > zeros).then(|| ((rank - zeros) as f64 / positive as f64).min(1.0))
+}
+
 /// A streaming record of durations: exact count and mean, approximate quantiles (3 significant digits).
 ///
 /// Zero durations (a request served without waiting: most of them in a healthy system) are counted apart
@@ -201,24 +219,13 @@ impl DurationStats {
 
     /// Exact mean in seconds (0 when empty).
     pub fn mean_s(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.sum_us as f64 / self.count as f64 / MICROS_PER_S as f64
-        }
+        mean_s_of(self.sum_us, self.count)
     }
 
     /// The `q`-quantile in seconds (0 when empty).
     pub fn quantile_s(&self, q: f64) -> f64 {
-        let positive = self.count - self.zeros;
-        // The q-quantile is zero while the zeros cover rank q·count; beyond, it is the matching rank among the
-        // positive values.
-        let rank = (q * self.count as f64).ceil() as u64;
-        match &self.histogram {
-            Some(h) if positive > 0 && rank > self.zeros => {
-                let q_positive = (rank - self.zeros) as f64 / positive as f64;
-                h.value_at_quantile(q_positive.min(1.0)) as f64 / MICROS_PER_S as f64
-            }
+        match (&self.histogram, quantile_among_positive(q, self.count, self.zeros)) {
+            (Some(h), Some(q_positive)) => h.value_at_quantile(q_positive) as f64 / MICROS_PER_S as f64,
             _ => 0.0,
         }
     }
@@ -332,25 +339,18 @@ impl MinuteDurations {
 
     /// Exact mean in seconds (0 when empty).
     pub fn mean_s(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.sum_us as f64 / self.count as f64 / MICROS_PER_S as f64
-        }
+        mean_s_of(self.sum_us, self.count)
     }
 
     /// The `q`-quantile in seconds (0 when empty), equal to [`DurationStats::quantile_s`] on the same
     /// values. Reorders the values kept.
     pub fn quantile_s(&mut self, q: f64) -> f64 {
         let positive = self.values_us.len() as u64;
-        let zeros = self.count - positive;
-        let rank = (q * self.count as f64).ceil() as u64;
-        if positive == 0 || rank <= zeros {
+        let Some(q_positive) = quantile_among_positive(q, self.count, self.count - positive) else {
             return 0.0;
-        }
-        // The histogram's steps, in the same floating point: the quantile among the positive values, then
-        // its rank among them (at least the first).
-        let q_positive = ((rank - zeros) as f64 / positive as f64).min(1.0);
+        };
+        // The histogram's step, in the same floating point: the rank among the positive values (at least the
+        // first).
         let k = ((q_positive * positive as f64).ceil() as u64).max(1);
         let at = usize::try_from(k - 1).expect("a rank among values held in memory fits usize");
         let (_, &mut value_us, _) = self.values_us.select_nth_unstable(at);
