@@ -9,8 +9,10 @@
 //! waits (0.1545 s), so the best leads by exactly δ, the least favourable case of the guarantee. Each run is
 //! warmed up for 600 s (about seven relaxation times) and observed for OBSERVED_S seconds: at 600 s a run's
 //! mean wait is precise enough that most selections end at their first stage; a shorter window makes each
-//! run noisier (its stationary mean is the same), so that KN goes through many stages and eliminates as it
-//! goes, which is where it saves runs on a fixed-sample procedure. Each repetition is the whole command on
+//! run noisier, so that KN goes through many stages and eliminates as it goes, which is where it saves runs
+//! on a fixed-sample procedure. A window too short breaks the slippage configuration itself: at 60 s a run's
+//! mean wait is skewed and biased low by the requests still waiting at the horizon
+//! (`benches/select_window_bias.toml` measures it; README, "select"). Each repetition is the whole command on
 //! its own seed, its runs written and read back as part files. Rows: independent streams (the textbook
 //! setting) and common random numbers (rentree's default). The PCS interval is Wilson's at 95%.
 
