@@ -123,6 +123,8 @@ fn default_slow_s() -> f64 {
 /// linear = { "platforms.pronote.pool.servers" = 1.0 }   # price per unit of each knob; or
 /// # server_hours = { pronote = 1.0 }                   # price per server-hour of each platform; or
 /// # metric = "server_hours", delta = 5.0               # any summary metric, told apart to within delta
+/// [optimize.start]                                      # optional: a point to start from, every knob
+/// "platforms.pronote.pool.servers" = 350
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +136,11 @@ pub struct RawOptimize {
     /// Constraints on summary metrics' means, `METRIC<=THRESHOLD+-TOLERANCE` or `>=`.
     #[serde(default)]
     pub constraints: Vec<String>,
+    /// Where the search starts, beside its uniform draws (dotted path → a value on that knob's lattice,
+    /// every knob given): a configuration known to be good, such as a reduced scale's answer to be
+    /// refined at full scale, spares the runs of finding its region again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub start: BTreeMap<String, f64>,
 }
 
 /// A knob's values: `min, min + step, …` up to `max`.
@@ -295,6 +302,8 @@ pub struct Problem {
     pub cost: Cost,
     /// The constraints.
     pub constraints: Vec<super::select::MetricConstraint>,
+    /// The point the search starts from (an index into each knob's values), if the file gives one.
+    pub start: Option<Vec<u64>>,
 }
 
 /// One knob of an optimisation.
@@ -441,8 +450,45 @@ impl Problem {
                 "at least one constraint with a linear cost (without one, the cheapest is every knob at its minimum)",
             ));
         }
-        Ok(Problem { knobs, cost, constraints })
+        let start = start_point(raw, &knobs, path)?;
+        Ok(Problem { knobs, cost, constraints, start })
     }
+}
+
+/// `[optimize.start]` as indices into the knobs' values: every knob, each at a value of its lattice.
+fn start_point(raw: &RawOptimize, knobs: &[Knob], path: &Path) -> Result<Option<Vec<u64>>> {
+    if raw.start.is_empty() {
+        return Ok(None);
+    }
+    for p in raw.start.keys() {
+        if !raw.knobs.contains_key(p) {
+            return Err(invalid(path, &format!("optimize.start.\"{p}\""), p, "one of the knobs of [optimize.knobs]"));
+        }
+    }
+    knobs
+        .iter()
+        .map(|k| {
+            let field = format!("optimize.start.\"{}\"", k.path);
+            let Some(&v) = raw.start.get(&k.path) else {
+                return Err(invalid(path, &field, "nothing", "a value for every knob when a start is given"));
+            };
+            let (first, last) = (k.values[0], *k.values.last().expect("a knob has values"));
+            let step = if k.values.len() > 1 { k.values[1] - first } else { 1.0 };
+            let i = ((v - first) / step).round();
+            // The lattice is min + i·step; a value written in decimal may be off it by rounding only.
+            let on_lattice = v.is_finite() && i >= 0.0 && (i as usize) < k.values.len() && (k.values[i as usize] - v).abs() <= 1e-9 * step.abs().max(v.abs());
+            if !on_lattice {
+                return Err(invalid(
+                    path,
+                    &field,
+                    v,
+                    &format!("a value of the knob's lattice: {first} to {last} in steps of {step}"),
+                ));
+            }
+            Ok(i as u64)
+        })
+        .collect::<Result<Vec<u64>>>()
+        .map(Some)
 }
 
 fn invalid(path: &Path, field: &str, found: impl ToString, expected: &str) -> Error {

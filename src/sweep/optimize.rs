@@ -352,6 +352,7 @@ pub fn optimize(experiment: &Experiment, options: &OptimizeOptions) -> Result<Op
     let mut spec =
         CompassSpec::new(levels.clone(), problem.constraints.iter().map(|c| c.constraint).collect(), experiment.raw.experiment.seed);
     spec.first_stage = options.first_stage as usize;
+    spec.start = problem.start.clone();
     let mut compass = Compass::new(spec).map_err(|e| argument("[optimize]", "", &e.to_string()))?;
     let first = compass.next_batch().len() as u64;
     if options.max_runs < first {

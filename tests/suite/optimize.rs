@@ -124,6 +124,23 @@ fn over_repetitions_the_optimum_is_found_as_often_as_stated() {
     assert!(found >= 4, "the optimum in {found} of 5 optimisations");
 }
 
+#[test]
+fn a_start_is_the_first_point_run_and_the_optimum_is_still_found() {
+    // Started at the far corner of the box (45, 35), the search's first point is that corner, and it
+    // still ends at Erlang C's optimum: a start adds a point, it does not confine the search.
+    let d = common::scratch("optimize", "start");
+    let p = experiment(&d, 1, None);
+    let text = std::fs::read_to_string(&p).unwrap().replace(
+        "[optimize.cost]\n",
+        "[optimize.start]\n\"platforms.a.pool.servers\" = 45\n\"platforms.b.pool.servers\" = 35\n[optimize.cost]\n",
+    );
+    std::fs::write(&p, text).unwrap();
+    let o = optimize(&Experiment::load(&p).unwrap(), &options(d.join("out"), 2)).unwrap();
+    assert_eq!(knobs(&o), ["25", "15"], "{:?}", o.note);
+    let table = rentree::output::read_table(&d.join("out/optimization.parquet")).unwrap();
+    assert_eq!(table.text("label").unwrap()[0], "a.pool.servers=45, b.pool.servers=35");
+}
+
 fn bytes(dir: &Path) -> Vec<Vec<u8>> {
     ["optimization.parquet", "runs.parquet", "configs.parquet", "timeseries.parquet", "plan.json"]
         .iter()
@@ -178,6 +195,23 @@ fn bad_problems_are_refused_with_the_file_and_the_field() {
         ("[optimize.cost]\n", "[optimize.cost]\nmetric = \"server_hours\"\n", "optimize.cost"),
         ("design = \"optimize\"", "design = \"grid\"", "optimize"),
         ("[optimize]\n", "[optimize]\nbudget = 3\n", "unknown field `budget`"),
+        // A start off a knob's lattice, on a knob that does not exist, or missing a knob.
+        (
+            "[optimize.cost]\n",
+            "[optimize.start]\n\"platforms.a.pool.servers\" = 25.5\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n",
+            "optimize.start.\"platforms.a.pool.servers\"",
+        ),
+        (
+            "[optimize.cost]\n",
+            "[optimize.start]\n\"platforms.a.pool.servers\" = 46\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n",
+            "optimize.start.\"platforms.a.pool.servers\"",
+        ),
+        (
+            "[optimize.cost]\n",
+            "[optimize.start]\n\"platforms.c.pool.servers\" = 25\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n",
+            "optimize.start.\"platforms.c.pool.servers\"",
+        ),
+        ("[optimize.cost]\n", "[optimize.start]\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n", "optimize.start.\"platforms.a.pool.servers\""),
     ];
     for (i, (from, to, field)) in cases.iter().enumerate() {
         assert!(good.contains(from), "case {i}: {from:?} not in the experiment");
