@@ -476,14 +476,12 @@ fn start_point(raw: &RawOptimize, knobs: &[Knob], path: &Path) -> Result<Option<
             let step = if k.values.len() > 1 { k.values[1] - first } else { 1.0 };
             let i = ((v - first) / step).round();
             // The lattice is min + i·step; a value written in decimal may be off it by rounding only.
-            let on_lattice = v.is_finite() && i >= 0.0 && (i as usize) < k.values.len() && (k.values[i as usize] - v).abs() <= 1e-9 * step.abs().max(v.abs());
+            let on_lattice = v.is_finite()
+                && i >= 0.0
+                && (i as usize) < k.values.len()
+                && (k.values[i as usize] - v).abs() <= 1e-9 * step.abs().max(v.abs());
             if !on_lattice {
-                return Err(invalid(
-                    path,
-                    &field,
-                    v,
-                    &format!("a value of the knob's lattice: {first} to {last} in steps of {step}"),
-                ));
+                return Err(invalid(path, &field, v, &format!("a value of the knob's lattice: {first} to {last} in steps of {step}")));
             }
             Ok(i as u64)
         })

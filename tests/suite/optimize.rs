@@ -211,7 +211,11 @@ fn bad_problems_are_refused_with_the_file_and_the_field() {
             "[optimize.start]\n\"platforms.c.pool.servers\" = 25\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n",
             "optimize.start.\"platforms.c.pool.servers\"",
         ),
-        ("[optimize.cost]\n", "[optimize.start]\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n", "optimize.start.\"platforms.a.pool.servers\""),
+        (
+            "[optimize.cost]\n",
+            "[optimize.start]\n\"platforms.b.pool.servers\" = 15\n[optimize.cost]\n",
+            "optimize.start.\"platforms.a.pool.servers\"",
+        ),
     ];
     for (i, (from, to, field)) in cases.iter().enumerate() {
         assert!(good.contains(from), "case {i}: {from:?} not in the experiment");
