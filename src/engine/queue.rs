@@ -35,6 +35,11 @@ const BUCKETS: usize = 65;
 /// instructions, but the full-scale replay holds 17% more memory in its buckets and was no faster.)
 const RUN: usize = 256;
 
+/// Bits that hold an item's index in its bucket when the bucket is sorted into the run (see
+/// [`EventQueue::sort_into_run`]): enough for [`RUN`] items.
+const RUN_INDEX_BITS: u32 = 8;
+const _: () = assert!(RUN <= 1 << RUN_INDEX_BITS);
+
 /// A priority queue of events keyed by [`SimTime`], popping the earliest first and, among equal times, in
 /// insertion order. Pushing a time earlier than the last popped one is a logic error: it is caught by a
 /// debug assertion and, in release builds, the event is treated as due now (it cannot jump the past).
@@ -47,12 +52,16 @@ pub struct EventQueue<E> {
     current: Vec<(u64, E)>,
     /// Index of the run's first item in `current`.
     head: usize,
-    /// `buckets[i - 1]` is bucket `i` (1..=64) of the radix heap.
-    buckets: Vec<Vec<(u64, E)>>,
+    /// `buckets[i - 1]` is bucket `i` (1..=64) of the radix heap. An array, not a vector: a bucket index
+    /// computed from a 64-bit key is then known to be in range, and a move between buckets carries no
+    /// bounds check.
+    buckets: [Vec<(u64, E)>; BUCKETS - 1],
     /// Bit `i - 1` is set when bucket `i` is non-empty, so the lowest one is a `trailing_zeros` away.
     occupied: u64,
     last: u64,
     len: usize,
+    /// Scratch space of [`EventQueue::sort_into_run`], kept to spare an allocation per refill.
+    order: Vec<u64>,
 }
 
 impl<E: Copy> Default for EventQueue<E> {
@@ -70,7 +79,15 @@ fn bucket_of(key: u64, last: u64) -> usize {
 impl<E: Copy> EventQueue<E> {
     /// An empty queue whose floor starts at time zero.
     pub fn new() -> Self {
-        EventQueue { current: Vec::new(), head: 0, buckets: (1..BUCKETS).map(|_| Vec::new()).collect(), occupied: 0, last: 0, len: 0 }
+        EventQueue {
+            current: Vec::new(),
+            head: 0,
+            buckets: std::array::from_fn(|_| Vec::new()),
+            occupied: 0,
+            last: 0,
+            len: 0,
+            order: Vec::with_capacity(RUN),
+        }
     }
 
     /// Number of pending events.
@@ -165,6 +182,23 @@ impl<E: Copy> EventQueue<E> {
         self.current.get(self.head + ahead.min(n - 1)).map(|(_, e)| e)
     }
 
+    /// Sorts `items` (at most [`RUN`], keys within `2^(64 - RUN_INDEX_BITS)` of `min`) into the empty run,
+    /// stably, and leaves `items` empty. Each item is sorted as one `u64`, its offset from `min` above its
+    /// index in `items`: an unstable sort of plain integers, which keeps equal keys in insertion order
+    /// because the index breaks their ties, and costs a third of the instructions of a stable sort of the
+    /// 24-byte items (callgrind, national replay at scale 0.01).
+    #[inline]
+    fn sort_into_run(&mut self, items: &mut Vec<(u64, E)>, min: u64) {
+        debug_assert!(items.len() <= RUN && self.current.is_empty());
+        debug_assert!(items.iter().all(|&(k, _)| k - min < 1 << (64 - RUN_INDEX_BITS)));
+        self.order.clear();
+        self.order.extend(items.iter().enumerate().map(|(at, &(k, _))| ((k - min) << RUN_INDEX_BITS) | at as u64));
+        self.order.sort_unstable();
+        const INDEX: u64 = (1 << RUN_INDEX_BITS) - 1;
+        self.current.extend(self.order.iter().map(|&o| items[(o & INDEX) as usize]));
+        items.clear();
+    }
+
     /// Refills the empty run from the lowest non-empty bucket: splits buckets into lower ones until the
     /// lowest holds at most [`RUN`] items, then sorts that one into the run. Returns false when the queue
     /// is empty.
@@ -179,16 +213,24 @@ impl<E: Copy> EventQueue<E> {
             let i = self.occupied.trailing_zeros() as usize;
             self.occupied &= !(1 << i);
             let mut moving = std::mem::take(&mut self.buckets[i]);
-            self.last = moving.iter().map(|(k, _)| *k).min().expect("bucket is non-empty");
+            let min = moving.iter().map(|(k, _)| *k).min().expect("bucket is non-empty");
+            self.last = min;
             if moving.len() <= RUN {
-                // Stable: equal keys keep their insertion order.
-                moving.sort_by_key(|&(k, _)| k);
-                // The run takes the bucket's allocation and the bucket the run's (empty) one.
-                let empty = std::mem::replace(&mut self.current, moving);
-                self.buckets[i] = empty;
+                // Bucket `i + 1` spans less than 2^i: its keys share every bit above bit `i` with the old
+                // floor, and have bit `i` set.
+                if i <= (64 - RUN_INDEX_BITS) as usize {
+                    self.sort_into_run(&mut moving, min);
+                    self.buckets[i] = moving;
+                } else {
+                    // Stable: equal keys keep their insertion order.
+                    moving.sort_by_key(|&(k, _)| k);
+                    // The run takes the bucket's allocation and the bucket the run's (empty) one.
+                    let empty = std::mem::replace(&mut self.current, moving);
+                    self.buckets[i] = empty;
+                }
                 return true;
             }
-            for (key, event) in moving.drain(..) {
+            for &(key, event) in &moving {
                 let b = bucket_of(key, self.last);
                 if b == 0 {
                     // Equal to the new minimum: the run, whose items all share this key (FIFO order).
@@ -199,6 +241,7 @@ impl<E: Copy> EventQueue<E> {
                 }
             }
             // Keep the allocation: the same bucket fills up again later in the run.
+            moving.clear();
             self.buckets[i] = moving;
             if !self.current.is_empty() {
                 return true;

@@ -207,6 +207,22 @@ impl Pool {
         self.busy.value()
     }
 
+    /// Whether [`Pool::offer`] would answer `Blocked` now, outside an attack: every slot busy and the
+    /// backlog full. In the national morning's retry storm most requests are turned away so, and their
+    /// sender can then fail them without first storing them.
+    #[inline]
+    pub fn turns_away(&self) -> bool {
+        self.fluid.is_none() && self.busy.value() >= self.slots && self.max_waiting.is_some_and(|m| self.waiting.value() >= m)
+    }
+
+    /// Counts a request turned away by [`Pool::turns_away`] as [`Pool::offer`] counts one it blocks.
+    #[inline]
+    pub fn count_turned_away(&mut self) {
+        debug_assert!(self.turns_away());
+        self.counts.arrivals += 1;
+        self.counts.blocked += 1;
+    }
+
     /// Offers a request of priority `priority` to the pool at `now`; on `Started` the caller schedules the
     /// service completion.
     // Always inlined: with two callers (a group's request, an attack's) the inliner outlined it, 1.2% more

@@ -71,6 +71,21 @@ impl Servers {
         p.connections += 1;
         let route = p.route(kind);
         let (first_pool, hops) = (route[0], route.len() as u8);
+        if self.pools[first_pool].turns_away() {
+            // Turned away at once by its first pool, as `offer` would turn it away, without a record stored
+            // and removed: no reference to it could outlive this call.
+            self.pools[first_pool].count_turned_away();
+            p.counts.refused += 1;
+            if observed {
+                sh.groups[group].stats.blocked += 1;
+            }
+            p.connections -= 1;
+            Self::door_room(sh, platform, sched);
+            if let Some(u) = user {
+                clients.request_failed(sh, u, sched);
+            }
+            return None;
+        }
         let r = self.requests.insert(Request {
             arrived: now,
             since: now,
