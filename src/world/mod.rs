@@ -233,6 +233,10 @@ struct Group {
     stats: GroupStats,
 }
 
+/// The users' storage beyond which [`Model::prefetch_second`] is given: a core's L2 cache on the machines the
+/// speed section measures (AMD EPYC, 1 MiB per core). Below it a user's record is found in cache anyway.
+const SECOND_HINT_MIN_BYTES: usize = 1 << 20;
+
 /// The cohort index of the groups of class participants: they follow a cohort's behaviour but are counted
 /// in the class figures, not in the cohorts' rows.
 const CLASS_GROUP: u32 = u32::MAX;
@@ -297,6 +301,24 @@ impl Model for World<'_> {
             Event::ServiceDone(r) | Event::Timeout(r) | Event::PatienceExpired(r) => self.servers.requests.prefetch(r),
             _ => {}
         }
+    }
+
+    #[inline]
+    fn prefetch_second(&self, next: &Event) {
+        // A request's completion or timeout goes on to its user, a second record among millions.
+        if let Event::ServiceDone(r) | Event::Timeout(r) = *next {
+            if let Some(u) = self.servers.requests.get(r).and_then(|req| req.user) {
+                self.clients.users.prefetch(u);
+            }
+        }
+    }
+
+    #[inline]
+    fn second_hint_pays(&self) -> bool {
+        // Only a user's record is loaded by the second hint; while all of them fit in a core's L2 cache (a
+        // textbook queue has none), the hint's look into the request costs more than it saves: 4% more
+        // instructions on the M/M/c bench (callgrind).
+        self.clients.users.storage_bytes() > SECOND_HINT_MIN_BYTES
     }
 
     #[inline]

@@ -145,6 +145,11 @@ impl<T> Slab<T> {
         out
     }
 
+    /// Bytes of the storage the records have touched so far (every slot ever used, alive or free).
+    pub fn storage_bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<Slot<T>>()
+    }
+
     /// Records alive.
     pub fn live(&self) -> u64 {
         self.live
