@@ -181,6 +181,28 @@ impl<'s> World<'s> {
     }
 }
 
+/// The people each component of `parts` (see [`components`]) expects over the horizon: every cohort's
+/// arrivals on the component's platforms, with or without sessions. The estimate of its work by which a
+/// run starts its largest component first; attack traffic is left out, so a component that holds little
+/// but an attack is underestimated (it then starts later, which costs wall time, never a result).
+pub(super) fn expected_people(scenario: &Scenario, parts: &[Vec<bool>]) -> Vec<f64> {
+    let horizon_s = scenario.horizon.as_secs_f64();
+    parts
+        .iter()
+        .map(|active| {
+            let mut people = 0.0;
+            for c in &scenario.cohorts {
+                for &(pi, share) in &c.platforms {
+                    if active[pi] {
+                        people += share_of(&c.arrivals, share).expected_count(horizon_s);
+                    }
+                }
+            }
+            people
+        })
+        .collect()
+}
+
 /// The platforms that share nothing, as sets of active pools (platform pools first, then dependencies):
 /// two platforms are in one component when a login dependency links them. In name order of their first
 /// platform, so the decomposition depends on the scenario only.
@@ -252,5 +274,42 @@ impl World<'_> {
             }
         }
         self.minutes.absorb(minutes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn every_person_is_expected_in_exactly_one_component() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/france-2021-04-06.toml");
+        let s = Scenario::load_scaled(&path, &[], 1.0).unwrap();
+        let parts = components(&s);
+        let people = expected_people(&s, &parts);
+        assert_eq!(people.len(), parts.len());
+        let horizon_s = s.horizon.as_secs_f64();
+        let on = |name: &str| {
+            let pi = s.platforms.iter().position(|p| p.name == name).expect("a platform of the replay");
+            let all: f64 = s
+                .cohorts
+                .iter()
+                .flat_map(|c| {
+                    c.platforms
+                        .iter()
+                        .filter(move |&&(p, _)| p == pi)
+                        .map(move |&(_, share)| share_of(&c.arrivals, share).expected_count(horizon_s))
+                })
+                .sum();
+            (parts.iter().position(|active| active[pi]).expect("every platform is in a component"), all)
+        };
+        // The replay's three components: the ENTs, Pronote with EduConnect, the Cned.
+        assert_eq!(parts.len(), 3);
+        for name in ["ent", "pronote", "cned"] {
+            let (k, all) = on(name);
+            assert!((people[k] - all).abs() <= 1e-9 * all, "{name}: {} expected in its component, {all} in its cohorts", people[k]);
+            assert!(all > 0.0, "{name} has users");
+        }
     }
 }
