@@ -73,7 +73,8 @@ impl Servers {
         let (first_pool, hops) = (route[0], route.len() as u8);
         if self.pools[first_pool].turns_away() {
             // Turned away at once by its first pool, as `offer` would turn it away, without a record stored
-            // and removed: no reference to it could outlive this call.
+            // and removed: no reference to it could outlive this call. The counts and the sender's news are
+            // those of the `Admission::Blocked` arm of `offer` for a request not orphaned; change both together.
             self.pools[first_pool].count_turned_away();
             p.counts.refused += 1;
             if observed {
@@ -161,6 +162,7 @@ impl Servers {
                 }
             }
             Admission::Blocked => {
+                // Also done, without the record, by `send` for a request its first pool `turns_away`.
                 let req = self.requests.remove(r).expect("live");
                 let p = &mut sh.platforms[req.platform];
                 p.counts.refused += 1;
