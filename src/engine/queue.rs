@@ -35,6 +35,10 @@ const BUCKETS: usize = 65;
 /// instructions, but the full-scale replay holds 17% more memory in its buckets and was no faster.)
 const RUN: usize = 256;
 
+/// A run this long is halved before the next insertion into it (see [`EventQueue::shed`]). Twice
+/// [`RUN`], so that a run fresh from a bucket has room to take the pushes that land in it.
+const RUN_LIMIT: usize = 2 * RUN;
+
 /// Bits that hold an item's index in its bucket when the bucket is sorted into the run (see
 /// [`EventQueue::sort_into_run`]): enough for [`RUN`] items.
 const RUN_INDEX_BITS: u32 = 8;
@@ -124,6 +128,9 @@ impl<E: Copy> EventQueue<E> {
             Some(&(back, _)) if self.head < self.current.len() && key <= back => {
                 if key == back {
                     self.current.push((key, event));
+                } else if self.current.len() - self.head >= RUN_LIMIT && self.shed() {
+                    // The run was halved: the key falls within what is left, or later.
+                    self.place(key, event);
                 } else {
                     let at = self.head + self.current[self.head..].partition_point(|&(k, _)| k <= key);
                     if self.head > 0 && at - self.head <= self.current.len() - at {
@@ -148,6 +155,36 @@ impl<E: Copy> EventQueue<E> {
         let b = bucket_of(key, self.last).max(1);
         self.buckets[b - 1].push((key, event));
         self.occupied |= 1 << (b - 1);
+    }
+
+    /// Gives the later half of an overlong run back to the buckets, and the spent slots before its head
+    /// back to the vector, so that an insertion shifts at most [`RUN_LIMIT`]` / 2` items. Returns false
+    /// (and changes nothing) when the run's keys are all equal, so that no cut keeps equals apart.
+    ///
+    /// Without it a run could grow without bound: a run sorted from a sparse bucket can end far ahead
+    /// (an event an hour away among a few), and every push before that end is inserted into it, so in a
+    /// busy stretch it held thousands of items and each insertion moved hundreds of them (a component of
+    /// the national replay spent most of its time in those moves).
+    ///
+    /// The cut falls where the key rises strictly, so the items given back are later than every item kept
+    /// and share no key with them, and they are appended to their buckets in their run order: FIFO among
+    /// equal keys holds, and so does the buckets' invariant (they are later than the floor `last`).
+    #[cold]
+    fn shed(&mut self) -> bool {
+        let end = self.current.len();
+        let mid = self.head + (end - self.head) / 2;
+        let rises = |i: &usize| self.current[*i].0 > self.current[*i - 1].0;
+        let Some(cut) = (mid.max(self.head + 1)..end).find(rises).or_else(|| (self.head + 1..mid).rev().find(rises)) else {
+            return false;
+        };
+        for at in cut..end {
+            let (key, event) = self.current[at];
+            self.spill(key, event);
+        }
+        self.current.truncate(cut);
+        self.current.drain(..self.head);
+        self.head = 0;
+        true
     }
 
     /// Removes and returns the earliest event (the first inserted among equal times).
@@ -299,6 +336,52 @@ mod tests {
         check_against_shadow(2, 1_000_000, 10, 0.55);
         check_against_shadow(3, 1_000_000, 1_000_000_000, 0.6);
         check_against_shadow(4, 500_000, 50, 0.45);
+    }
+
+    #[test]
+    fn a_run_ending_far_ahead_is_halved_and_keeps_the_order() {
+        // A few sparse events, the last an hour away, are sorted into the run; then a busy stretch pushes
+        // thousands of near events inside it, with ties, while popping: the run grows past `RUN_LIMIT` and
+        // is halved again and again. Every pop is checked against the shadow.
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
+        let mut queue = EventQueue::new();
+        let mut shadow: BTreeMap<(u64, u64), u64> = BTreeMap::new();
+        let mut seq = 0u64;
+        let mut push = |queue: &mut EventQueue<u64>, shadow: &mut BTreeMap<(u64, u64), u64>, t: u64| {
+            queue.push(SimTime(t), seq);
+            shadow.insert((t, seq), seq);
+            seq += 1;
+        };
+        // Both in the bucket of bit 32 from floor 0, so the first pop sorts them into one run, which then
+        // ends 71 minutes after the first.
+        for t in [(1 << 32) | 1, (1 << 33) - 1] {
+            push(&mut queue, &mut shadow, t);
+        }
+        assert_eq!(queue.pop(), Some((SimTime((1 << 32) | 1), 0)));
+        shadow.pop_first();
+        let mut now = (1 << 32) | 1;
+        let mut longest = 0;
+        for step in 0..400_000u64 {
+            // Pushes outnumber pops 3 to 2 early on, so the run lengthens, then match them; a tie on every
+            // seventh step.
+            let pushes = if step < 100_000 { 3 } else { 2 };
+            for k in 0..pushes {
+                let t = if k == 0 && step % 7 == 0 { now } else { now + rng.random_range(1..5_000_000) };
+                push(&mut queue, &mut shadow, t);
+            }
+            for _ in 0..2 {
+                let ((t, _), id) = shadow.pop_first().expect("shadow non-empty");
+                assert_eq!(queue.pop(), Some((SimTime(t), id)), "step {step}");
+                now = t;
+            }
+            longest = longest.max(queue.current.len() - queue.head);
+        }
+        assert!(longest <= RUN_LIMIT, "the run reached {longest} items");
+        assert!(longest > RUN, "the run never grew past a bucket's size ({longest}): the test misses its case");
+        while let Some(((t, _), id)) = shadow.pop_first() {
+            assert_eq!(queue.pop(), Some((SimTime(t), id)));
+        }
+        assert!(queue.is_empty());
     }
 
     #[test]
