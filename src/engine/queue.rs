@@ -14,7 +14,7 @@
 //! smaller than every item of a higher bucket.
 //!
 //! The bottom of the heap is a sorted run, `current`: when the lowest non-empty bucket holds at most
-//! [`RUN`] items it is sorted into the run instead of being split further, which saves the last few moves
+//! [`RUN`] items ([`LARGE_RUN`] in a large queue) it is sorted into the run instead of being split further, which saves the last few moves
 //! of each item and, above all, tells the order of the next events in advance, so that a model can start
 //! loading the records they point to several events ahead ([`EventQueue::peek_ahead`]). A push that falls
 //! within the run (at or before its last key) is inserted in order; anything later goes to the buckets.
@@ -27,25 +27,36 @@ use super::time::SimTime;
 
 const BUCKETS: usize = 65;
 
-/// A bucket of at most this many items is sorted into the run rather than split into lower buckets.
-/// Sorting a few hundred items in cache costs less than the moves it saves, each of which writes to a
-/// bucket far from the others. Longer runs make the pushes that land inside them shift more items.
-/// Measured on the national replay (full scale, CPU seconds): 16 → slower, 64 → 68, 256 → 64, 1024 → 64.
-/// (Re-measured with the run as a plain vector: 32 and 16 handle the M/M/c bench in 3% and 5% fewer
-/// instructions, but the full-scale replay holds 17% more memory in its buckets and was no faster.)
+/// A bucket of at most this many items is sorted into the run rather than split into lower buckets,
+/// while the queue holds fewer than [`LARGE_QUEUE`] items. Sorting a few hundred items in cache costs
+/// less than the moves it saves, each of which writes to a bucket far from the others. Longer runs make
+/// the pushes that land inside them shift more items. Measured on the national replay (full scale, CPU
+/// seconds): 16 → slower, 64 → 68, 256 → 64, 1024 → 64; with the run as a plain vector, 32 and 16
+/// handled the M/M/c bench in 3% and 5% fewer instructions but held 17% more memory at full scale for
+/// no gain there; since the run is held under twice its size ([`EventQueue::shed`]), 128 was slower
+/// than 256 at full scale (24.2 against 22.9 s of wall time).
 const RUN: usize = 256;
 
-/// A run this long is halved before the next insertion into it (see [`EventQueue::shed`]). Twice
-/// [`RUN`], so that a run fresh from a bucket has room to take the pushes that land in it.
-const RUN_LIMIT: usize = 2 * RUN;
+/// The size of [`RUN`] once the queue holds [`LARGE_QUEUE`] items or more. A push then seldom lands in
+/// the run, which is a sliver of the queue (in the national replay's largest component, 2.9 million of
+/// 193 million pushes), so a longer run costs little in insertions and saves moves down the buckets
+/// (4.7 per push there with 256). At full scale, three runs of each alternated (median wall and CPU
+/// seconds) with one size for every queue: 256 → 22.9 and 34.2, 512 → 22.4 and 33.4, 1024 → 21.4 and
+/// 32.5, 2048 → 21.6 and 33.7. One size for every queue would not do: with 1,024, the hold benchmark at
+/// 1,000 pending events, whose queue is then one run taking every push, went from 23.5 to 79.6 ns.
+const LARGE_RUN: usize = 1024;
+
+/// The number of pending events from which a bucket of up to [`LARGE_RUN`] items is sorted into the run.
+/// Sixty-four times [`LARGE_RUN`]: the run is then at most a sixty-fourth of the queue.
+const LARGE_QUEUE: usize = 64 * LARGE_RUN;
 
 /// An insertion within this many items of an end of the run walks to its place; farther in, it searches.
 const PROBE: usize = 8;
 
 /// Bits that hold an item's index in its bucket when the bucket is sorted into the run (see
-/// [`EventQueue::sort_into_run`]): enough for [`RUN`] items.
-const RUN_INDEX_BITS: u32 = 8;
-const _: () = assert!(RUN <= 1 << RUN_INDEX_BITS);
+/// [`EventQueue::sort_into_run`]): enough for [`LARGE_RUN`] items.
+const RUN_INDEX_BITS: u32 = 10;
+const _: () = assert!(RUN <= LARGE_RUN && LARGE_RUN <= 1 << RUN_INDEX_BITS);
 
 /// A priority queue of events keyed by [`SimTime`], popping the earliest first and, among equal times, in
 /// insertion order. Pushing a time earlier than the last popped one is a logic error: it is caught by a
@@ -93,7 +104,7 @@ impl<E: Copy> EventQueue<E> {
             occupied: 0,
             last: 0,
             len: 0,
-            order: Vec::with_capacity(RUN),
+            order: Vec::with_capacity(LARGE_RUN),
         }
     }
 
@@ -131,7 +142,7 @@ impl<E: Copy> EventQueue<E> {
             Some(&(back, _)) if self.head < self.current.len() && key <= back => {
                 if key == back {
                     self.current.push((key, event));
-                } else if self.current.len() - self.head >= RUN_LIMIT && self.shed() {
+                } else if self.current.len() - self.head >= 2 * self.run_size() && self.shed() {
                     // The run was halved: the key falls within what is left, or later.
                     self.place(key, event);
                 } else {
@@ -195,7 +206,8 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Gives the later half of an overlong run back to the buckets, and the spent slots before its head
-    /// back to the vector, so that an insertion shifts at most [`RUN_LIMIT`]` / 2` items. Returns false
+    /// back to the vector, so that an insertion shifts at most a run's size ([`EventQueue::run_size`])
+    /// of items. Returns false
     /// (and changes nothing) when the run's keys are all equal, so that no cut keeps equals apart.
     ///
     /// Without it a run could grow without bound: a run sorted from a sparse bucket can end far ahead
@@ -222,6 +234,18 @@ impl<E: Copy> EventQueue<E> {
         self.current.drain(..self.head);
         self.head = 0;
         true
+    }
+
+    /// The most items a bucket may hold to be sorted into the run: [`RUN`], or [`LARGE_RUN`] in a queue
+    /// of [`LARGE_QUEUE`] items or more. A run that has grown to twice this is halved before the next
+    /// insertion into it, so that a run fresh from a bucket has room to take the pushes that land in it.
+    #[inline]
+    fn run_size(&self) -> usize {
+        if self.len >= LARGE_QUEUE {
+            LARGE_RUN
+        } else {
+            RUN
+        }
     }
 
     /// Removes and returns the earliest event (the first inserted among equal times).
@@ -256,14 +280,14 @@ impl<E: Copy> EventQueue<E> {
         self.current.get(self.head + ahead.min(n - 1)).map(|(_, e)| e)
     }
 
-    /// Sorts `items` (at most [`RUN`], keys within `2^(64 - RUN_INDEX_BITS)` of `min`) into the empty run,
+    /// Sorts `items` (at most [`LARGE_RUN`], keys within `2^(64 - RUN_INDEX_BITS)` of `min`) into the empty run,
     /// stably, and leaves `items` empty. Each item is sorted as one `u64`, its offset from `min` above its
     /// index in `items`: an unstable sort of plain integers, which keeps equal keys in insertion order
     /// because the index breaks their ties, and costs a third of the instructions of a stable sort of the
     /// 24-byte items (callgrind, national replay at scale 0.01).
     #[inline]
     fn sort_into_run(&mut self, items: &mut Vec<(u64, E)>, min: u64) {
-        debug_assert!(items.len() <= RUN && self.current.is_empty());
+        debug_assert!(items.len() <= LARGE_RUN && self.current.is_empty());
         debug_assert!(items.iter().all(|&(k, _)| k - min < 1 << (64 - RUN_INDEX_BITS)));
         self.order.clear();
         self.order.extend(items.iter().enumerate().map(|(at, &(k, _))| ((k - min) << RUN_INDEX_BITS) | at as u64));
@@ -274,7 +298,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Refills the empty run from the lowest non-empty bucket: splits buckets into lower ones until the
-    /// lowest holds at most [`RUN`] items, then sorts that one into the run. Returns false when the queue
+    /// lowest holds at most [`EventQueue::run_size`] items, then sorts that one into the run. Returns false when the queue
     /// is empty.
     fn refill(&mut self) -> bool {
         debug_assert_eq!(self.head, self.current.len());
@@ -289,7 +313,7 @@ impl<E: Copy> EventQueue<E> {
             let mut moving = std::mem::take(&mut self.buckets[i]);
             let min = moving.iter().map(|(k, _)| *k).min().expect("bucket is non-empty");
             self.last = min;
-            if moving.len() <= RUN {
+            if moving.len() <= self.run_size() {
                 // Bucket `i + 1` spans less than 2^i: its keys share every bit above bit `i` with the old
                 // floor, and have bit `i` set.
                 if i <= (64 - RUN_INDEX_BITS) as usize {
@@ -378,8 +402,9 @@ mod tests {
     #[test]
     fn a_run_ending_far_ahead_is_halved_and_keeps_the_order() {
         // A few sparse events, the last an hour away, are sorted into the run; then a busy stretch pushes
-        // thousands of near events inside it, with ties, while popping: the run grows past `RUN_LIMIT` and
-        // is halved again and again. Every pop is checked against the shadow.
+        // thousands of near events inside it, with ties, while popping: the run grows past twice its size
+        // and is halved again and again (the queue grows past `LARGE_QUEUE` on the way, so both sizes
+        // of run are taken). Every pop is checked against the shadow.
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(9);
         let mut queue = EventQueue::new();
         let mut shadow: BTreeMap<(u64, u64), u64> = BTreeMap::new();
@@ -413,7 +438,7 @@ mod tests {
             }
             longest = longest.max(queue.current.len() - queue.head);
         }
-        assert!(longest <= RUN_LIMIT, "the run reached {longest} items");
+        assert!(longest <= 2 * LARGE_RUN, "the run reached {longest} items");
         assert!(longest > RUN, "the run never grew past a bucket's size ({longest}): the test misses its case");
         while let Some(((t, _), id)) = shadow.pop_first() {
             assert_eq!(queue.pop(), Some((SimTime(t), id)));
