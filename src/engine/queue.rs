@@ -14,12 +14,12 @@
 //! smaller than every item of a higher bucket.
 //!
 //! The bottom of the heap is a sorted run, `current`: when the lowest non-empty bucket holds at most
-//! [`RUN`] items ([`LARGE_RUN`] in a large queue) it is sorted into the run instead of being split
+//! `RUN` items (`LARGE_RUN` in a large queue) it is sorted into the run instead of being split
 //! further, which saves the last few moves of each item and, above all, tells the order of the next
 //! events in advance, so that a model can start loading the records they point to several events ahead
 //! ([`EventQueue::peek_ahead`]). A push that falls within the run (at or before its last key) is inserted
 //! in order; anything later goes to the buckets. A run that has grown to twice its size is halved
-//! ([`EventQueue::shed`]).
+//! (`EventQueue::shed`).
 //!
 //! FIFO among equal keys holds without a sequence number: items with equal keys always sit in the same
 //! bucket, in insertion order (buckets are only appended to and redistributed front to back); the run is

@@ -7,10 +7,10 @@
 //!   TASKS`): each stage's runs
 //!   are written to a batch file, submitted as a job array with `sbatch --wait`, and run by the hidden
 //!   command `rentree stage BATCH --task I/N`; the procedure waits for the array, reads the part files and
-//!   decides the next stage ([`run_stage`], [`run_task`]). The batch names each configuration by its
+//!   decides the next stage (`run_stage`, [`run_task`]). The batch names each configuration by its
 //!   overrides of the experiment's base scenario, so a task rebuilds exactly the scenario the driver holds,
 //!   whatever made it (a design, a sensitivity analysis's points, an optimisation's search), and
-//!   [`super::run_one`] writes the same part file a local run would.
+//!   `super::run_one` writes the same part file a local run would.
 
 use super::experiment::Experiment;
 use super::{read_json, run_file, run_one};

@@ -23,7 +23,7 @@
 //!    the work of thousands of attack requests, a sum the law of large numbers makes nearly certain.
 //!
 //! Aggregate: at every change of rate (a burst starting, a ramp step, protection engaging) the pool's
-//! [`AttackFluid`](super::fluid::AttackFluid) gets the attack's new rate of work, and the front door its
+//! [`AttackFluid`] gets the attack's new rate of work, and the front door its
 //! new level of connections held by bots (rate × hold time, Little's law). Cost independent of the
 //! attack's size, and right in heavy overload only: it drops the attack's own randomness.
 
