@@ -105,16 +105,18 @@ impl<E: Copy> Scheduler<E> {
         self.now
     }
 
-    /// Schedules `event` after `delay` (zero means "now, after the events already due now").
+    /// Schedules `event` after `delay` (zero means "now, after the events already due now"). The event is
+    /// anything that converts into the queue's item type: a model whose queue holds its events packed
+    /// schedules them in their plain form.
     #[inline]
-    pub fn schedule(&mut self, delay: SimDuration, event: E) {
-        self.queue.push(self.now + delay, event);
+    pub fn schedule(&mut self, delay: SimDuration, event: impl Into<E>) {
+        self.queue.push(self.now + delay, event.into());
     }
 
     /// Schedules `event` at the absolute instant `at`; an instant in the past is treated as now.
     #[inline]
-    pub fn schedule_at(&mut self, at: SimTime, event: E) {
-        self.queue.push(at.max(self.now), event);
+    pub fn schedule_at(&mut self, at: SimTime, event: impl Into<E>) {
+        self.queue.push(at.max(self.now), event.into());
     }
 
     /// Number of events handled so far.
@@ -212,8 +214,8 @@ mod tests {
     fn run_until_stops_at_the_horizon_and_keeps_the_rest() {
         let mut s = Scheduler::new();
         let mut m = Recorder(Vec::new());
-        s.schedule_at(SimTime(0), 3);
-        s.schedule_at(SimTime(100), 42);
+        s.schedule_at(SimTime(0), 3u32);
+        s.schedule_at(SimTime(100), 42u32);
         assert_eq!(s.run_until(&mut m, SimTime(12)), Stop::Reached);
         assert_eq!(m.0, vec![(0, 3), (5, 2), (10, 1)]);
         assert_eq!(s.now(), SimTime(12));
@@ -272,8 +274,8 @@ mod tests {
     fn zero_delay_events_run_after_those_already_due() {
         let mut s = Scheduler::new();
         let mut m = Recorder(Vec::new());
-        s.schedule_at(SimTime(5), 20);
-        s.schedule_at(SimTime(0), 1);
+        s.schedule_at(SimTime(5), 20u32);
+        s.schedule_at(SimTime(0), 1u32);
         s.run_until(&mut m, SimTime(5));
         // Event 1 schedules 0 at t=5, after 20 which was already due at t=5.
         assert_eq!(m.0, vec![(0, 1), (5, 20), (5, 0)]);

@@ -34,6 +34,9 @@ use validator::Validator;
 /// its pool in 16 bits, which keeps it within one cache line.
 pub const MAX_POOLS: usize = u16::MAX as usize;
 
+/// Attacks one platform may have: an attack's event names it in 11 bits (`world::event`).
+pub const MAX_ATTACKS: usize = 1 << 11;
+
 /// The largest count of servers, workers per server or rooms a file may state: pools count in 32 bits.
 pub const MAX_COUNT: i64 = u32::MAX as i64;
 
@@ -281,6 +284,13 @@ impl Scenario {
             let admission = v.admission(&format!("{field}.admission"), &p.admission, &cohort_names);
             let attacks: Vec<AttackSpec> =
                 p.attacks.iter().enumerate().filter_map(|(i, a)| v.attack(&format!("{field}.attacks[{i}]"), a, run.horizon_s)).collect();
+            if p.attacks.len() > MAX_ATTACKS {
+                v.problem(
+                    &format!("{field}.attacks"),
+                    &format!("{} attacks", p.attacks.len()),
+                    &format!("at most {MAX_ATTACKS} on one platform"),
+                );
+            }
             if p.max_connections.is_none() {
                 if let Some(i) = p.attacks.iter().position(|a| a.tier == "front_door") {
                     v.problem(

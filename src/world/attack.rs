@@ -32,7 +32,7 @@ use super::ids::{AttackId, Id, IdVec, PlatformId, PoolId};
 use super::platform::Platform;
 use super::pool::{Admission, ATTACK_PRIORITY};
 use super::request::{Kind, Request, Stage};
-use super::{Event, Servers, Shared};
+use super::{Event, PackedEvent, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, SimTime, StreamRng};
 use crate::metrics::Window;
 use crate::scenario::{AttackModel, AttackSpec, AttackTier, MitigationSpec, PlatformSpec, HYBRID_QUEUE_SLOTS};
@@ -159,7 +159,7 @@ impl PlatformAttack {
 
     /// Hybrid: draws the next passing arrival of every attack on the door (`door`) or on the pool, from
     /// `now`, and schedules it under a fresh token (any pending one goes stale).
-    fn draw_tier(&mut self, platform: PlatformId, door: bool, horizon: SimTime, sched: &mut Scheduler<Event>) {
+    fn draw_tier(&mut self, platform: PlatformId, door: bool, horizon: SimTime, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         for k in 0..self.attacks.len() {
             if Self::at_door(&self.attacks[k]) != door {
@@ -267,7 +267,7 @@ impl PlatformAttack {
 impl Servers {
     /// Schedules every platform's attack events: rate changes (aggregate) or first arrivals (requests), and
     /// the moment protection engages.
-    pub(super) fn schedule_attacks(sh: &mut Shared, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule_attacks(sh: &mut Shared, sched: &mut Scheduler<PackedEvent>) {
         for (platform, p) in sh.platforms.iter_ids_mut() {
             let Some(pa) = p.attack.as_mut().filter(|_| sh.active[platform.pool()]) else { continue };
             if let Some(t) = pa.mitigation_at {
@@ -299,7 +299,7 @@ impl Servers {
     }
 
     /// Aggregate: the attack's rates on `platform` change now (a step, or protection engaging).
-    pub(super) fn attack_step(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_step(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let p = &sh.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
@@ -340,7 +340,7 @@ impl Servers {
     }
 
     /// Protection engages on `platform`.
-    pub(super) fn mitigation_on(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn mitigation_on(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let p = &sh.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
@@ -367,7 +367,7 @@ impl Servers {
 
     /// Hybrid: sets the pool's fluid inflow to the pool attacks' passing work while their stream is parked
     /// into it, and to nothing otherwise (creating the fluid the first time).
-    fn feed_fluid(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    fn feed_fluid(&mut self, sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let pa = sh.platforms[platform].attack.as_ref().expect("attacked platform");
         let (rate, work) = if pa.pool_park == Some(Park::Fluid) { pa.pool_rates(now) } else { (0.0, 0.0) };
@@ -383,7 +383,7 @@ impl Servers {
 
     /// Hybrid: parks the pool's attack stream (`why`) after one of its requests was turned away or the
     /// backlog reached its share of attack requests.
-    fn park_pool(&mut self, sh: &mut Shared, platform: PlatformId, why: Park, sched: &mut Scheduler<Event>) {
+    fn park_pool(&mut self, sh: &mut Shared, platform: PlatformId, why: Park, sched: &mut Scheduler<PackedEvent>) {
         let p = &mut sh.platforms[platform];
         let (connections, cap) = (p.connections, p.max_connections);
         let pa = p.attack.as_mut().expect("attacked platform");
@@ -398,7 +398,7 @@ impl Servers {
     /// Hybrid: after an event of `pool` that may have made room (a slot freed, a request gone from the
     /// backlog, slots added), lets its parked attack stream send again if there is room now.
     #[inline]
-    pub(super) fn attack_room(&mut self, sh: &mut Shared, pool: PoolId, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_room(&mut self, sh: &mut Shared, pool: PoolId, sched: &mut Scheduler<PackedEvent>) {
         let Some(platform) = pool.platform(sh.platforms.len()) else { return };
         let p = &mut sh.platforms[platform];
         let Some(pa) = p.attack.as_mut() else { return };
@@ -420,7 +420,7 @@ impl Servers {
     }
 
     /// A bot's connection at the front door of `platform` closes.
-    pub(super) fn attack_hangup(sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn attack_hangup(sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<PackedEvent>) {
         sh.platforms[platform].attack.as_mut().expect("attacked platform").door_connections -= 1.0;
         Self::door_room(sh, platform, sched);
     }
@@ -428,7 +428,7 @@ impl Servers {
     /// Hybrid: after a connection at the front door of `platform` closed, lets its parked attack stream
     /// send again if a connection is free now.
     #[inline]
-    pub(super) fn door_room(sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn door_room(sh: &mut Shared, platform: PlatformId, sched: &mut Scheduler<PackedEvent>) {
         let p = &mut sh.platforms[platform];
         let Some(pa) = p.attack.as_mut() else { return };
         if !pa.door_parked {
@@ -451,7 +451,7 @@ impl Servers {
         platform: PlatformId,
         attack: AttackId,
         token: u32,
-        sched: &mut Scheduler<Event>,
+        sched: &mut Scheduler<PackedEvent>,
     ) {
         let now = sched.now();
         let p = &mut sh.platforms[platform];
@@ -568,7 +568,7 @@ impl Servers {
 
     /// Aggregate: schedules the moment the first real request waiting behind attack work in `pool` may
     /// start, replacing any earlier such event.
-    pub(super) fn reschedule_head(&mut self, pool: PoolId, sched: &mut Scheduler<Event>) {
+    pub(super) fn reschedule_head(&mut self, pool: PoolId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let requests = &self.requests;
         let p = &mut self.pools[pool];
@@ -590,7 +590,7 @@ impl Servers {
     }
 
     /// Aggregate: the work ahead of `pool`'s first waiting request has drained: it takes a slot.
-    pub(super) fn fluid_head(&mut self, sh: &mut Shared, pool: PoolId, token: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn fluid_head(&mut self, sh: &mut Shared, pool: PoolId, token: u32, sched: &mut Scheduler<PackedEvent>) {
         let Some((f, _)) = self.pools[pool].fluid.as_mut() else { return };
         if f.token != token {
             return;

@@ -173,6 +173,7 @@ impl<'s> World<'s> {
                 // At worst all of them are alive at once; a Poisson count above its mean just grows the slab.
                 users: Slab::with_capacity(expected_users.min(MAX_RESERVED_USERS as f64) as usize),
                 user_groups,
+                tokens: Default::default(),
             },
             provisioning,
             minutes: Minutes::new(sink),

@@ -12,7 +12,7 @@ use super::ids::{ClassId, GroupId, Id, IdVec, PlatformId, PoolId};
 use super::platform::Platform;
 use super::slab::Ref;
 use super::user::User;
-use super::{Clients, Event, Servers, Shared};
+use super::{Clients, Event, PackedEvent, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, StreamRng};
 use crate::metrics::Window;
 use crate::scenario::ClassesSpec;
@@ -143,7 +143,7 @@ impl Classes {
 impl Classes {
     /// Bell `bell` of `platform` (whose classes these are) rings: its classes are created and their
     /// participants will try to join.
-    pub(super) fn bell(&mut self, platform: PlatformId, bell: u32, sched: &mut Scheduler<Event>) {
+    pub(super) fn bell(&mut self, platform: PlatformId, bell: u32, sched: &mut Scheduler<PackedEvent>) {
         let c = self;
         let (_, count) = c.spec.bells[bell as usize];
         let spread = c.spec.join_spread.as_secs_f64();
@@ -253,7 +253,7 @@ pub(super) fn totals(platforms: &IdVec<PlatformId, Platform>, pools: &[PoolId]) 
 
 impl Clients {
     /// Schedules every platform's bells.
-    pub(super) fn schedule_classes(sh: &mut Shared, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule_classes(sh: &mut Shared, sched: &mut Scheduler<PackedEvent>) {
         for (platform, p) in sh.platforms.iter_ids() {
             let Some(c) = p.classes.as_ref().filter(|_| sh.active[platform.pool()]) else { continue };
             for (b, &(t, _)) in c.spec.bells.iter().enumerate() {
@@ -272,7 +272,7 @@ impl Clients {
         platform: PlatformId,
         class: ClassId,
         teacher: bool,
-        sched: &mut Scheduler<Event>,
+        sched: &mut Scheduler<PackedEvent>,
     ) {
         let now = sched.now();
         let p = &mut sh.platforms[platform];

@@ -9,14 +9,14 @@ use super::platform::Platform;
 use super::request::Kind;
 use super::slab::Ref;
 use super::user::{User, UserStage};
-use super::{classes, Clients, Event, Group, Servers, Shared};
+use super::{classes, Clients, Event, Group, PackedEvent, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, SimTime};
 use crate::scenario::Retrial;
 
 impl Clients {
     /// Schedules the next arrival of `group`, if it falls within the horizon.
     #[inline]
-    pub(super) fn schedule_next_arrival(sh: &mut Shared, group: GroupId, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule_next_arrival(sh: &mut Shared, group: GroupId, sched: &mut Scheduler<PackedEvent>) {
         let g = &mut sh.groups[group];
         if let Some(t) = g.arrivals.as_mut().and_then(|a| a.next_arrival(&mut g.arrival_rng)) {
             if t <= sh.horizon {
@@ -28,7 +28,7 @@ impl Clients {
     /// The next member of `group` arrives: a textbook arrival sends its one request, a person tries to log
     /// in.
     #[inline]
-    pub(super) fn arrival(&mut self, sh: &mut Shared, servers: &mut Servers, group: GroupId, sched: &mut Scheduler<Event>) {
+    pub(super) fn arrival(&mut self, sh: &mut Shared, servers: &mut Servers, group: GroupId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let g = &mut sh.groups[group];
         match &g.session {
@@ -76,11 +76,11 @@ impl Clients {
         }
     }
 
-    fn wake_user(&mut self, sh: &mut Shared, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<Event>) {
+    fn wake_user(&mut self, sh: &mut Shared, u: Ref, delay: SimDuration, stage: UserStage, sched: &mut Scheduler<PackedEvent>) {
         let user = self.users.get_mut(u).expect("a user being scheduled is alive");
         restage(user, stage, &sh.groups, &mut sh.platforms, sched.now());
-        user.token = user.token.wrapping_add(1);
-        sched.schedule(delay, Event::Wake { user: u, token: user.token });
+        user.token = self.tokens.fresh();
+        sched.schedule(delay, Event::Wake { slot: u.slot, token: user.token });
     }
 
     /// Moves user `u` to `stage` at `now` (see [`restage`]).
@@ -100,13 +100,13 @@ impl Clients {
     }
 
     /// Tries to log in: the admission pipeline of the user's platform answers, and the user acts on it.
-    pub(super) fn try_login(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn try_login(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let user = *self.users.get(u).expect("alive");
         let g = &sh.groups[user.group];
         let (platform, priority) = (g.platform, g.priority);
         // The ticket the room would hold: a new token, which invalidates any timer of the user's.
-        let ticket = (u, user.token.wrapping_add(1));
+        let ticket = (u, self.tokens.next());
         let verdict = sh.platforms[platform].admission.login(now, g.slot_start, priority, ticket);
         if !matches!(verdict, Verdict::Later(_)) {
             self.count_return(sh, u);
@@ -122,7 +122,7 @@ impl Clients {
         u: Ref,
         platform: PlatformId,
         verdict: Verdict,
-        sched: &mut Scheduler<Event>,
+        sched: &mut Scheduler<PackedEvent>,
     ) {
         let now = sched.now();
         match verdict {
@@ -137,7 +137,7 @@ impl Clients {
             Verdict::IntoRoom { release_at } => {
                 self.set_stage(sh, u, UserStage::InRoom, now);
                 let user = self.users.get_mut(u).expect("alive");
-                user.token = user.token.wrapping_add(1);
+                user.token = self.tokens.fresh();
                 let token = user.token;
                 if let Some(t) = release_at {
                     sched.schedule_at(t, Event::RoomRelease { platform });
@@ -145,7 +145,7 @@ impl Clients {
                 let g = &mut sh.groups[user.group];
                 if let Some(patience) = g.session.as_ref().and_then(|s| s.room_patience.as_ref()) {
                     let d = patience.sample(&mut g.behaviour_rng);
-                    sched.schedule(d, Event::Wake { user: u, token });
+                    sched.schedule(d, Event::Wake { slot: u.slot, token });
                 }
             }
             Verdict::Admit { in_quota } => {
@@ -183,7 +183,7 @@ impl Clients {
     }
 
     /// Sends the user's current request (`next`, attempt `attempt`), unless client-side throttling drops it.
-    fn send_user_request(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, sched: &mut Scheduler<Event>) {
+    fn send_user_request(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let user = self.users.get_mut(u).expect("alive");
         restage(user, UserStage::Requesting, &sh.groups, &mut sh.platforms, now);
@@ -214,7 +214,7 @@ impl Clients {
     }
 
     /// The user's request failed (timeout, refused, abandoned): retry, or give up on this session for now.
-    pub(super) fn request_failed(&mut self, sh: &mut Shared, u: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn request_failed(&mut self, sh: &mut Shared, u: Ref, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let Some(user) = self.users.get(u) else {
             return;
@@ -249,7 +249,7 @@ impl Clients {
 
     /// The user's request was answered, `latency` after it was sent: a session opens (login) or a page is
     /// read, and the user thinks before the next, or is done.
-    pub(super) fn request_succeeded(&mut self, sh: &mut Shared, u: Ref, latency: SimDuration, sched: &mut Scheduler<Event>) {
+    pub(super) fn request_succeeded(&mut self, sh: &mut Shared, u: Ref, latency: SimDuration, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let Some(user) = self.users.get(u) else {
             return;
@@ -290,9 +290,9 @@ impl Clients {
                 let user = self.users.get_mut(u).expect("alive");
                 user.accessed = true;
                 user.logged_in = true;
-                user.session_token = user.session_token.wrapping_add(1);
+                user.session_token = self.tokens.fresh();
                 if let Some(limit) = time_limit {
-                    sched.schedule(limit, Event::SessionExpired { user: u, token: user.session_token });
+                    sched.schedule(limit, Event::SessionExpired { slot: u.slot, token: user.session_token });
                 }
                 if user.pages_left == 0 {
                     self.finish_user(sh, u, now);
@@ -316,9 +316,10 @@ impl Clients {
         }
     }
 
-    /// User `u` acts on the timer it set with `token` (ignored if its plan changed since).
-    pub(super) fn wake(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
-        let Some(user) = self.users.get(u) else {
+    /// The user in `slot` acts on the timer it set with `token` (ignored if its plan changed since, or if
+    /// it left: the slot is then empty, or another user's, whose tokens are not this one).
+    pub(super) fn wake(&mut self, sh: &mut Shared, servers: &mut Servers, slot: u32, token: u32, sched: &mut Scheduler<PackedEvent>) {
+        let Some((u, user)) = self.users.occupant(slot) else {
             return;
         };
         if user.token != token {
@@ -344,9 +345,16 @@ impl Clients {
         }
     }
 
-    /// User `u`'s session (the one of `token`) reaches the platform's time limit.
-    pub(super) fn session_expired(&mut self, sh: &mut Shared, servers: &mut Servers, u: Ref, token: u32, sched: &mut Scheduler<Event>) {
-        let Some(user) = self.users.get(u) else {
+    /// The session (the one of `token`) of the user in `slot` reaches the platform's time limit.
+    pub(super) fn session_expired(
+        &mut self,
+        sh: &mut Shared,
+        servers: &mut Servers,
+        slot: u32,
+        token: u32,
+        sched: &mut Scheduler<PackedEvent>,
+    ) {
+        let Some((u, user)) = self.users.occupant(slot) else {
             return;
         };
         if user.session_token != token || !user.logged_in {
@@ -371,7 +379,7 @@ impl Clients {
         let p = &mut sh.platforms[platform];
         if user.logged_in {
             user.logged_in = false;
-            user.session_token = user.session_token.wrapping_add(1);
+            user.session_token = self.tokens.fresh();
             p.active_sessions -= 1;
         }
         if user.in_quota {
@@ -383,7 +391,7 @@ impl Clients {
     }
 
     /// "Come back in a few minutes": the user leaves and returns later, or gives up for the morning.
-    fn go_away(&mut self, sh: &mut Shared, u: Ref, sched: &mut Scheduler<Event>) {
+    fn go_away(&mut self, sh: &mut Shared, u: Ref, sched: &mut Scheduler<PackedEvent>) {
         let user = self.users.get_mut(u).expect("alive");
         user.returns += 1;
         // A class participant whose class has been judged stops trying.
@@ -413,7 +421,7 @@ impl Clients {
             let platform = g.platform;
             let user = self.users.get_mut(u).expect("alive");
             restage(user, UserStage::ComingBack, &sh.groups, &mut sh.platforms, sched.now());
-            user.token = user.token.wrapping_add(1);
+            user.token = self.tokens.fresh();
             let queue = &mut sh.platforms[platform].retrial_queue;
             queue.users.push_back((u, user.token));
             if !queue.armed {
@@ -430,7 +438,7 @@ impl Clients {
 
     /// The queue of come-backs of `platform` (constant retrial rate) sends its first user back, and arms its
     /// timer for the next one while any is left: one come-back per delay whatever the orbit's size.
-    pub(super) fn orbit_retry(&mut self, sh: &mut Shared, servers: &mut Servers, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn orbit_retry(&mut self, sh: &mut Shared, servers: &mut Servers, platform: PlatformId, sched: &mut Scheduler<PackedEvent>) {
         let users = &self.users;
         let live = |&(u, token): &(Ref, u32)| users.get(u).is_some_and(|x| x.token == token && x.stage == UserStage::ComingBack);
         let queue = &mut sh.platforms[platform].retrial_queue;
@@ -452,7 +460,7 @@ impl Clients {
         }
         if let Some(u) = next {
             let user = self.users.get_mut(u).expect("checked live");
-            user.token = user.token.wrapping_add(1);
+            user.token = self.tokens.fresh();
             self.try_login(sh, servers, u, sched);
         }
     }
@@ -466,7 +474,13 @@ impl Clients {
     }
 
     /// The waiting room of `platform` releases its next user, who goes on to the quota.
-    pub(super) fn room_release(&mut self, sh: &mut Shared, servers: &mut Servers, platform: PlatformId, sched: &mut Scheduler<Event>) {
+    pub(super) fn room_release(
+        &mut self,
+        sh: &mut Shared,
+        servers: &mut Servers,
+        platform: PlatformId,
+        sched: &mut Scheduler<PackedEvent>,
+    ) {
         let now = sched.now();
         let p = &mut sh.platforms[platform];
         let users = &self.users;
@@ -479,7 +493,7 @@ impl Clients {
         if let Some((u, _)) = admitted {
             let user = self.users.get_mut(u).expect("live in the room");
             // Invalidate the room-patience timer.
-            user.token = user.token.wrapping_add(1);
+            user.token = self.tokens.fresh();
             let verdict = p.admission.admit_session();
             self.set_stage(sh, u, UserStage::Requesting, now);
             self.follow(sh, servers, u, platform, verdict, sched);

@@ -6,7 +6,7 @@
 //! a [`RunError`] instead of a report, and the command line turns it into a message and exit code 2. The
 //! checks themselves live in the scheduler loop ([`crate::engine::Stop`]) and cost one comparison per event.
 
-use super::{Event, World};
+use super::{Event, PackedEvent, World};
 use crate::engine::{DurationDist, Scheduler, SimTime, STALL_EVENTS};
 use crate::scenario::Scenario;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,16 +18,17 @@ pub const RECORD_BYTES: u64 = 112;
 /// What a run may hold at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Users and requests alive at once, all components together (each component gets its share in
-    /// proportion to the people it may see).
+    /// Users and requests alive at once, all components together: each component gets an equal share, and
+    /// no world more than `event::RECORD_LIMIT` whatever this says.
     pub max_records: u64,
 }
 
 impl Default for Limits {
-    /// 2^27 records (about 14 GiB): far above any scenario this machine runs, so only a run that would
-    /// fail on allocation anyway is stopped. The command line sets a limit from the memory it may use.
+    /// 2^26 records (about 7 GiB), what one world may hold at most in any case (its events name a record's
+    /// slot in 27 bits, `super::event::RECORD_LIMIT`): far above any scenario this machine runs. The
+    /// command line sets a limit from the memory it may use.
     fn default() -> Self {
-        Limits { max_records: 1 << 27 }
+        Limits { max_records: super::event::RECORD_LIMIT }
     }
 }
 
@@ -203,11 +204,11 @@ pub(super) fn clock_text(clock_start_s: f64, t: SimTime) -> String {
 impl World<'_> {
     /// The diagnosis of a clock stuck at `at`: the kinds of the next few thousand events (all at that
     /// instant, since the loop goes on) and the scenario's settings that can close such a loop.
-    pub(super) fn stalled(&mut self, scenario: &Scenario, at: SimTime, sched: &mut Scheduler<Event>) -> RunError {
+    pub(super) fn stalled(&mut self, scenario: &Scenario, at: SimTime, sched: &mut Scheduler<PackedEvent>) -> RunError {
         let mut counts: Vec<(&'static str, u64)> = Vec::new();
         for _ in 0..4096 {
             let mut kind = "";
-            if sched.step_observed(self, |e| kind = kind_name(e)).is_none() {
+            if sched.step_observed(self, |e| kind = kind_name(&Event::from(*e))).is_none() {
                 break;
             }
             match counts.iter_mut().find(|c| c.0 == kind) {

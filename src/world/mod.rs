@@ -28,6 +28,7 @@ pub mod budget;
 mod build;
 pub mod classes;
 mod client;
+pub mod event;
 pub mod fluid;
 pub mod guard;
 pub mod ids;
@@ -46,158 +47,26 @@ use crate::engine::{ArrivalStream, DurationDist, Model, Scheduler, SimDuration, 
 use crate::metrics::{AccessPoint, MinuteRow, Summary};
 use crate::policy::RetryBudget;
 use crate::scenario::{Scenario, SessionSpec};
-use ids::{AttackId, ClassId, GroupId, IdVec, PlatformId, PoolId};
+use ids::{GroupId, IdVec, PlatformId, PoolId};
 use observer::Minutes;
 use platform::Platform;
 use pool::Pool;
 use provision::PoolProvisioning;
 use rayon::prelude::*;
 use request::Request;
-use slab::{Ref, Slab};
+use slab::Slab;
 use stats::GroupStats;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use user::User;
 
 pub use build::components;
+pub use event::{Event, PackedEvent};
 pub use guard::{clear_interrupt, interrupt_requested, request_interrupt, Limits, RunError};
 pub use sink::{MinuteSink, SinkError, FLUSH_ROWS};
 
 /// Length of a timeseries bin.
 pub const MINUTE: SimDuration = SimDuration::from_secs(60);
-
-/// Everything that can happen. Small and `Copy`: events sit in the pending set by the million.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// The next member of a (cohort, platform) group arrives.
-    Arrival {
-        /// The group.
-        group: GroupId,
-    },
-    /// A request finishes service in its current pool.
-    ServiceDone(Ref),
-    /// A waiting request's patience runs out (it leaves the backlog).
-    PatienceExpired(Ref),
-    /// A request's client timeout expires (the client stops waiting; the server does not know).
-    Timeout(Ref),
-    /// A user acts: comes back, retries, reads the next page, or gives up waiting in the room.
-    Wake {
-        /// The user.
-        user: Ref,
-        /// The user's token when this was scheduled; a different token means the event is stale.
-        token: u32,
-    },
-    /// A session reaches the platform's session time limit.
-    SessionExpired {
-        /// The user.
-        user: Ref,
-        /// The session token when this was scheduled.
-        token: u32,
-    },
-    /// The next user of a platform's orbit with a constant retrial rate comes back.
-    OrbitRetry {
-        /// The platform.
-        platform: PlatformId,
-    },
-    /// A platform's waiting room may admit its next user.
-    RoomRelease {
-        /// The platform.
-        platform: PlatformId,
-    },
-    /// A pool's timetable reaches step `step`.
-    TimetableStep {
-        /// The pool.
-        pool: PoolId,
-        /// Index in the timetable.
-        step: u32,
-    },
-    /// A pool's autoscaler evaluates its metric.
-    Autoscale {
-        /// The pool.
-        pool: PoolId,
-    },
-    /// A server ordered by an autoscaler finishes booting.
-    BootDone {
-        /// The pool.
-        pool: PoolId,
-        /// Whether the boot succeeded.
-        ok: bool,
-    },
-    /// A capacity incident starts (servers lost) or ends (servers back).
-    Incident {
-        /// The pool.
-        pool: PoolId,
-        /// Index in the pool's incidents.
-        index: u32,
-        /// Whether this is the end of the incident.
-        restore: bool,
-    },
-    /// An attack's rate changes (aggregate and hybrid models): a burst starts or ends, a ramp steps up.
-    AttackStep {
-        /// The platform.
-        platform: PlatformId,
-    },
-    /// Protection against attacks engages on a platform.
-    MitigationOn {
-        /// The platform.
-        platform: PlatformId,
-    },
-    /// A botnet sends a request (requests and hybrid models).
-    AttackArrival {
-        /// The platform.
-        platform: PlatformId,
-        /// Index of the attack on that platform.
-        attack: AttackId,
-        /// The attack's arrival token when scheduled; a different token means the event is stale.
-        token: u32,
-    },
-    /// A bot closes a front-door connection (requests and hybrid models).
-    AttackHangup {
-        /// The platform.
-        platform: PlatformId,
-    },
-    /// A bell rings on a platform with virtual classes.
-    ClassBell {
-        /// The platform.
-        platform: PlatformId,
-        /// Index of the bell.
-        bell: u32,
-    },
-    /// A class participant makes their first try to join.
-    ClassJoin {
-        /// The platform.
-        platform: PlatformId,
-        /// The class.
-        class: ClassId,
-        /// Whether it is the teacher.
-        teacher: bool,
-    },
-    /// The join window of a bell's classes ends: each is judged.
-    ClassJudge {
-        /// The platform.
-        platform: PlatformId,
-        /// Index of the bell.
-        bell: u32,
-    },
-    /// A bell's lessons end.
-    ClassEnd {
-        /// The platform.
-        platform: PlatformId,
-        /// Index of the bell.
-        bell: u32,
-    },
-    /// The attack work ahead of a pool's first waiting request has drained (aggregate model).
-    FluidHead {
-        /// The pool.
-        pool: PoolId,
-        /// The fluid's token when scheduled; a different token means the event is stale.
-        token: u32,
-    },
-    /// The warm-up ends: time averages restart.
-    WarmupEnd,
-    /// A minute ends: the timeseries takes a row per pool.
-    MinuteTick,
-}
 
 /// The result of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -274,6 +143,8 @@ struct Servers {
 /// The client side (`client.rs`, and the class participants' share of it in `classes.rs`): the users.
 struct Clients {
     users: Slab<User>,
+    /// The users' tokens, each given once (a user's event names its slot and a token, not a generation).
+    tokens: user::Tokens,
     /// Groups of people from cohorts (the class participants' groups follow).
     user_groups: usize,
 }
@@ -293,24 +164,24 @@ struct World<'s> {
 }
 
 impl Model for World<'_> {
-    type Event = Event;
+    type Event = PackedEvent;
 
     #[inline]
-    fn prefetch(&self, next: &Event) {
+    fn prefetch(&self, next: &PackedEvent) {
         // Users and requests live in slabs of millions: their first touch is a cache miss.
-        match *next {
-            Event::Wake { user, .. } | Event::SessionExpired { user, .. } => self.clients.users.prefetch(user),
-            Event::ServiceDone(r) | Event::Timeout(r) | Event::PatienceExpired(r) => self.servers.requests.prefetch(r),
+        match Event::from(*next) {
+            Event::Wake { slot, .. } | Event::SessionExpired { slot, .. } => self.clients.users.prefetch_slot(slot),
+            Event::ServiceDone(r) | Event::Timeout(r) | Event::PatienceExpired(r) => self.servers.requests.prefetch_slot(r.slot),
             _ => {}
         }
     }
 
     #[inline]
-    fn prefetch_second(&self, next: &Event) {
+    fn prefetch_second(&self, next: &PackedEvent) {
         // A request's completion or timeout goes on to its user, a second record among millions.
-        if let Event::ServiceDone(r) | Event::Timeout(r) = *next {
+        if let Event::ServiceDone(r) | Event::Timeout(r) = Event::from(*next) {
             if let Some(u) = self.servers.requests.get(r).and_then(|req| req.user) {
-                self.clients.users.prefetch(u);
+                self.clients.users.prefetch_slot(u.slot);
             }
         }
     }
@@ -331,15 +202,15 @@ impl Model for World<'_> {
     // Always inlined into the scheduler's loop, as it was before the loop gained its guards: left to the
     // inliner it became a call, 1.2% more instructions on the M/M/c bench (callgrind).
     #[inline(always)]
-    fn handle(&mut self, event: Event, sched: &mut Scheduler<Event>) {
+    fn handle(&mut self, event: PackedEvent, sched: &mut Scheduler<PackedEvent>) {
         let World { shared: sh, servers, clients, provisioning, .. } = self;
-        match event {
+        match Event::from(event) {
             Event::Arrival { group } => clients.arrival(sh, servers, group, sched),
             Event::ServiceDone(r) => servers.service_done(sh, clients, r, sched),
             Event::PatienceExpired(r) => servers.patience_expired(sh, clients, r, sched),
             Event::Timeout(r) => servers.timeout(sh, clients, r, sched),
-            Event::Wake { user, token } => clients.wake(sh, servers, user, token, sched),
-            Event::SessionExpired { user, token } => clients.session_expired(sh, servers, user, token, sched),
+            Event::Wake { slot, token } => clients.wake(sh, servers, slot, token, sched),
+            Event::SessionExpired { slot, token } => clients.session_expired(sh, servers, slot, token, sched),
             Event::RoomRelease { platform } => clients.room_release(sh, servers, platform, sched),
             Event::OrbitRetry { platform } => clients.orbit_retry(sh, servers, platform, sched),
             Event::TimetableStep { pool, step } => {
@@ -426,7 +297,9 @@ fn run_parts(
     let parts = components(scenario);
     // Each component holds its share of the records: split evenly, so that whether a run stops does not
     // depend on how the threads interleave.
-    let max_records = (limits.max_records / parts.len().max(1) as u64).max(1);
+    // A world holds no more than `event::RECORD_LIMIT` whatever the limits say: its events name a record's
+    // slot in 27 bits.
+    let max_records = (limits.max_records / parts.len().max(1) as u64).clamp(1, event::RECORD_LIMIT);
     // Components share nothing (no user, request, pool or policy), so each is a world of its own, run side
     // by side. They are always run apart, whatever the number of threads, so the result is the same on
     // one core or many: each component's events are a function of its own streams only.

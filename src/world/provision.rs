@@ -9,7 +9,7 @@
 
 use super::ids::PoolId;
 use super::pool::Pool;
-use super::Event;
+use super::{Event, PackedEvent};
 use crate::engine::{DurationDist, Scheduler, SimDuration, SimTime, StreamRng};
 use crate::policy::autoscale::{Autoscaler, Decision, Reading};
 use crate::scenario::{Incident, PoolSpec, Provisioning, ScaleMetric};
@@ -66,7 +66,7 @@ impl PoolProvisioning {
     }
 
     /// Schedules pool `pool`'s timetable steps, first autoscaler evaluation and incidents.
-    pub(super) fn schedule(&self, pool: PoolId, sched: &mut Scheduler<Event>) {
+    pub(super) fn schedule(&self, pool: PoolId, sched: &mut Scheduler<PackedEvent>) {
         match &self.plan {
             Plan::Static => {}
             Plan::Scheduled(steps) => {
@@ -92,7 +92,7 @@ impl PoolProvisioning {
 
     /// The autoscaler of pool `pool` (that is, `p`) reads the window that ends now, decides, orders or
     /// retires servers, and schedules its next evaluation.
-    pub(super) fn autoscale(&mut self, pool: PoolId, p: &mut Pool, sched: &mut Scheduler<Event>) {
+    pub(super) fn autoscale(&mut self, pool: PoolId, p: &mut Pool, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let Plan::Autoscale { metric, window, boot_delay, boot_failure_share, rule } = &mut self.plan else {
             return;
@@ -125,7 +125,7 @@ impl PoolProvisioning {
     }
 
     /// Incident `index` of pool `pool` (that is, `p`) strikes, or its servers come back (`restore`).
-    pub(super) fn incident(&self, pool: PoolId, index: u32, restore: bool, p: &mut Pool, sched: &mut Scheduler<Event>) -> Then {
+    pub(super) fn incident(&self, pool: PoolId, index: u32, restore: bool, p: &mut Pool, sched: &mut Scheduler<PackedEvent>) -> Then {
         let now = sched.now();
         let inc = &self.incidents[index as usize];
         let servers = u64::from(inc.servers);

@@ -8,7 +8,7 @@ use super::pool::Admission;
 use super::provision::Then;
 use super::request::{Kind, Request, Stage};
 use super::slab::Ref;
-use super::{Clients, Event, Servers, Shared};
+use super::{Clients, Event, PackedEvent, Servers, Shared};
 use crate::engine::{Scheduler, SimDuration, SimTime};
 use rand::RngCore;
 
@@ -23,7 +23,7 @@ impl Servers {
         group: GroupId,
         user: Option<Ref>,
         kind: Kind,
-        sched: &mut Scheduler<Event>,
+        sched: &mut Scheduler<PackedEvent>,
     ) -> Option<Ref> {
         let now = sched.now();
         let observed = now >= sh.warmup;
@@ -113,7 +113,7 @@ impl Servers {
 
     /// Offers request `r` of a group to `pool`, the next of its route.
     #[inline]
-    fn enter_pool(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, sched: &mut Scheduler<Event>) {
+    fn enter_pool(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request entering a pool is live");
         req.pool = pool;
@@ -128,7 +128,7 @@ impl Servers {
     // Always inlined: outlined, this step of every request costs 1.2% more instructions on the M/M/c
     // bench (callgrind).
     #[inline(always)]
-    pub(super) fn admit(&mut self, r: Ref, pool: PoolId, priority: u8, sched: &mut Scheduler<Event>) -> Admission {
+    pub(super) fn admit(&mut self, r: Ref, pool: PoolId, priority: u8, sched: &mut Scheduler<PackedEvent>) -> Admission {
         let admission = self.pools[pool].offer(sched.now(), r, usize::from(priority));
         if self.pools[pool].fluid.is_some() {
             // The free slots (hence the attack's drain) or the head of the backlog may have changed.
@@ -140,7 +140,7 @@ impl Servers {
     /// Offers `r`, a request of `group` already placed at `pool` and stamped with its entry time, to that
     /// pool, and carries out its answer.
     #[inline]
-    fn offer(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, group: GroupId, sched: &mut Scheduler<Event>) {
+    fn offer(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, pool: PoolId, group: GroupId, sched: &mut Scheduler<PackedEvent>) {
         let req = self.requests.get(r).expect("a request offered is live");
         let (priority, first) = (req.priority, req.observed && req.hop == 0);
         let admission = self.admit(r, pool, priority, sched);
@@ -183,7 +183,7 @@ impl Servers {
 
     /// Starts service of `r`, which has just been given a slot.
     #[inline]
-    pub(super) fn start_service(&mut self, sh: &mut Shared, r: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn start_service(&mut self, sh: &mut Shared, r: Ref, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let req = self.requests.get_mut(r).expect("a request given a slot is live");
         req.stage = Stage::InService;
@@ -221,7 +221,7 @@ impl Servers {
     /// Schedules the client timeout of `r` if it is not armed yet and may be needed: always while it
     /// waits or has hops to go (`done` is `None`), or if its last service ends (`done`) after the deadline.
     #[inline]
-    fn arm_timeout(&mut self, sh: &Shared, r: Ref, done: Option<SimTime>, sched: &mut Scheduler<Event>) {
+    fn arm_timeout(&mut self, sh: &Shared, r: Ref, done: Option<SimTime>, sched: &mut Scheduler<PackedEvent>) {
         let req = self.requests.get_mut(r).expect("live");
         if !req.unarmed {
             return;
@@ -236,7 +236,7 @@ impl Servers {
 
     /// Request `r` finishes its service in its current pool: it goes on to the next pool of its route, or
     /// its answer reaches its client (if the client still waits); the freed slot goes to the next waiting.
-    pub(super) fn service_done(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn service_done(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         let req = *self.requests.get(r).expect("a request in service is live until it completes");
         let pool = &mut self.pools[req.pool];
@@ -253,7 +253,7 @@ impl Servers {
         // The next release of this pool will look at the new head of its backlog: a request that entered
         // long ago, whose record has left the cache. Start loading it now.
         if let Some(w) = pool.waiting_head() {
-            requests.prefetch(w);
+            requests.prefetch_slot(w.slot);
         }
         if req.kind == Kind::Attack {
             self.pools[req.pool].attack_service(now, false);
@@ -299,7 +299,7 @@ impl Servers {
 
     /// A waiting request's patience runs out: it leaves the backlog, and its client (if it still waits)
     /// sees a failure.
-    pub(super) fn patience_expired(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn patience_expired(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         // Stale if the request was served (and its slot perhaps reused) before its patience ran out.
         let Some(req) = self.requests.get(r) else {
@@ -334,7 +334,7 @@ impl Servers {
     }
 
     /// The client of `r` stops waiting for it.
-    pub(super) fn timeout(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn timeout(&mut self, sh: &mut Shared, clients: &mut Clients, r: Ref, sched: &mut Scheduler<PackedEvent>) {
         let Some(req) = self.requests.get_mut(r) else {
             return;
         };
@@ -359,7 +359,7 @@ impl Servers {
 
     /// The client of `r` (live or not) gave it up with its session: the servers go on with it, as wasted
     /// work, and its connection closes.
-    pub(super) fn orphan(&mut self, sh: &mut Shared, r: Ref, sched: &mut Scheduler<Event>) {
+    pub(super) fn orphan(&mut self, sh: &mut Shared, r: Ref, sched: &mut Scheduler<PackedEvent>) {
         if let Some(req) = self.requests.get_mut(r) {
             if !req.orphaned {
                 req.orphaned = true;
@@ -370,7 +370,7 @@ impl Servers {
     }
 
     /// Puts waiting requests into slots that capacity just freed.
-    pub(super) fn fill(&mut self, sh: &mut Shared, pool: PoolId, sched: &mut Scheduler<Event>) {
+    pub(super) fn fill(&mut self, sh: &mut Shared, pool: PoolId, sched: &mut Scheduler<PackedEvent>) {
         let now = sched.now();
         loop {
             let requests = &self.requests;
@@ -387,7 +387,7 @@ impl Servers {
     }
 
     /// Fills the slots of `pool` if provisioning just added some.
-    pub(super) fn then(&mut self, sh: &mut Shared, then: Then, pool: PoolId, sched: &mut Scheduler<Event>) {
+    pub(super) fn then(&mut self, sh: &mut Shared, then: Then, pool: PoolId, sched: &mut Scheduler<PackedEvent>) {
         if then == Then::Fill {
             self.fill(sh, pool, sched);
         }

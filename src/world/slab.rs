@@ -93,10 +93,10 @@ impl<T> Slab<T> {
         self.slots = grown;
     }
 
-    /// Starts loading the record at `r` into the cache (no effect on the slab's contents).
+    /// Starts loading the record in `slot` into the cache (no effect on the slab's contents).
     #[inline]
-    pub fn prefetch(&self, r: Ref) {
-        if let Some(s) = self.slots.get(r.slot as usize) {
+    pub fn prefetch_slot(&self, slot: u32) {
+        if let Some(s) = self.slots.get(slot as usize) {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: a prefetch is a hint with no architectural effect; the pointer comes from a live reference.
             unsafe {
@@ -116,6 +116,13 @@ impl<T> Slab<T> {
         } else {
             None
         }
+    }
+
+    /// The record in `slot`, if there is one, and its current reference.
+    #[inline]
+    pub fn occupant(&self, slot: u32) -> Option<(Ref, &T)> {
+        let s = self.slots.get(slot as usize)?;
+        s.value.as_ref().map(|v| (Ref { slot, generation: s.generation }, v))
     }
 
     /// Mutable access to the record, if the reference is still current.

@@ -253,6 +253,17 @@ fn an_unknown_attack_model_or_tier_is_refused_with_its_field() {
 }
 
 #[test]
+fn more_attacks_on_one_platform_than_an_event_can_name_are_refused() {
+    // An attack's events name it in 11 bits: 2,048 attacks on a platform are taken, one more is refused.
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/textbook/mm1.toml")).unwrap();
+    let attack = "\n[[platforms.server.attacks]]\nbots = 1\nrate_per_bot = 0.001\nstart_s = 0.0\nend_s = 10.0\n";
+    let with = |n: usize| format!("{text}{}", attack.repeat(n));
+    assert!(Scenario::from_toml(&with(rentree::scenario::MAX_ATTACKS), Path::new("mm1.toml"), &[]).is_ok());
+    let e = Scenario::from_toml(&with(rentree::scenario::MAX_ATTACKS + 1), Path::new("mm1.toml"), &[]).unwrap_err().to_string();
+    assert!(e.contains("platforms.server.attacks") && e.contains("2049 attacks") && e.contains("at most 2048"), "{e}");
+}
+
+#[test]
 fn the_hybrid_models_cost_is_bounded_by_capacity_not_by_the_attack() {
     // A thousand times the attack costs about the same events: beyond what the tier admits, nothing is
     // drawn. With a bounded backlog the stream parks while the pool is full; with an unbounded one the
