@@ -82,6 +82,8 @@ pub struct EventQueue<E> {
     len: usize,
     /// Scratch space of [`EventQueue::sort_into_run`], kept to spare an allocation per refill.
     order: Vec<u64>,
+    /// The radix sort's second buffer ([`radix_sort`]).
+    scratch: Vec<u64>,
 }
 
 impl<E: Copy> Default for EventQueue<E> {
@@ -107,6 +109,7 @@ impl<E: Copy> EventQueue<E> {
             last: 0,
             len: 0,
             order: Vec::with_capacity(LARGE_RUN),
+            scratch: Vec::with_capacity(LARGE_RUN),
         }
     }
 
@@ -287,13 +290,21 @@ impl<E: Copy> EventQueue<E> {
     /// index in `items`: an unstable sort of plain integers, which keeps equal keys in insertion order
     /// because the index breaks their ties, and costs a third of the instructions of a stable sort of the
     /// 24-byte items (callgrind, national replay at scale 0.01).
+    ///
+    /// The offsets are below `2^offset_bits`. From [`RADIX_MIN`] items the integers are sorted by a radix
+    /// sort of the offsets' bits ([`radix_sort`]), below by comparisons.
     #[inline]
-    fn sort_into_run(&mut self, items: &mut Vec<(u64, E)>, min: u64) {
+    fn sort_into_run(&mut self, items: &mut Vec<(u64, E)>, min: u64, offset_bits: u32) {
         debug_assert!(items.len() <= LARGE_RUN && self.current.is_empty());
-        debug_assert!(items.iter().all(|&(k, _)| k - min < 1 << (64 - RUN_INDEX_BITS)));
+        debug_assert!(offset_bits <= 64 - RUN_INDEX_BITS);
+        debug_assert!(items.iter().all(|&(k, _)| offset_bits == 64 || (k - min) >> offset_bits == 0));
         self.order.clear();
         self.order.extend(items.iter().enumerate().map(|(at, &(k, _))| ((k - min) << RUN_INDEX_BITS) | at as u64));
-        self.order.sort_unstable();
+        if self.order.len() >= RADIX_MIN {
+            radix_sort(&mut self.order, &mut self.scratch, offset_bits);
+        } else {
+            self.order.sort_unstable();
+        }
         const INDEX: u64 = (1 << RUN_INDEX_BITS) - 1;
         self.current.extend(self.order.iter().map(|&o| items[(o & INDEX) as usize]));
         items.clear();
@@ -319,7 +330,7 @@ impl<E: Copy> EventQueue<E> {
                 // Bucket `i + 1` spans less than 2^i: its keys share every bit above bit `i` with the old
                 // floor, and have bit `i` set.
                 if i <= (64 - RUN_INDEX_BITS) as usize {
-                    self.sort_into_run(&mut moving, min);
+                    self.sort_into_run(&mut moving, min, i as u32);
                     self.buckets[i] = moving;
                 } else {
                     // Stable: equal keys keep their insertion order.
@@ -347,6 +358,52 @@ impl<E: Copy> EventQueue<E> {
                 return true;
             }
         }
+    }
+}
+
+/// From this many items a run is sorted by [`radix_sort`]; below, by comparisons, which cost less than
+/// the radix sort's tables for a few dozen items.
+const RADIX_MIN: usize = 128;
+
+/// Digits of the radix sort: 8 bits, a table of 256 counts per digit, which stays in the first-level cache.
+const DIGIT_BITS: u32 = 8;
+
+/// Sorts `keys` (each an offset below `2^offset_bits` above [`RUN_INDEX_BITS`] bits of its index, in
+/// ascending order of index) into ascending order: a least-significant-digit radix sort of the offsets,
+/// 8 bits a pass, which is stable, so the indices keep equal offsets in their order and the result is
+/// the same as a sort of the whole integers. The counts of every digit are taken in one reading, and a
+/// digit that all keys share (the high digits of offsets within a narrow bucket) is skipped.
+///
+/// Sorting a run of a thousand items this way took a third of the time of `sort_unstable`'s comparisons,
+/// whose branches a run's random offsets mispredict half the time.
+fn radix_sort(keys: &mut Vec<u64>, scratch: &mut Vec<u64>, offset_bits: u32) {
+    const MAX_DIGITS: usize = (64 - RUN_INDEX_BITS).div_ceil(DIGIT_BITS) as usize;
+    let digits = offset_bits.div_ceil(DIGIT_BITS).max(1) as usize;
+    debug_assert!(digits <= MAX_DIGITS);
+    let mut counts = [[0u32; 1 << DIGIT_BITS]; MAX_DIGITS];
+    for &k in keys.iter() {
+        let offset = k >> RUN_INDEX_BITS;
+        for (d, count) in counts.iter_mut().enumerate().take(digits) {
+            count[(offset >> (DIGIT_BITS * d as u32)) as usize & 0xff] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
+    for (d, count) in counts.iter_mut().enumerate().take(digits) {
+        let shift = RUN_INDEX_BITS + DIGIT_BITS * d as u32;
+        if count[(keys[0] >> shift) as usize & 0xff] as usize == keys.len() {
+            continue;
+        }
+        let mut start = 0u32;
+        for c in count.iter_mut() {
+            (*c, start) = (start, start + *c);
+        }
+        for &k in keys.iter() {
+            let digit = (k >> shift) as usize & 0xff;
+            scratch[count[digit] as usize] = k;
+            count[digit] += 1;
+        }
+        std::mem::swap(keys, scratch);
     }
 }
 
@@ -453,6 +510,27 @@ mod tests {
             assert_eq!(queue.pop(), Some((SimTime(t), id)));
         }
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn the_radix_sort_orders_runs_as_a_sort_of_the_integers_does() {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(11);
+        let mut scratch = Vec::new();
+        for offset_bits in [1, 7, 8, 9, 16, 23, 40, 64 - RUN_INDEX_BITS] {
+            for n in [RADIX_MIN, 300, LARGE_RUN] {
+                // Few distinct offsets (ties, which the index must keep in order) or many.
+                for distinct in [3u64, u64::MAX] {
+                    let top = if offset_bits == 64 { u64::MAX } else { (1u64 << offset_bits) - 1 };
+                    let mut keys: Vec<u64> = (0..n as u64)
+                        .map(|at| ((rng.random_range(0..=top) % distinct.min(top.saturating_add(1).max(1))) << RUN_INDEX_BITS) | at)
+                        .collect();
+                    let mut expected = keys.clone();
+                    expected.sort_unstable();
+                    radix_sort(&mut keys, &mut scratch, offset_bits);
+                    assert_eq!(keys, expected, "{offset_bits} bits, {n} items, {distinct} distinct");
+                }
+            }
+        }
     }
 
     #[test]
