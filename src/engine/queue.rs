@@ -14,12 +14,12 @@
 //! smaller than every item of a higher bucket.
 //!
 //! The bottom of the heap is a sorted run, `current`: when the lowest non-empty bucket holds at most
-//! `RUN` items (`LARGE_RUN` in a large queue) it is sorted into the run instead of being split
-//! further, which saves the last few moves of each item and, above all, tells the order of the next
-//! events in advance, so that a model can start loading the records they point to several events ahead
-//! ([`EventQueue::peek_ahead`]). A push that falls within the run (at or before its last key) is inserted
-//! in order; anything later goes to the buckets. A run that has grown to twice its size is halved
-//! (`EventQueue::shed`).
+//! `RUN` items (`SMALL_RUN` in a small queue, `LARGE_RUN` in a large one) it is sorted into the run
+//! instead of being split further, which saves the last few moves of each item and, above all, tells the
+//! order of the next events in advance, so that a model can start loading the records they point to
+//! several events ahead ([`EventQueue::peek_ahead`]). A push that falls within the run (at or before its
+//! last key) is inserted in order; anything later goes to the buckets. A run that has grown to twice its
+//! size is halved (`EventQueue::shed`).
 //!
 //! FIFO among equal keys holds without a sequence number: items with equal keys always sit in the same
 //! bucket, in insertion order (buckets are only appended to and redistributed front to back); the run is
@@ -252,8 +252,9 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// The most items a bucket may hold to be sorted into the run: [`RUN`], [`SMALL_RUN`] in a queue of
-    /// fewer than [`SMALL_QUEUE`] items, or [`LARGE_RUN`] in a queue of [`LARGE_QUEUE`] items or more. A run that has grown to twice this is halved before the next
-    /// insertion into it, so that a run fresh from a bucket has room to take the pushes that land in it.
+    /// fewer than [`SMALL_QUEUE`] items, or [`LARGE_RUN`] in a queue of [`LARGE_QUEUE`] items or more. A
+    /// run that has grown to twice this is halved before the next insertion into it, so that a run fresh
+    /// from a bucket has room to take the pushes that land in it.
     #[inline]
     fn run_size(&self) -> usize {
         if self.len >= LARGE_QUEUE {
