@@ -22,13 +22,13 @@ fn delays() -> Vec<u64> {
     (0..DELAYS).map(|_| exp.sample(&mut rng) as u64).collect()
 }
 
-/// A payload the size of a real event.
-type Payload = [u32; 3];
+/// A payload the size of a real event: the world's events are 8 bytes in the queue (`world::PackedEvent`).
+type Payload = u64;
 
 fn radix_prefilled(n: usize, d: &[u64]) -> EventQueue<Payload> {
     let mut q = EventQueue::new();
     for i in 0..n {
-        q.push(SimTime(d[i % DELAYS]), [i as u32; 3]);
+        q.push(SimTime(d[i % DELAYS]), i as u64);
     }
     q
 }
@@ -36,7 +36,7 @@ fn radix_prefilled(n: usize, d: &[u64]) -> EventQueue<Payload> {
 fn heap_prefilled(n: usize, d: &[u64]) -> BinaryHeap<Reverse<(u64, u64, Payload)>> {
     let mut h = BinaryHeap::with_capacity(n + 1);
     for i in 0..n {
-        h.push(Reverse((d[i % DELAYS], i as u64, [i as u32; 3])));
+        h.push(Reverse((d[i % DELAYS], i as u64, i as u64)));
     }
     h
 }

@@ -341,9 +341,10 @@ impl<E: Copy> EventQueue<E> {
             self.last = min;
             if moving.len() <= self.run_size() {
                 // Bucket `i + 1` spans less than 2^i: its keys share every bit above bit `i` with the old
-                // floor, and have bit `i` set.
+                // floor, and have bit `i` set. Bucket 1 also takes pushes equal to the floor (`spill`), so
+                // it spans the floor and the floor + 1: offsets below 2^1.
                 if i <= (64 - RUN_INDEX_BITS) as usize {
-                    self.sort_into_run(&mut moving, min, i as u32);
+                    self.sort_into_run(&mut moving, min, (i as u32).max(1));
                     self.buckets[i] = moving;
                 } else {
                     // Stable: equal keys keep their insertion order.
